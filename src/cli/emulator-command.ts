@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 
-/**
- * `podbus emulator <servicebus|kubernetes>`: runs one of the bundled stand-ins on its own.
- * The subcommands are registered by the emulator modules as they land.
- */
+import { registerKubernetesEmulatorCommand } from './emulator-kubernetes-command.js';
+import { registerServiceBusEmulatorCommand } from './emulator-servicebus-command.js';
+
+/** `podbus emulator <servicebus|kubernetes>`: runs one of the bundled stand-ins on its own. */
 export function registerEmulatorCommands(program: Command): void {
-  program
+  const emulator = program
     .command('emulator')
-    .description('Run a bundled local stand-in for Azure Service Bus or Kubernetes.')
-    .exitOverride();
+    .description('Run a bundled local stand-in for Azure Service Bus or Kubernetes.');
+  registerServiceBusEmulatorCommand(emulator);
+  registerKubernetesEmulatorCommand(emulator);
 }
