@@ -1,0 +1,93 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** How a message left the worker; one label value per settlement path. */
+export type MessageOutcome = 'created' | 'duplicate' | 'dead_lettered' | 'abandoned' | 'lock_lost';
+
+/**
+ * The worker's Prometheus metrics. One instance per worker (its own registry), so tests and
+ * `podbus local` can run several workers in one process without name clashes.
+ * Names follow Prometheus conventions: `_total` counters, `_seconds` durations, base units.
+ */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+
+  readonly messagesReceived = new Counter({
+    name: 'podbus_messages_received_total',
+    help: 'Messages received from the Service Bus queue.',
+    registers: [this.registry],
+  });
+
+  readonly messagesSettled = new Counter({
+    name: 'podbus_messages_settled_total',
+    help: 'Messages by final outcome: created, duplicate (pod already existed), dead_lettered, abandoned, lock_lost.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly messagesDeadLettered = new Counter({
+    name: 'podbus_messages_dead_lettered_total',
+    help: 'Messages dead-lettered, by DeadLetterReason.',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly podCreateDuration = new Histogram({
+    name: 'podbus_pod_create_duration_seconds',
+    help: 'Latency of pod create calls (including client retries), by cluster and result.',
+    labelNames: ['cluster', 'result'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly clusterHealthy = new Gauge({
+    name: 'podbus_cluster_healthy',
+    help: '1 when the cluster circuit breaker is closed (or half-open), 0 when open.',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clusterActivePods = new Gauge({
+    name: 'podbus_cluster_active_pods',
+    help: 'Active (non-terminal) podbus pods per cluster, from the watch-backed count.',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clusterCapacityPods = new Gauge({
+    name: 'podbus_cluster_capacity_pods',
+    help: 'Configured maxActivePods per cluster (0 = unbounded).',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly messagesInFlight = new Gauge({
+    name: 'podbus_messages_in_flight',
+    help: 'Messages currently being handled (locked by this worker).',
+    registers: [this.registry],
+  });
+
+  readonly lockRenewals = new Counter({
+    name: 'podbus_lock_renewals_total',
+    help: 'Message lock renewals, by result (ok, lost, error).',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly receiverErrors = new Counter({
+    name: 'podbus_receiver_errors_total',
+    help: 'Errors reported by the Service Bus receiver, by SDK error source.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+
+  readonly transientRetries = new Counter({
+    name: 'podbus_transient_retries_total',
+    help: 'In-process retries of a message after a transient failure, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+}
