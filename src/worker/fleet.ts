@@ -1,0 +1,44 @@
+import type { V1Pod } from '@kubernetes/client-node';
+
+/**
+ * The worker's view of the cluster pool: just what pod placement needs. The cluster pool in
+ * src/clusters implements it (see fleet-adapter.ts); placement tests use small in-memory fleets.
+ */
+
+/** The result of one create call, after the cluster client's own retries. */
+export type CreateAttempt =
+  | { kind: 'created' }
+  /** 409: a pod with this name is already there (read it to tell redelivery from clash). */
+  | { kind: 'exists' }
+  /** The API refused the pod itself (422, 400): permanent for this message. */
+  | { kind: 'rejected'; reason: string }
+  /** Nothing was written (refused connection, 401/403, missing namespace, 429...): safe to try another cluster. */
+  | { kind: 'unavailable'; reason: string; retryAfterMs?: number }
+  /** The outcome is unknown (timeout, reset mid-request, 5xx): the pod may exist there. */
+  | { kind: 'unknown'; reason: string; retryAfterMs?: number };
+
+export type ReadAttempt =
+  | { kind: 'found'; requestHash: string | undefined }
+  | { kind: 'absent' }
+  | { kind: 'unreachable'; reason: string; retryAfterMs?: number };
+
+export interface FleetCluster {
+  readonly name: string;
+  createPod(pod: V1Pod, signal?: AbortSignal): Promise<CreateAttempt>;
+  readPod(name: string, signal?: AbortSignal): Promise<ReadAttempt>;
+}
+
+export type SkipReason = 'unhealthy' | 'full';
+
+export interface Candidates {
+  /** Clusters to try, best first (healthy and with capacity). */
+  readonly ordered: readonly FleetCluster[];
+  /** Clusters left out of `ordered`, and why. */
+  readonly skipped: readonly { name: string; why: SkipReason }[];
+}
+
+export interface Fleet {
+  readonly clusters: readonly FleetCluster[];
+  /** Orders the clusters for one message by the configured strategy and preference. */
+  candidates(messageId: string, preferredCluster?: string): Candidates;
+}

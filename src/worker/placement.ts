@@ -1,0 +1,224 @@
+import type { V1Pod } from '@kubernetes/client-node';
+
+import type { Fleet, FleetCluster, ReadAttempt } from './fleet.js';
+
+/**
+ * Pod placement for one message: where its pod is created, or why it cannot be yet.
+ *
+ * The rules that turn at-least-once delivery into exactly-once pod creation:
+ * 1. Before creating, look for the pod on every cluster when a duplicate is possible (a
+ *    redelivery, or any message when the strategy does not always pick the same cluster).
+ *    A cluster that cannot be asked might hold the pod, so the lookup is then retried later
+ *    rather than risking a second pod.
+ * 2. A 409 on create is resolved by the request hash on the existing pod: same hash -> this is
+ *    a redelivery (done); different -> another message claimed the ID (conflict).
+ * 3. A create whose outcome is unknown (timeout, reset, 5xx) may have been written, so the
+ *    message is pinned to that cluster: it is retried there (a retried create is idempotent
+ *    thanks to the deterministic pod name: 201 or 409) and never failed over elsewhere.
+ * 4. A create that certainly wrote nothing (refused connection, 401/403, 429, missing
+ *    namespace) fails over to the next candidate.
+ */
+export type PlacementResult =
+  | { kind: 'created'; cluster: string }
+  | { kind: 'duplicate'; cluster: string }
+  | { kind: 'conflict'; cluster: string; description: string }
+  | { kind: 'rejected'; cluster: string; description: string }
+  /** Nothing decided yet: wait and call `attempt` again. */
+  | { kind: 'retry'; why: RetryWhy; detail: string; retryAfterMs?: number };
+
+export type RetryWhy =
+  | 'lookup-incomplete'
+  | 'pinned-cluster-unavailable'
+  | 'all-candidates-failed'
+  | 'no-capacity'
+  | 'no-healthy-cluster';
+
+export interface PlacementInput {
+  readonly pod: V1Pod;
+  readonly messageId: string;
+  readonly requestHash: string;
+  readonly preferredCluster?: string;
+  /** Look on every cluster before the first create (see rule 1). */
+  readonly lookupFirst: boolean;
+}
+
+export const REQUEST_HASH_ANNOTATION = 'podbus.io/request-hash';
+
+export class PodPlacement {
+  private lookupDone: boolean;
+  private pinned: FleetCluster | undefined;
+
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly input: PlacementInput,
+  ) {
+    this.lookupDone = !input.lookupFirst;
+  }
+
+  /** The cluster this message is pinned to after an unknown create outcome, if any. */
+  get pinnedCluster(): string | undefined {
+    return this.pinned?.name;
+  }
+
+  async attempt(signal?: AbortSignal): Promise<PlacementResult> {
+    if (!this.lookupDone) {
+      const found = await this.lookup(signal);
+      if (found) return found;
+      this.lookupDone = true;
+    }
+    if (this.pinned) return this.createOnPinned(this.pinned, signal);
+    return this.createOnCandidates(signal);
+  }
+
+  private async lookup(signal?: AbortSignal): Promise<PlacementResult | undefined> {
+    const podName = this.podName;
+    const reads = await Promise.all(
+      this.fleet.clusters.map(async (cluster) => ({
+        cluster,
+        read: await cluster.readPod(podName, signal),
+      })),
+    );
+    const found = reads.find((r) => r.read.kind === 'found');
+    if (found) return this.judgeExisting(found.cluster.name, found.read);
+    const unreachable = reads.filter((r) => r.read.kind === 'unreachable');
+    if (unreachable.length > 0) {
+      return {
+        kind: 'retry',
+        why: 'lookup-incomplete',
+        detail: `cannot tell whether pod ${podName} already exists: ${unreachable
+          .map((r) => `${r.cluster.name} (${(r.read as { reason: string }).reason})`)
+          .join(', ')} unreachable`,
+        retryAfterMs: maxRetryAfter(unreachable.map((r) => r.read)),
+      };
+    }
+    return undefined;
+  }
+
+  private async createOnCandidates(signal?: AbortSignal): Promise<PlacementResult> {
+    const { ordered, skipped } = this.fleet.candidates(
+      this.input.messageId,
+      this.input.preferredCluster,
+    );
+    if (ordered.length === 0) {
+      const allFull = skipped.length > 0 && skipped.every((s) => s.why === 'full');
+      return {
+        kind: 'retry',
+        why: allFull ? 'no-capacity' : 'no-healthy-cluster',
+        detail: skipped.map((s) => `${s.name}: ${s.why}`).join(', ') || 'no clusters configured',
+      };
+    }
+    const failures: string[] = [];
+    let retryAfterMs: number | undefined;
+    for (const cluster of ordered) {
+      const result = await cluster.createPod(this.input.pod, signal);
+      switch (result.kind) {
+        case 'created':
+          return { kind: 'created', cluster: cluster.name };
+        case 'exists':
+          return this.resolveExisting(cluster, signal);
+        case 'rejected':
+          return { kind: 'rejected', cluster: cluster.name, description: result.reason };
+        case 'unknown':
+          this.pinned = cluster;
+          return {
+            kind: 'retry',
+            why: 'pinned-cluster-unavailable',
+            detail: `create on ${cluster.name} may or may not have happened (${result.reason}); retrying there only`,
+            retryAfterMs: result.retryAfterMs,
+          };
+        case 'unavailable':
+          failures.push(`${cluster.name}: ${result.reason}`);
+          retryAfterMs = maxOf(retryAfterMs, result.retryAfterMs);
+          break;
+      }
+    }
+    return {
+      kind: 'retry',
+      why: 'all-candidates-failed',
+      detail: failures.join('; '),
+      retryAfterMs,
+    };
+  }
+
+  private async createOnPinned(
+    cluster: FleetCluster,
+    signal?: AbortSignal,
+  ): Promise<PlacementResult> {
+    const result = await cluster.createPod(this.input.pod, signal);
+    switch (result.kind) {
+      case 'created':
+        return { kind: 'created', cluster: cluster.name };
+      case 'exists':
+        return this.resolveExisting(cluster, signal);
+      case 'rejected':
+        return { kind: 'rejected', cluster: cluster.name, description: result.reason };
+      case 'unknown':
+      case 'unavailable':
+        return {
+          kind: 'retry',
+          why: 'pinned-cluster-unavailable',
+          detail: `waiting for ${cluster.name}, where an earlier create may have succeeded: ${result.reason}`,
+          retryAfterMs: result.retryAfterMs,
+        };
+    }
+  }
+
+  /** A 409: read the pod to tell a redelivery from an ID clash. */
+  private async resolveExisting(
+    cluster: FleetCluster,
+    signal?: AbortSignal,
+  ): Promise<PlacementResult> {
+    const read = await cluster.readPod(this.podName, signal);
+    if (read.kind === 'found') return this.judgeExisting(cluster.name, read);
+    if (read.kind === 'absent') {
+      // Deleted between our create and our read (e.g. cleaned up): create again, same cluster.
+      this.pinned = cluster;
+      return {
+        kind: 'retry',
+        why: 'pinned-cluster-unavailable',
+        detail: `pod ${this.podName} on ${cluster.name} disappeared after a 409; creating again`,
+      };
+    }
+    this.pinned = cluster;
+    return {
+      kind: 'retry',
+      why: 'pinned-cluster-unavailable',
+      detail: `pod ${this.podName} exists on ${cluster.name} but cannot be read: ${read.reason}`,
+      retryAfterMs: read.retryAfterMs,
+    };
+  }
+
+  private judgeExisting(cluster: string, read: ReadAttempt): PlacementResult {
+    if (read.kind === 'found' && read.requestHash === this.input.requestHash) {
+      return { kind: 'duplicate', cluster };
+    }
+    const theirs = read.kind === 'found' ? read.requestHash : undefined;
+    return {
+      kind: 'conflict',
+      cluster,
+      description:
+        `pod ${this.podName} on cluster ${cluster} was created from a different request ` +
+        `(request hash ${theirs ?? 'missing: not created by podbus'}, this message ` +
+        `${this.input.requestHash}); message IDs must be unique per challenge run`,
+    };
+  }
+
+  private get podName(): string {
+    const name = this.input.pod.metadata?.name;
+    if (!name) throw new Error('placement needs a pod with metadata.name');
+    return name;
+  }
+}
+
+function maxOf(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.max(a, b);
+}
+
+function maxRetryAfter(reads: readonly ReadAttempt[]): number | undefined {
+  return reads.reduce<number | undefined>(
+    (acc, r) => (r.kind === 'unreachable' ? maxOf(acc, r.retryAfterMs) : acc),
+    undefined,
+  );
+}

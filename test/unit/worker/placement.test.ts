@@ -1,0 +1,221 @@
+import { describe, expect, it } from '@jest/globals';
+import type { V1Pod } from '@kubernetes/client-node';
+
+import type {
+  Candidates,
+  CreateAttempt,
+  Fleet,
+  FleetCluster,
+  ReadAttempt,
+} from '../../../src/worker/fleet.js';
+import { PodPlacement, REQUEST_HASH_ANNOTATION } from '../../../src/worker/placement.js';
+
+/** An in-memory cluster: stores pods by name; scripted failures are consumed first. */
+class MemoryCluster implements FleetCluster {
+  readonly pods = new Map<string, V1Pod>();
+  createScript: (CreateAttempt | 'store-then-unknown')[] = [];
+  readScript: ReadAttempt[] = [];
+  creates = 0;
+  reads = 0;
+
+  constructor(readonly name: string) {}
+
+  async createPod(pod: V1Pod): Promise<CreateAttempt> {
+    this.creates += 1;
+    const scripted = this.createScript.shift();
+    if (scripted === 'store-then-unknown') {
+      this.pods.set(pod.metadata!.name!, pod);
+      return { kind: 'unknown', reason: 'timeout after 10000 ms' };
+    }
+    if (scripted) return scripted;
+    if (this.pods.has(pod.metadata!.name!)) return { kind: 'exists' };
+    this.pods.set(pod.metadata!.name!, pod);
+    return { kind: 'created' };
+  }
+
+  async readPod(name: string): Promise<ReadAttempt> {
+    this.reads += 1;
+    const scripted = this.readScript.shift();
+    if (scripted) return scripted;
+    const pod = this.pods.get(name);
+    return pod
+      ? { kind: 'found', requestHash: pod.metadata?.annotations?.[REQUEST_HASH_ANNOTATION] }
+      : { kind: 'absent' };
+  }
+}
+
+/** Candidates in declaration order, preferred first; `down`/`full` are skipped. */
+class MemoryFleet implements Fleet {
+  readonly down = new Set<string>();
+  readonly full = new Set<string>();
+  constructor(readonly clusters: MemoryCluster[]) {}
+
+  candidates(_messageId: string, preferred?: string): Candidates {
+    const ordered = [...this.clusters].sort(
+      (a, b) => Number(b.name === preferred) - Number(a.name === preferred),
+    );
+    return {
+      ordered: ordered.filter((c) => !this.down.has(c.name) && !this.full.has(c.name)),
+      skipped: ordered
+        .filter((c) => this.down.has(c.name) || this.full.has(c.name))
+        .map((c) => ({
+          name: c.name,
+          why: this.full.has(c.name) ? ('full' as const) : ('unhealthy' as const),
+        })),
+    };
+  }
+}
+
+function pod(name: string, hash: string): V1Pod {
+  return {
+    metadata: { name, annotations: { [REQUEST_HASH_ANNOTATION]: hash } },
+    spec: { containers: [] },
+  };
+}
+
+function setup(lookupFirst = true) {
+  const a = new MemoryCluster('a');
+  const b = new MemoryCluster('b');
+  const fleet = new MemoryFleet([a, b]);
+  const place = (hash = 'h1', preferredCluster?: string) =>
+    new PodPlacement(fleet, {
+      pod: pod('msg-1', hash),
+      messageId: 'msg-1',
+      requestHash: hash,
+      lookupFirst,
+      preferredCluster,
+    });
+  return { a, b, fleet, place };
+}
+
+describe('PodPlacement', () => {
+  it('creates on the first candidate after an empty lookup', async () => {
+    const { a, b, place } = setup();
+    await expect(place().attempt()).resolves.toEqual({ kind: 'created', cluster: 'a' });
+    expect([a.reads, b.reads]).toEqual([1, 1]);
+    expect(a.pods.has('msg-1')).toBe(true);
+    expect(b.pods.size).toBe(0);
+  });
+
+  it('skips the lookup when a duplicate is impossible (first delivery, hash strategy)', async () => {
+    const { a, b, place } = setup(false);
+    await expect(place().attempt()).resolves.toEqual({ kind: 'created', cluster: 'a' });
+    expect([a.reads, b.reads]).toEqual([0, 0]);
+  });
+
+  it('finds a redelivered message’s pod on another cluster and creates nothing', async () => {
+    const { a, b, place } = setup();
+    b.pods.set('msg-1', pod('msg-1', 'h1'));
+    await expect(place().attempt()).resolves.toEqual({ kind: 'duplicate', cluster: 'b' });
+    expect(a.creates + b.creates).toBe(0);
+  });
+
+  it('reports a conflict when the existing pod came from a different request', async () => {
+    const { b, place } = setup();
+    b.pods.set('msg-1', pod('msg-1', 'other'));
+    const result = await place('h1').attempt();
+    expect(result).toMatchObject({ kind: 'conflict', cluster: 'b' });
+    expect((result as { description: string }).description).toContain(
+      'pod msg-1 on cluster b was created from a different request (request hash other, this message h1)',
+    );
+  });
+
+  it('treats a pod without the podbus annotation as a conflict, never as its own', async () => {
+    const { a, place } = setup();
+    a.pods.set('msg-1', { metadata: { name: 'msg-1' } });
+    const result = await place().attempt();
+    expect(result).toMatchObject({ kind: 'conflict', cluster: 'a' });
+    expect((result as { description: string }).description).toContain('not created by podbus');
+  });
+
+  it('holds instead of creating when a cluster that might hold the pod cannot be asked', async () => {
+    const { a, b, place } = setup();
+    b.readScript = [{ kind: 'unreachable', reason: 'connect ECONNREFUSED', retryAfterMs: 2000 }];
+    const placement = place();
+    await expect(placement.attempt()).resolves.toMatchObject({
+      kind: 'retry',
+      why: 'lookup-incomplete',
+      retryAfterMs: 2000,
+    });
+    expect(a.creates + b.creates).toBe(0);
+    // Once b answers, the lookup completes and the pod is created.
+    await expect(placement.attempt()).resolves.toEqual({ kind: 'created', cluster: 'a' });
+  });
+
+  it('resolves a 409 on create by the request hash: same hash is a redelivery', async () => {
+    const { a, place } = setup(false);
+    a.pods.set('msg-1', pod('msg-1', 'h1'));
+    await expect(place().attempt()).resolves.toEqual({ kind: 'duplicate', cluster: 'a' });
+  });
+
+  it('fails over to the next candidate when a create certainly wrote nothing', async () => {
+    const { a, b, place } = setup(false);
+    a.createScript = [{ kind: 'unavailable', reason: '403 forbidden' }];
+    await expect(place().attempt()).resolves.toEqual({ kind: 'created', cluster: 'b' });
+    expect(a.pods.size + b.pods.size).toBe(1);
+  });
+
+  it('pins the message to a cluster whose create outcome is unknown, and never fails over', async () => {
+    const { a, b, place } = setup(false);
+    // The create on a timed out on the client side, but the server did store the pod.
+    a.createScript = ['store-then-unknown', { kind: 'unknown', reason: 'still timing out' }];
+    const placement = place();
+
+    await expect(placement.attempt()).resolves.toMatchObject({
+      kind: 'retry',
+      why: 'pinned-cluster-unavailable',
+    });
+    expect(placement.pinnedCluster).toBe('a');
+    await expect(placement.attempt()).resolves.toMatchObject({ kind: 'retry' });
+    expect(b.creates).toBe(0);
+
+    // a recovers: the retried create answers 409 and the hash says it is ours.
+    await expect(placement.attempt()).resolves.toEqual({ kind: 'duplicate', cluster: 'a' });
+    expect(b.pods.size).toBe(0);
+  });
+
+  it('asks to retry with the longest Retry-After when every candidate failed', async () => {
+    const { a, b, place } = setup(false);
+    a.createScript = [{ kind: 'unavailable', reason: '429 throttled', retryAfterMs: 3000 }];
+    b.createScript = [{ kind: 'unavailable', reason: '429 throttled', retryAfterMs: 5000 }];
+    await expect(place().attempt()).resolves.toEqual({
+      kind: 'retry',
+      why: 'all-candidates-failed',
+      detail: 'a: 429 throttled; b: 429 throttled',
+      retryAfterMs: 5000,
+    });
+  });
+
+  it('distinguishes "every cluster full" from "no healthy cluster"', async () => {
+    const { fleet, place } = setup(false);
+    fleet.full.add('a').add('b');
+    await expect(place().attempt()).resolves.toMatchObject({ kind: 'retry', why: 'no-capacity' });
+    fleet.full.delete('b');
+    fleet.down.add('b');
+    await expect(place().attempt()).resolves.toMatchObject({
+      kind: 'retry',
+      why: 'no-healthy-cluster',
+      detail: 'a: full, b: unhealthy',
+    });
+  });
+
+  it('dead-letter material: a rejected pod carries the API reason', async () => {
+    const { a, place } = setup(false);
+    a.createScript = [
+      {
+        kind: 'rejected',
+        reason: 'Pod "msg-1" is invalid: spec.containers[0].image: Required value',
+      },
+    ];
+    await expect(place().attempt()).resolves.toEqual({
+      kind: 'rejected',
+      cluster: 'a',
+      description: 'Pod "msg-1" is invalid: spec.containers[0].image: Required value',
+    });
+  });
+
+  it('honours the preferred cluster first', async () => {
+    const { place } = setup(false);
+    await expect(place('h1', 'b').attempt()).resolves.toEqual({ kind: 'created', cluster: 'b' });
+  });
+});
