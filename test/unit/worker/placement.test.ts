@@ -1,77 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { V1Pod } from '@kubernetes/client-node';
 
-import type {
-  Candidates,
-  CreateAttempt,
-  Fleet,
-  FleetCluster,
-  ReadAttempt,
-} from '../../../src/worker/fleet.js';
-import { PodPlacement, REQUEST_HASH_ANNOTATION } from '../../../src/worker/placement.js';
-
-/** An in-memory cluster: stores pods by name; scripted failures are consumed first. */
-class MemoryCluster implements FleetCluster {
-  readonly pods = new Map<string, V1Pod>();
-  createScript: (CreateAttempt | 'store-then-unknown')[] = [];
-  readScript: ReadAttempt[] = [];
-  creates = 0;
-  reads = 0;
-
-  constructor(readonly name: string) {}
-
-  async createPod(pod: V1Pod): Promise<CreateAttempt> {
-    this.creates += 1;
-    const scripted = this.createScript.shift();
-    if (scripted === 'store-then-unknown') {
-      this.pods.set(pod.metadata!.name!, pod);
-      return { kind: 'unknown', reason: 'timeout after 10000 ms' };
-    }
-    if (scripted) return scripted;
-    if (this.pods.has(pod.metadata!.name!)) return { kind: 'exists' };
-    this.pods.set(pod.metadata!.name!, pod);
-    return { kind: 'created' };
-  }
-
-  async readPod(name: string): Promise<ReadAttempt> {
-    this.reads += 1;
-    const scripted = this.readScript.shift();
-    if (scripted) return scripted;
-    const pod = this.pods.get(name);
-    return pod
-      ? { kind: 'found', requestHash: pod.metadata?.annotations?.[REQUEST_HASH_ANNOTATION] }
-      : { kind: 'absent' };
-  }
-}
-
-/** Candidates in declaration order, preferred first; `down`/`full` are skipped. */
-class MemoryFleet implements Fleet {
-  readonly down = new Set<string>();
-  readonly full = new Set<string>();
-  constructor(readonly clusters: MemoryCluster[]) {}
-
-  candidates(_messageId: string, preferred?: string): Candidates {
-    const ordered = [...this.clusters].sort(
-      (a, b) => Number(b.name === preferred) - Number(a.name === preferred),
-    );
-    return {
-      ordered: ordered.filter((c) => !this.down.has(c.name) && !this.full.has(c.name)),
-      skipped: ordered
-        .filter((c) => this.down.has(c.name) || this.full.has(c.name))
-        .map((c) => ({
-          name: c.name,
-          why: this.full.has(c.name) ? ('full' as const) : ('unhealthy' as const),
-        })),
-    };
-  }
-}
-
-function pod(name: string, hash: string): V1Pod {
-  return {
-    metadata: { name, annotations: { [REQUEST_HASH_ANNOTATION]: hash } },
-    spec: { containers: [] },
-  };
-}
+import { PodPlacement } from '../../../src/worker/placement.js';
+import { MemoryCluster, MemoryFleet, podFor as pod } from './support/memory-fleet.js';
 
 function setup(lookupFirst = true) {
   const a = new MemoryCluster('a');

@@ -1,0 +1,122 @@
+import type { V1Pod } from '@kubernetes/client-node';
+
+import type { Fleet } from './fleet.js';
+import type { DeadLetterReason, HandlingOutcome } from './outcome.js';
+import { PodPlacement, type PlacementResult } from './placement.js';
+
+/** The parts of a received message the handler reads (a ServiceBusReceivedMessage has them). */
+export interface InboundMessage {
+  readonly messageId: string;
+  readonly body: unknown;
+  readonly deliveryCount: number;
+  readonly contentType?: string;
+}
+
+/** Message -> pod, or the reason it can never become one. Pure; see prepare.ts. */
+export type Prepared =
+  | {
+      ok: true;
+      pod: V1Pod;
+      requestHash: string;
+      challengeId: string;
+      preferredCluster?: string;
+    }
+  | { ok: false; reason: DeadLetterReason; description: string };
+
+export interface HandlerDeps {
+  prepare(message: InboundMessage): Prepared;
+  fleet: Fleet;
+  /**
+   * True when the selection strategy always maps a message ID to the same first cluster
+   * (`hash`): a first delivery can then rely on that cluster's 409 instead of a lookup.
+   */
+  stickyPlacement: boolean;
+  /** Delay before retry `attempt` (0-based), honouring a server's Retry-After. */
+  retryDelayMs(attempt: number, retryAfterMs: number | undefined): number;
+  /** How long one delivery may keep retrying transient failures before it is abandoned. */
+  retryBudgetMs: number;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  now(): number;
+  onRetry?(result: Extract<PlacementResult, { kind: 'retry' }>, delayMs: number): void;
+}
+
+export interface HandlerSignals {
+  /** Aborted when the message lock is lost: stop before any further create. */
+  lockLost: AbortSignal;
+  /** Aborted when the worker starts shutting down: stop waiting, hand the message back. */
+  stopWaiting: AbortSignal;
+}
+
+/**
+ * Handles one delivery: prepare the pod, place it (retrying transient failures with backoff
+ * while the lock is kept alive), and say how to settle. Nothing a message body contains makes
+ * it throw (prepare turns bad input into a dead-letter outcome).
+ */
+export async function handleMessage(
+  message: InboundMessage,
+  deps: HandlerDeps,
+  signals: HandlerSignals,
+): Promise<HandlingOutcome> {
+  const prepared = deps.prepare(message);
+  if (!prepared.ok) {
+    return { action: 'dead-letter', reason: prepared.reason, description: prepared.description };
+  }
+
+  const placement = new PodPlacement(deps.fleet, {
+    pod: prepared.pod,
+    messageId: message.messageId,
+    requestHash: prepared.requestHash,
+    preferredCluster: prepared.preferredCluster,
+    lookupFirst: message.deliveryCount > 0 || !deps.stickyPlacement,
+  });
+  const deadline = deps.now() + deps.retryBudgetMs;
+
+  for (let attempt = 0; ; attempt += 1) {
+    if (signals.lockLost.aborted) return lockLost(signals.lockLost);
+    const result = await placement.attempt(signals.lockLost);
+    switch (result.kind) {
+      case 'created':
+      case 'duplicate':
+        return { action: 'complete', outcome: result.kind, cluster: result.cluster };
+      case 'conflict':
+        return {
+          action: 'dead-letter',
+          reason: 'MessageIdConflict',
+          description: result.description,
+          cluster: result.cluster,
+        };
+      case 'rejected':
+        return {
+          action: 'dead-letter',
+          reason: 'PodRejected',
+          description: `cluster ${result.cluster} rejected the pod: ${result.description}`,
+          cluster: result.cluster,
+        };
+      case 'retry': {
+        const delayMs = deps.retryDelayMs(attempt, result.retryAfterMs);
+        if (deps.now() + delayMs > deadline) {
+          return {
+            action: 'abandon',
+            why: `retry budget of ${deps.retryBudgetMs} ms spent (${result.why}): ${result.detail}`,
+          };
+        }
+        deps.onRetry?.(result, delayMs);
+        const stop = AbortSignal.any([signals.lockLost, signals.stopWaiting]);
+        try {
+          await deps.sleep(delayMs, stop);
+        } catch {
+          if (signals.lockLost.aborted) return lockLost(signals.lockLost);
+          return {
+            action: 'abandon',
+            why: `shutting down while waiting (${result.why}): ${result.detail}`,
+          };
+        }
+      }
+    }
+  }
+}
+
+function lockLost(signal: AbortSignal): HandlingOutcome {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
+  return { action: 'lock-lost', why: reason };
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from '@jest/globals';
+
+import {
+  handleMessage,
+  type HandlerDeps,
+  type InboundMessage,
+  type Prepared,
+} from '../../../src/worker/message-handler.js';
+import { MemoryCluster, MemoryFleet, podFor } from './support/memory-fleet.js';
+
+/** A clock that only moves when the handler sleeps, so budgets are exact and tests never wait. */
+function harness(overrides: Partial<HandlerDeps> = {}) {
+  const a = new MemoryCluster('a');
+  const b = new MemoryCluster('b');
+  const fleet = new MemoryFleet([a, b]);
+  let clock = 0;
+  const sleeps: number[] = [];
+  const deps: HandlerDeps = {
+    prepare: (m): Prepared => ({
+      ok: true,
+      pod: podFor(m.messageId, 'h1'),
+      requestHash: 'h1',
+      challengeId: 'c1',
+    }),
+    fleet,
+    stickyPlacement: false,
+    retryDelayMs: (attempt, retryAfterMs) => Math.max(1000 * 2 ** attempt, retryAfterMs ?? 0),
+    retryBudgetMs: 60_000,
+    sleep: async (ms, signal) => {
+      signal.throwIfAborted();
+      sleeps.push(ms);
+      clock += ms;
+    },
+    now: () => clock,
+    ...overrides,
+  };
+  const lockLost = new AbortController();
+  const stopWaiting = new AbortController();
+  const run = (message: Partial<InboundMessage> = {}) =>
+    handleMessage({ messageId: 'msg-1', body: '{}', deliveryCount: 0, ...message }, deps, {
+      lockLost: lockLost.signal,
+      stopWaiting: stopWaiting.signal,
+    });
+  return { a, b, fleet, deps, sleeps, run, lockLost, stopWaiting };
+}
+
+describe('handleMessage', () => {
+  it('dead-letters what prepare refuses, without touching any cluster', async () => {
+    const { a, b, run } = harness({
+      prepare: () => ({ ok: false, reason: 'InvalidJson', description: 'body is not JSON' }),
+    });
+    await expect(run()).resolves.toEqual({
+      action: 'dead-letter',
+      reason: 'InvalidJson',
+      description: 'body is not JSON',
+    });
+    expect(a.creates + a.reads + b.creates + b.reads).toBe(0);
+  });
+
+  it('completes after the pod is created', async () => {
+    const { a, run } = harness();
+    await expect(run()).resolves.toEqual({ action: 'complete', outcome: 'created', cluster: 'a' });
+    expect(a.pods.has('msg-1')).toBe(true);
+  });
+
+  it('skips the lookup only for a first delivery under sticky placement', async () => {
+    const sticky = harness({ stickyPlacement: true });
+    await sticky.run({ deliveryCount: 0 });
+    expect(sticky.a.reads + sticky.b.reads).toBe(0);
+
+    const redelivered = harness({ stickyPlacement: true });
+    await redelivered.run({ deliveryCount: 1 });
+    expect(redelivered.a.reads + redelivered.b.reads).toBe(2);
+  });
+
+  it('dead-letters MessageIdConflict and PodRejected with the cluster named', async () => {
+    const conflict = harness();
+    conflict.b.pods.set('msg-1', podFor('msg-1', 'someone-else'));
+    await expect(conflict.run()).resolves.toMatchObject({
+      action: 'dead-letter',
+      reason: 'MessageIdConflict',
+      cluster: 'b',
+    });
+
+    const rejected = harness();
+    rejected.a.createScript = [
+      { kind: 'rejected', reason: 'spec.containers[0].image: Required value' },
+    ];
+    await expect(rejected.run()).resolves.toEqual({
+      action: 'dead-letter',
+      reason: 'PodRejected',
+      description: 'cluster a rejected the pod: spec.containers[0].image: Required value',
+      cluster: 'a',
+    });
+  });
+
+  it('retries transient failures with growing delays that honour Retry-After', async () => {
+    const { a, b, run, sleeps } = harness();
+    a.createScript = [
+      { kind: 'unavailable', reason: '503', retryAfterMs: 5_000 },
+      { kind: 'unavailable', reason: '503' },
+    ];
+    b.createScript = [
+      { kind: 'unavailable', reason: 'refused' },
+      { kind: 'unavailable', reason: 'refused' },
+    ];
+    await expect(run()).resolves.toEqual({ action: 'complete', outcome: 'created', cluster: 'a' });
+    expect(sleeps).toEqual([5_000, 2_000]);
+  });
+
+  it('abandons once the retry budget would be exceeded, never in a tight loop', async () => {
+    const { fleet, run, sleeps } = harness({ retryBudgetMs: 10_000 });
+    fleet.down.add('a').add('b');
+    const outcome = await run();
+    expect(outcome).toMatchObject({ action: 'abandon' });
+    expect((outcome as { why: string }).why).toContain(
+      'retry budget of 10000 ms spent (no-healthy-cluster)',
+    );
+    expect(sleeps).toEqual([1_000, 2_000, 4_000]); // the next (8 s) would pass the budget
+  });
+
+  it('a message waits out an outage and flows when a cluster returns', async () => {
+    const { fleet, run, deps } = harness();
+    fleet.down.add('a').add('b');
+    let waited = 0;
+    deps.onRetry = () => {
+      waited += 1;
+      if (waited === 3) fleet.down.delete('b');
+    };
+    await expect(run()).resolves.toEqual({ action: 'complete', outcome: 'created', cluster: 'b' });
+  });
+
+  it('hands the message back when shutdown interrupts a wait', async () => {
+    const { fleet, run, stopWaiting } = harness();
+    fleet.down.add('a').add('b');
+    stopWaiting.abort();
+    await expect(run()).resolves.toMatchObject({
+      action: 'abandon',
+      why: expect.stringContaining('shutting down while waiting (no-healthy-cluster)'),
+    });
+  });
+
+  it('stops before creating anything once the lock is lost', async () => {
+    const { a, b, run, lockLost } = harness();
+    lockLost.abort(new Error('lock expired at 12:00:00'));
+    await expect(run()).resolves.toEqual({ action: 'lock-lost', why: 'lock expired at 12:00:00' });
+    expect(a.creates + b.creates).toBe(0);
+  });
+});

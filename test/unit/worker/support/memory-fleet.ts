@@ -1,0 +1,72 @@
+import type { V1Pod } from '@kubernetes/client-node';
+
+import type {
+  Candidates,
+  CreateAttempt,
+  Fleet,
+  FleetCluster,
+  ReadAttempt,
+} from '../../../../src/worker/fleet.js';
+import { REQUEST_HASH_ANNOTATION } from '../../../../src/worker/placement.js';
+
+/** An in-memory cluster for worker unit tests: scripted answers are consumed first. */
+export class MemoryCluster implements FleetCluster {
+  readonly pods = new Map<string, V1Pod>();
+  createScript: (CreateAttempt | 'store-then-unknown')[] = [];
+  readScript: ReadAttempt[] = [];
+  creates = 0;
+  reads = 0;
+
+  constructor(readonly name: string) {}
+
+  async createPod(pod: V1Pod): Promise<CreateAttempt> {
+    this.creates += 1;
+    const scripted = this.createScript.shift();
+    if (scripted === 'store-then-unknown') {
+      this.pods.set(pod.metadata!.name!, pod);
+      return { kind: 'unknown', reason: 'timeout after 10000 ms' };
+    }
+    if (scripted) return scripted;
+    if (this.pods.has(pod.metadata!.name!)) return { kind: 'exists' };
+    this.pods.set(pod.metadata!.name!, pod);
+    return { kind: 'created' };
+  }
+
+  async readPod(name: string): Promise<ReadAttempt> {
+    this.reads += 1;
+    const scripted = this.readScript.shift();
+    if (scripted) return scripted;
+    const pod = this.pods.get(name);
+    return pod
+      ? { kind: 'found', requestHash: pod.metadata?.annotations?.[REQUEST_HASH_ANNOTATION] }
+      : { kind: 'absent' };
+  }
+}
+
+/** Candidates in declaration order, preferred first; `down` and `full` clusters are skipped. */
+export class MemoryFleet implements Fleet {
+  readonly down = new Set<string>();
+  readonly full = new Set<string>();
+  constructor(readonly clusters: MemoryCluster[]) {}
+
+  candidates(_messageId: string, preferred?: string): Candidates {
+    const ordered = [...this.clusters].sort(
+      (a, b) => Number(b.name === preferred) - Number(a.name === preferred),
+    );
+    const skippedNames = (c: MemoryCluster) => this.down.has(c.name) || this.full.has(c.name);
+    return {
+      ordered: ordered.filter((c) => !skippedNames(c)),
+      skipped: ordered.filter(skippedNames).map((c) => ({
+        name: c.name,
+        why: this.full.has(c.name) ? ('full' as const) : ('unhealthy' as const),
+      })),
+    };
+  }
+}
+
+export function podFor(name: string, hash: string): V1Pod {
+  return {
+    metadata: { name, annotations: { [REQUEST_HASH_ANNOTATION]: hash } },
+    spec: { containers: [] },
+  };
+}
