@@ -1,0 +1,489 @@
+import {
+  AuthorizationV1Api,
+  CoreV1Api,
+  Observable,
+  VersionApi,
+  Watch,
+  type ConfigurationOptions,
+  type RequestContext,
+  type ResponseContext,
+  type V1Pod,
+  type VersionInfo,
+} from '@kubernetes/client-node';
+import type { Agent } from 'undici';
+
+import { sleep as realSleep, type RandomFn, type SleepFn } from './backoff.js';
+import type { BreakerGate } from './circuit-breaker.js';
+import { classifyError } from './classify.js';
+import type { ClusterEntry } from './cluster-entry.js';
+import {
+  buildKubeConfig,
+  createAgent,
+  type AgentOptions,
+  type PodbusKubeConfig,
+} from './connection.js';
+import { ClusterError, type ClusterErrorKind } from './errors.js';
+import { silentLogger, type ClusterLogger } from './logger.js';
+import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js';
+import { FileTokenSource, StaticTokenSource, type TokenSource } from './token-source.js';
+
+export type Operation = 'create' | 'get' | 'delete' | 'list' | 'access-review' | 'version';
+
+/** One finished API call (after retries), for metrics and debug logs. */
+export interface CallEvent {
+  readonly cluster: string;
+  readonly operation: Operation;
+  /** 'ok', or the error kind the call ended with (404 on get/delete and 409 on create are 'ok'). */
+  readonly outcome: 'ok' | ClusterErrorKind;
+  readonly attempts: number;
+  readonly durationMs: number;
+}
+
+export interface CallOptions {
+  /** Aborts the call, including any backoff sleep (shutdown, message lock lost). */
+  readonly signal?: AbortSignal;
+}
+
+export type CreatePodResult =
+  | { readonly outcome: 'created'; readonly pod: V1Pod }
+  | {
+      readonly outcome: 'already-exists';
+      /**
+       * True when an earlier attempt of this same call failed in a way that may have created
+       * the pod (timeout, broken connection, 5xx): the existing pod is then very likely ours.
+       * The caller still decides by comparing the request-hash annotation.
+       */
+      readonly afterAmbiguousAttempt: boolean;
+    };
+
+export interface ListPodsOptions extends CallOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly limit?: number;
+  readonly continueToken?: string;
+}
+
+export interface PodList {
+  readonly items: V1Pod[];
+  readonly resourceVersion: string;
+  /** Set when `limit` cut the list short. */
+  readonly continueToken?: string;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchPodsOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly resourceVersion?: string;
+  /** Server-side timeout; the server then ends the watch cleanly. */
+  readonly timeoutSeconds?: number;
+  /** @defaultValue true */
+  readonly allowWatchBookmarks?: boolean;
+}
+
+export interface WatchHandle {
+  stop(): void;
+}
+
+export interface AccessReport {
+  readonly allowed: boolean;
+  /** Verbs on pods in the entry's namespace that RBAC denies. */
+  readonly denied: readonly string[];
+}
+
+export interface ClusterClientOptions {
+  readonly entry: ClusterEntry;
+  readonly logger?: ClusterLogger;
+  /**
+   * Timeout of one attempt (headers and body), enforced with an AbortSignal.
+   * @defaultValue 10_000
+   */
+  readonly requestTimeoutMs?: number;
+  readonly retry?: Partial<RetryPolicy>;
+  /** Gate + health recorder; calls are refused while it is open. */
+  readonly breaker?: BreakerGate;
+  readonly agent?: AgentOptions;
+  /**
+   * How often, at most, a tokenFile is checked for changes.
+   * @defaultValue 1000
+   */
+  readonly tokenCheckIntervalMs?: number;
+  /** Replaces the token/tokenFile source (tests). */
+  readonly tokenSource?: TokenSource;
+  /** Told about every pod this client created (capacity counts it before the watch does). */
+  readonly onPodCreated?: (pod: V1Pod) => void;
+  readonly onCall?: (event: CallEvent) => void;
+  readonly sleep?: SleepFn;
+  readonly random?: RandomFn;
+  readonly now?: () => number;
+}
+
+/** Kinds after which a create may nevertheless have been stored by the API server. */
+const AMBIGUOUS: ReadonlySet<ClusterErrorKind> = new Set(['timeout', 'connection', 'server-error']);
+
+/**
+ * The podbus client for one cluster: `@kubernetes/client-node` with what it lacks added —
+ * a shared keep-alive connection pool with the cluster CA, a per-attempt timeout, bounded
+ * retries with jittered backoff honouring Retry-After, token rotation, a circuit-breaker gate,
+ * and every failure classified into a `ClusterError`.
+ */
+export class ClusterClient {
+  readonly name: string;
+  readonly namespace: string;
+  readonly entry: ClusterEntry;
+  private readonly agent: Agent;
+  private readonly kubeConfig: PodbusKubeConfig;
+  private readonly core: CoreV1Api;
+  private readonly authz: AuthorizationV1Api;
+  private readonly versionApi: VersionApi;
+  private readonly tokens: TokenSource;
+  private readonly policy: RetryPolicy;
+  private readonly requestTimeoutMs: number;
+  private readonly logger: ClusterLogger;
+  private readonly sleep: SleepFn;
+  private readonly random: RandomFn;
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(private readonly options: ClusterClientOptions) {
+    const { entry } = options;
+    this.entry = entry;
+    this.name = entry.name;
+    this.namespace = entry.namespace;
+    this.logger = options.logger ?? silentLogger;
+    this.sleep = options.sleep ?? realSleep;
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? Date.now;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.tokens = options.tokenSource ?? tokenSourceFor(entry, this.logger, options);
+    this.agent = createAgent(entry, this.logger, options.agent);
+    this.kubeConfig = buildKubeConfig(entry, this.agent, this.tokens);
+    this.core = this.kubeConfig.makeApiClient(CoreV1Api);
+    this.authz = this.kubeConfig.makeApiClient(AuthorizationV1Api);
+    this.versionApi = this.kubeConfig.makeApiClient(VersionApi);
+  }
+
+  /**
+   * Creates the pod in the entry's namespace. 409 is a result, not an error.
+   *
+   * Why retrying a create is safe: a 429 (APF rejects before the handler runs) never created
+   * anything; a timeout, a reset connection or a 5xx may have — but podbus pod names are
+   * deterministic (derived from the message ID), so a retried create that had in fact
+   * succeeded answers 409 AlreadyExists instead of creating a second pod, and the caller tells
+   * "ours" from "someone else's" by the request-hash annotation.
+   */
+  async createPod(pod: V1Pod, options: CallOptions = {}): Promise<CreatePodResult> {
+    let ambiguous = false;
+    try {
+      const created = await this.call(
+        'create',
+        async (config) => {
+          try {
+            return await this.core.createNamespacedPod(
+              { namespace: this.namespace, body: pod, fieldManager: 'podbus' },
+              config,
+            );
+          } catch (err) {
+            ambiguous ||= AMBIGUOUS.has(this.classify(err).kind);
+            throw err;
+          }
+        },
+        options,
+        ['already-exists'],
+      );
+      this.options.onPodCreated?.(created);
+      return { outcome: 'created', pod: created };
+    } catch (err) {
+      if (err instanceof ClusterError && err.kind === 'already-exists') {
+        return { outcome: 'already-exists', afterAmbiguousAttempt: ambiguous };
+      }
+      throw err;
+    }
+  }
+
+  /** The pod, or undefined when it does not exist. */
+  async getPod(name: string, options: CallOptions = {}): Promise<V1Pod | undefined> {
+    try {
+      return await this.call(
+        'get',
+        (config) => this.core.readNamespacedPod({ name, namespace: this.namespace }, config),
+        options,
+        ['not-found'],
+      );
+    } catch (err) {
+      if (err instanceof ClusterError && err.kind === 'not-found') return undefined;
+      throw err;
+    }
+  }
+
+  /** Deletes the pod (grace period per the pod spec); 'not-found' when it was already gone. */
+  async deletePod(name: string, options: CallOptions = {}): Promise<'deleted' | 'not-found'> {
+    try {
+      await this.call(
+        'delete',
+        (config) => this.core.deleteNamespacedPod({ name, namespace: this.namespace }, config),
+        options,
+        ['not-found'],
+      );
+      return 'deleted';
+    } catch (err) {
+      if (err instanceof ClusterError && err.kind === 'not-found') return 'not-found';
+      throw err;
+    }
+  }
+
+  async listPods(options: ListPodsOptions = {}): Promise<PodList> {
+    const list = await this.call(
+      'list',
+      (config) =>
+        this.core.listNamespacedPod(
+          {
+            namespace: this.namespace,
+            labelSelector: options.labelSelector,
+            fieldSelector: options.fieldSelector,
+            limit: options.limit,
+            _continue: options.continueToken,
+          },
+          config,
+        ),
+      options,
+    );
+    return {
+      items: list.items,
+      resourceVersion: list.metadata?.resourceVersion ?? '',
+      continueToken: list.metadata?._continue || undefined,
+    };
+  }
+
+  /**
+   * Starts a watch of pods in the entry's namespace. Events go to `onEvent` (ERROR events carry
+   * a Status object); `onDone` is called exactly once, with null when the stream ended cleanly
+   * (server timeout, or `stop()`), or with the classified error. client-node 2.x ends a watch
+   * that has been silent for 30 s with a `TimeoutError` — that arrives as kind 'timeout'.
+   * Watches bypass the circuit breaker and retries: the caller's loop owns reconnection.
+   */
+  async watchPods(
+    options: WatchPodsOptions,
+    onEvent: (type: WatchEventType, object: unknown) => void,
+    onDone: (err: ClusterError | null) => void,
+  ): Promise<WatchHandle> {
+    if (this.closed) throw this.closedError();
+    let stopped = false;
+    const query: Record<string, string | number | boolean> = {
+      allowWatchBookmarks: options.allowWatchBookmarks ?? true,
+    };
+    if (options.labelSelector) query.labelSelector = options.labelSelector;
+    if (options.fieldSelector) query.fieldSelector = options.fieldSelector;
+    if (options.resourceVersion) query.resourceVersion = options.resourceVersion;
+    if (options.timeoutSeconds !== undefined) query.timeoutSeconds = options.timeoutSeconds;
+    const path = `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods`;
+    const done = (err: unknown) => {
+      if (stopped || err === null || err === undefined) onDone(null);
+      else onDone(this.classify(err));
+    };
+    let controller: AbortController | undefined;
+    try {
+      controller = await new Watch(this.kubeConfig).watch(
+        path,
+        query,
+        (type: string, object: unknown) => {
+          if (!stopped) onEvent(type as WatchEventType, object);
+        },
+        done,
+      );
+    } catch (err) {
+      // applySecurityAuthentication failed (token file unreadable) before any request.
+      done(err);
+    }
+    return {
+      stop: () => {
+        stopped = true;
+        controller?.abort();
+      },
+    };
+  }
+
+  /**
+   * SelfSubjectAccessReview for each verb on pods in the entry's namespace (what podbus needs:
+   * create; get for duplicate lookups; list/watch for capacity; delete for cleanup).
+   */
+  async checkAccess(
+    verbs: readonly string[] = ['create', 'get', 'list', 'watch', 'delete'],
+    options: CallOptions = {},
+  ): Promise<AccessReport> {
+    const denied: string[] = [];
+    for (const verb of verbs) {
+      const review = await this.call(
+        'access-review',
+        (config) =>
+          this.authz.createSelfSubjectAccessReview(
+            {
+              body: {
+                apiVersion: 'authorization.k8s.io/v1',
+                kind: 'SelfSubjectAccessReview',
+                spec: { resourceAttributes: { namespace: this.namespace, verb, resource: 'pods' } },
+              },
+            },
+            config,
+          ),
+        options,
+      );
+      if (review.status?.allowed !== true) denied.push(verb);
+    }
+    return { allowed: denied.length === 0, denied };
+  }
+
+  async canCreatePods(options: CallOptions = {}): Promise<boolean> {
+    return (await this.checkAccess(['create'], options)).allowed;
+  }
+
+  /** GET /version: the health probe (any authenticated caller may read it). */
+  async version(options: CallOptions = {}): Promise<VersionInfo> {
+    return this.call('version', (config) => this.versionApi.getCode(undefined, config), options);
+  }
+
+  /** Closes the connection pool; in-flight requests still running after 2 s are destroyed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const graceful = this.agent.close();
+    const timer = setTimeout(() => void this.agent.destroy().catch(() => undefined), 2000);
+    timer.unref();
+    await graceful.catch(() => undefined);
+    clearTimeout(timer);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * One logical call: breaker gate, retries, per-attempt timeout, health recording, metrics.
+   * `expected` kinds (404 on get, 409 on create) are outcomes, reported as 'ok'.
+   */
+  private async call<T>(
+    operation: Operation,
+    send: (config: ConfigurationOptions) => Promise<T>,
+    options: CallOptions,
+    expected: readonly ClusterErrorKind[] = [],
+  ): Promise<T> {
+    if (this.closed) throw this.closedError();
+    const breaker = this.options.breaker;
+    const started = this.now();
+    let attempts = 0;
+    const report = (outcome: CallEvent['outcome']) =>
+      this.options.onCall?.({
+        cluster: this.name,
+        operation,
+        outcome,
+        attempts,
+        durationMs: this.now() - started,
+      });
+    if (breaker && !breaker.tryAcquire()) {
+      report('circuit-open');
+      throw new ClusterError({
+        kind: 'circuit-open',
+        cluster: this.name,
+        message: 'circuit breaker is open; call not attempted',
+      });
+    }
+    const callerSignal = options.signal;
+    try {
+      const result = await withRetries(
+        async (n) => {
+          attempts = n;
+          const timeout = AbortSignal.timeout(this.requestTimeoutMs);
+          const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
+          return send(perCallConfig(signal));
+        },
+        {
+          policy: this.policy,
+          classify: (err) => this.classify(err, callerSignal),
+          sleep: this.sleep,
+          random: this.random,
+          signal: callerSignal,
+          onUnauthorized: () => this.refreshToken(),
+          onRetry: ({ error, attempt, delayMs }) =>
+            this.logger.debug(
+              { cluster: this.name, operation, attempt, delayMs, error: error.toJSON() },
+              'retrying cluster call',
+            ),
+        },
+      );
+      breaker?.record('success');
+      report('ok');
+      return result;
+    } catch (raw) {
+      const err = this.classify(raw, callerSignal);
+      breaker?.record(err.healthImpact, err.kind);
+      report(expected.includes(err.kind) ? 'ok' : err.kind);
+      throw err;
+    }
+  }
+
+  /** After a 401: re-read the token source once; true when it now holds a different token. */
+  private async refreshToken(): Promise<boolean> {
+    let used: string;
+    try {
+      used = await this.tokens.current();
+    } catch {
+      return false;
+    }
+    const changed = await this.tokens.refreshAfterUnauthorized(used);
+    if (changed) {
+      this.logger.info({ cluster: this.name }, 'token was rejected; retrying with the new one');
+    }
+    return changed;
+  }
+
+  private classify(err: unknown, callerSignal?: AbortSignal): ClusterError {
+    return classifyError(err, { cluster: this.name, callerSignal, now: this.now });
+  }
+
+  private closedError(): ClusterError {
+    return new ClusterError({ kind: 'aborted', cluster: this.name, message: 'client is closed' });
+  }
+}
+
+/**
+ * Per-call middleware that sets the attempt's AbortSignal. client-node's per-call options take
+ * *Observable* middleware (a Promise-returning `pre` fails with "toPromise is not a function"),
+ * and the merge strategy must be 'append': the default 'replace' would drop the built-in
+ * User-Agent middleware (configuration.js `mergeMiddleware`; specs/kube-api.md §1).
+ */
+function perCallConfig(signal: AbortSignal): ConfigurationOptions {
+  return {
+    middlewareMergeStrategy: 'append',
+    middleware: [
+      {
+        pre: (ctx: RequestContext) => {
+          ctx.setSignal(signal);
+          return new Observable(Promise.resolve(ctx));
+        },
+        post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
+      },
+    ],
+  };
+}
+
+function tokenSourceFor(
+  entry: ClusterEntry,
+  logger: ClusterLogger,
+  options: ClusterClientOptions,
+): TokenSource {
+  if (entry.tokenFile !== undefined) {
+    return new FileTokenSource({
+      cluster: entry.name,
+      path: entry.tokenFile,
+      checkIntervalMs: options.tokenCheckIntervalMs,
+      now: options.now,
+      logger,
+    });
+  }
+  if (entry.token !== undefined) return new StaticTokenSource(entry.token);
+  throw new ClusterError({
+    kind: 'config',
+    cluster: entry.name,
+    message: 'neither token nor tokenFile is set',
+  });
+}

@@ -1,0 +1,282 @@
+import type { V1Pod } from '@kubernetes/client-node';
+
+import { ActivePodTracker, type ActivePodTrackerOptions } from './active-pods.js';
+import {
+  CircuitBreaker,
+  type BreakerOptions,
+  type BreakerState,
+  type BreakerStateChange,
+} from './circuit-breaker.js';
+import { ClusterClient, type CallEvent, type ClusterClientOptions } from './cluster-client.js';
+import type { ClusterEntry } from './cluster-entry.js';
+import { ClusterError } from './errors.js';
+import { silentLogger, type ClusterLogger } from './logger.js';
+import { createSelector, type Selection, type Selector, type StrategyName } from './strategies.js';
+
+/** What the pool uses of a client; `ClusterClient` is the implementation, tests pass fakes. */
+export type PoolClient = Pick<
+  ClusterClient,
+  | 'name'
+  | 'namespace'
+  | 'entry'
+  | 'createPod'
+  | 'getPod'
+  | 'deletePod'
+  | 'listPods'
+  | 'watchPods'
+  | 'checkAccess'
+  | 'canCreatePods'
+  | 'version'
+  | 'close'
+>;
+
+/** Client settings shared by every cluster (per-entry parts come from the entry). */
+export type SharedClientOptions = Omit<
+  ClusterClientOptions,
+  'entry' | 'breaker' | 'onPodCreated' | 'onCall' | 'logger'
+>;
+
+export type TrackerSettings = Omit<ActivePodTrackerOptions, 'source' | 'maxActivePods' | 'logger'>;
+
+export interface ClusterPoolOptions {
+  readonly entries: readonly ClusterEntry[];
+  readonly strategy: StrategyName;
+  readonly logger?: ClusterLogger;
+  readonly client?: SharedClientOptions;
+  readonly breaker?: Partial<BreakerOptions>;
+  readonly tracker?: TrackerSettings;
+  readonly now?: () => number;
+  readonly onBreakerStateChange?: (change: BreakerStateChange) => void;
+  readonly onCall?: (event: CallEvent) => void;
+  readonly onActivePodsChange?: (cluster: string, activePods: number) => void;
+  /** Seam for tests. */
+  readonly createClient?: (options: ClusterClientOptions) => PoolClient;
+}
+
+export type ExistingPodLookup =
+  | { readonly kind: 'found'; readonly cluster: string; readonly pod: V1Pod }
+  | { readonly kind: 'not-found' }
+  | {
+      /** At least one cluster could not be asked; the pod may exist there. */
+      readonly kind: 'unknown';
+      readonly clusters: readonly string[];
+      readonly errors: readonly ClusterError[];
+    };
+
+export interface ClusterStatus {
+  readonly name: string;
+  readonly breaker: BreakerState;
+  readonly activePods: number;
+  readonly maxActivePods: number;
+  readonly hasCapacity: boolean;
+  /** The active-pod count has completed its first list. */
+  readonly synced: boolean;
+}
+
+interface Member {
+  readonly entry: ClusterEntry;
+  readonly client: PoolClient;
+  readonly breaker: CircuitBreaker;
+  readonly tracker: ActivePodTracker;
+}
+
+/**
+ * All configured clusters: one client, breaker and active-pod tracker each, plus selection.
+ * The worker asks it for candidates, checks for an existing pod across every cluster before
+ * creating, and waits on it for capacity (backpressure).
+ */
+export class ClusterPool {
+  private readonly members = new Map<string, Member>();
+  private readonly selector: Selector;
+  private readonly logger: ClusterLogger;
+  private readonly capacityWaiters = new Set<() => void>();
+  private closed = false;
+
+  constructor(options: ClusterPoolOptions) {
+    if (options.entries.length === 0) throw new Error('at least one cluster is required');
+    this.logger = options.logger ?? silentLogger;
+    this.selector = createSelector(options.strategy);
+    const makeClient = options.createClient ?? ((o: ClusterClientOptions) => new ClusterClient(o));
+    try {
+      for (const entry of options.entries) {
+        if (this.members.has(entry.name)) throw new Error(`duplicate cluster name ${entry.name}`);
+        this.members.set(entry.name, this.createMember(entry, options, makeClient));
+      }
+    } catch (err) {
+      void this.close();
+      throw err;
+    }
+  }
+
+  private createMember(
+    entry: ClusterEntry,
+    options: ClusterPoolOptions,
+    makeClient: (o: ClusterClientOptions) => PoolClient,
+  ): Member {
+    const logger = this.logger;
+    const breaker = new CircuitBreaker({
+      cluster: entry.name,
+      options: options.breaker,
+      now: options.now,
+      onStateChange: (change) => {
+        const log = change.to === 'open' ? logger.warn : logger.info;
+        log.call(logger, { ...change }, `cluster circuit breaker ${change.to}`);
+        options.onBreakerStateChange?.(change);
+        this.wakeCapacityWaiters();
+      },
+    });
+    const client = makeClient({
+      ...options.client,
+      entry,
+      logger,
+      breaker,
+      now: options.client?.now ?? options.now,
+      // `tracker` is assigned below, before any pod can be created.
+      onPodCreated: (pod) => tracker.noteCreated(pod),
+      onCall: options.onCall,
+    });
+    const tracker = new ActivePodTracker({
+      ...options.tracker,
+      now: options.tracker?.now ?? options.now,
+      source: client,
+      maxActivePods: entry.maxActivePods,
+      logger,
+    });
+    tracker.onChange((t) => {
+      options.onActivePodsChange?.(entry.name, t.count);
+      this.wakeCapacityWaiters();
+    });
+    return { entry, client, breaker, tracker };
+  }
+
+  /** Starts the active-pod watches. */
+  start(): void {
+    for (const m of this.members.values()) m.tracker.start();
+  }
+
+  get clusterNames(): string[] {
+    return [...this.members.keys()];
+  }
+
+  client(name: string): PoolClient | undefined {
+    return this.members.get(name)?.client;
+  }
+
+  /**
+   * Clusters to try for this message, best first, by the configured strategy; those with an
+   * open breaker or no capacity are left out and listed in `skipped`.
+   */
+  candidates(messageId: string, preferredCluster?: string): Selection {
+    const views = [...this.members.values()].map((m) => ({
+      name: m.entry.name,
+      weight: m.entry.weight,
+      activePods: m.tracker.count,
+      maxActivePods: m.entry.maxActivePods,
+      healthy: m.breaker.isAvailable(),
+      hasCapacity: m.tracker.hasCapacity(),
+    }));
+    return this.selector.select(views, { messageId, preferred: preferredCluster });
+  }
+
+  /**
+   * Looks for the pod on every cluster (in parallel). `found` wins even when some cluster could
+   * not be asked (we will not create it anyway); otherwise any cluster that could not be asked
+   * — down, open breaker, unauthorized — makes the answer `unknown`, and the caller must hold
+   * the message rather than risk creating a duplicate there.
+   */
+  async findExistingPod(
+    podName: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ExistingPodLookup> {
+    const members = [...this.members.values()];
+    const results = await Promise.allSettled(
+      members.map((m) => m.client.getPod(podName, { signal: options.signal })),
+    );
+    const unknown: string[] = [];
+    const errors: ClusterError[] = [];
+    let found: { cluster: string; pod: V1Pod } | undefined;
+    results.forEach((r, i) => {
+      const cluster = members[i]!.entry.name;
+      if (r.status === 'fulfilled') {
+        if (r.value !== undefined && found === undefined) found = { cluster, pod: r.value };
+        else if (r.value !== undefined) {
+          this.logger.error(
+            { pod: podName, clusters: [found!.cluster, cluster] },
+            'pod exists on more than one cluster',
+          );
+        }
+      } else {
+        unknown.push(cluster);
+        errors.push(
+          r.reason instanceof ClusterError
+            ? r.reason
+            : new ClusterError({ kind: 'unknown', cluster, message: String(r.reason) }),
+        );
+      }
+    });
+    if (found !== undefined) return { kind: 'found', ...found };
+    if (unknown.length > 0) return { kind: 'unknown', clusters: unknown, errors };
+    return { kind: 'not-found' };
+  }
+
+  /** Whether any cluster has room for one more pod (health is not considered). */
+  hasCapacity(): boolean {
+    for (const m of this.members.values()) if (m.tracker.hasCapacity()) return true;
+    return false;
+  }
+
+  /**
+   * Resolves as soon as some cluster has capacity (at once if one has). Event-driven: the
+   * trackers' counts change when the watch sees pods finish. Rejects with the signal's reason.
+   */
+  waitForCapacity(signal?: AbortSignal): Promise<void> {
+    if (this.hasCapacity()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const check = () => {
+        if (!this.hasCapacity() && !this.closed) return;
+        cleanup();
+        if (this.closed) reject(new Error('cluster pool closed'));
+        else resolve();
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(signal?.reason);
+      };
+      const cleanup = () => {
+        this.capacityWaiters.delete(check);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      this.capacityWaiters.add(check);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  status(): ClusterStatus[] {
+    return [...this.members.values()].map((m) => ({
+      name: m.entry.name,
+      breaker: m.breaker.state,
+      activePods: m.tracker.count,
+      maxActivePods: m.entry.maxActivePods,
+      hasCapacity: m.tracker.hasCapacity(),
+      synced: m.tracker.synced,
+    }));
+  }
+
+  /** Stops the watches, then closes every client's connections. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wakeCapacityWaiters();
+    const members = [...this.members.values()];
+    await Promise.allSettled(members.map((m) => m.tracker.stop()));
+    await Promise.allSettled(members.map((m) => m.client.close()));
+  }
+
+  private wakeCapacityWaiters(): void {
+    for (const check of [...this.capacityWaiters]) check();
+  }
+}
