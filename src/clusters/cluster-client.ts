@@ -119,9 +119,6 @@ export interface ClusterClientOptions {
   readonly now?: () => number;
 }
 
-/** Kinds after which a create may nevertheless have been stored by the API server. */
-const AMBIGUOUS: ReadonlySet<ClusterErrorKind> = new Set(['timeout', 'connection', 'server-error']);
-
 /**
  * The podbus client for one cluster: `@kubernetes/client-node` with what it lacks added —
  * a shared keep-alive connection pool with the cluster CA, a per-attempt timeout, bounded
@@ -173,6 +170,10 @@ export class ClusterClient {
    * deterministic (derived from the message ID), so a retried create that had in fact
    * succeeded answers 409 AlreadyExists instead of creating a second pod, and the caller tells
    * "ours" from "someone else's" by the request-hash annotation.
+   *
+   * A thrown error's `mayHaveTakenEffect` says whether the pod may exist nonetheless (some
+   * attempt timed out, broke mid-request or got a 5xx): the caller must then retry on this
+   * cluster only, never fail over to another, or it could create a second pod.
    */
   async createPod(pod: V1Pod, options: CallOptions = {}): Promise<CreatePodResult> {
     let ambiguous = false;
@@ -186,7 +187,7 @@ export class ClusterClient {
               config,
             );
           } catch (err) {
-            ambiguous ||= AMBIGUOUS.has(this.classify(err).kind);
+            ambiguous ||= this.classify(err).mayHaveTakenEffect;
             throw err;
           }
         },
@@ -198,6 +199,10 @@ export class ClusterClient {
     } catch (err) {
       if (err instanceof ClusterError && err.kind === 'already-exists') {
         return { outcome: 'already-exists', afterAmbiguousAttempt: ambiguous };
+      }
+      // An earlier attempt may have created the pod even if the last one certainly did not.
+      if (err instanceof ClusterError && ambiguous && !err.mayHaveTakenEffect) {
+        throw err.with({ mayHaveTakenEffect: true });
       }
       throw err;
     }

@@ -219,6 +219,23 @@ export class ClusterPool {
     return { kind: 'not-found' };
   }
 
+  /**
+   * Why no cluster can take a pod right now (every one full or with its breaker open), or
+   * undefined when at least one can. For the worker's admission gate and /readyz.
+   */
+  unavailableReason(): string | undefined {
+    const reasons: string[] = [];
+    for (const m of this.members.values()) {
+      const healthy = m.breaker.isAvailable();
+      const room = m.tracker.hasCapacity();
+      if (healthy && room) return undefined;
+      if (!healthy) reasons.push(`${m.entry.name}: circuit breaker ${m.breaker.state}`);
+      else if (!m.tracker.synced) reasons.push(`${m.entry.name}: active pod count not known yet`);
+      else reasons.push(`${m.entry.name}: full (${m.tracker.count}/${m.entry.maxActivePods})`);
+    }
+    return reasons.join(', ');
+  }
+
   /** Whether any cluster has room for one more pod (health is not considered). */
   hasCapacity(): boolean {
     for (const m of this.members.values()) if (m.tracker.hasCapacity()) return true;

@@ -65,7 +65,41 @@ export interface ClusterErrorInit {
   readonly code?: string;
   /** Attempts made before giving up (set by the retry loop). */
   readonly attempts?: number;
+  /**
+   * The server may have carried out the request despite the error: the request may have been
+   * sent before a timeout or a broken connection, or a 5xx came from behind the handler.
+   * False when it certainly was not (refused connection, TLS, 4xx, breaker open).
+   * @defaultValue derived from kind (see `mayHaveTakenEffectByDefault`)
+   */
+  readonly mayHaveTakenEffect?: boolean;
   readonly cause?: unknown;
+}
+
+/**
+ * Connection failures that happen before a single byte of the request leaves: the request
+ * certainly had no effect. Every other transport failure may have happened after sending.
+ */
+const CONNECT_PHASE_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+export function mayHaveTakenEffectByDefault(kind: ClusterErrorKind, code?: string): boolean {
+  switch (kind) {
+    case 'server-error':
+    case 'aborted':
+    case 'unknown':
+      return true;
+    case 'timeout':
+    case 'connection':
+      return code === undefined || !CONNECT_PHASE_CODES.has(code);
+    default:
+      return false;
+  }
 }
 
 const RETRYABLE: ReadonlySet<ClusterErrorKind> = new Set([
@@ -110,6 +144,7 @@ export class ClusterError extends Error {
   readonly causes?: readonly StatusCause[];
   readonly code?: string;
   readonly attempts?: number;
+  readonly mayHaveTakenEffect: boolean;
   /** The message without the `cluster <name>: ` prefix. */
   readonly detail: string;
 
@@ -124,6 +159,8 @@ export class ClusterError extends Error {
     this.causes = init.causes;
     this.code = init.code;
     this.attempts = init.attempts;
+    this.mayHaveTakenEffect =
+      init.mayHaveTakenEffect ?? mayHaveTakenEffectByDefault(init.kind, init.code);
   }
 
   /** True for kinds worth retrying on the same cluster (429, 5xx, timeout, connection). */
@@ -135,9 +172,9 @@ export class ClusterError extends Error {
     return HEALTH[this.kind];
   }
 
-  /** A copy with the number of attempts recorded. */
-  withAttempts(attempts: number): ClusterError {
-    return new ClusterError({ ...this.init(), attempts });
+  /** A copy with some facts added by the retry loop or the caller. */
+  with(patch: Pick<ClusterErrorInit, 'attempts' | 'mayHaveTakenEffect'>): ClusterError {
+    return new ClusterError({ ...this.init(), ...patch });
   }
 
   /** Plain object for structured logs (no `cause`: raw library errors may echo headers). */
@@ -157,6 +194,7 @@ export class ClusterError extends Error {
       causes: this.causes,
       code: this.code,
       attempts: this.attempts,
+      mayHaveTakenEffect: this.mayHaveTakenEffect,
       cause: this.cause,
     };
   }

@@ -81,14 +81,14 @@ export async function withRetries<T>(
       const tooLong =
         error.retryAfterMs !== undefined && error.retryAfterMs > policy.maxRetryAfterMs;
       if (!error.retryable || failures >= policy.maxAttempts || tooLong || signal?.aborted) {
-        throw error.withAttempts(n);
+        throw error.with({ attempts: n });
       }
       const delayMs = backoffDelay(failures, policy.backoff, options.random, error.retryAfterMs);
       options.onRetry?.({ error, attempt: n, delayMs });
       try {
         await options.sleep(delayMs, signal);
       } catch (abort) {
-        throw classify(abort).withAttempts(n);
+        throw classify(abort).with({ attempts: n });
       }
     }
   }
