@@ -1,0 +1,223 @@
+// Shared setup for the system tests that run podbus's container image.
+//
+// prepareDocker()     runs scripts/ensure-docker.sh and scripts/build-base-image.sh (installs and
+//                     starts dockerd, builds the local node:24-bookworm-slim) and throws when
+//                     either fails: the image tests fail, they never skip.
+// buildPodbusImage()  builds the Dockerfile at the repository root with testcontainers
+//                     (GenericContainer.fromDockerfile) as `podbus:test`, once per test file;
+//                     the layer cache makes a second file's build take seconds.
+// podbusContainer()   a GenericContainer for that image, hardened like deploy/worker's
+//                     Deployment: read-only root filesystem, tmpfs /tmp, all capabilities
+//                     dropped, no-new-privileges.
+// runToCompletion()   runs a one-shot command (--help, node -e ...) and returns exit code and
+//                     output.
+//
+// Ryuk, testcontainers' reaper, is an image from Docker Hub, which cannot be pulled where
+// podbus is tested; TESTCONTAINERS_RYUK_DISABLED=true is set here (unless already set), so every
+// test must stop the containers it starts (afterAll/finally).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type Dockerode from 'dockerode';
+import {
+  GenericContainer,
+  StartupCheckStrategy,
+  getContainerRuntimeClient,
+  type StartupStatus,
+} from 'testcontainers';
+
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const IMAGE_TAG = 'podbus:test';
+/** The uid:gid the Dockerfile's USER line sets; deploy/worker's runAsUser must match. */
+export const IMAGE_USER = '10001:10001';
+
+/** Generous: on a fresh machine this installs docker.io, debootstraps and runs npm ci twice. */
+export const IMAGE_SETUP_TIMEOUT_MS = 15 * 60_000;
+
+function runScript(script: string, args: string[] = []): void {
+  const started = Date.now();
+  const result = spawnSync(path.join(repoRoot, 'scripts', script), args, {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: IMAGE_SETUP_TIMEOUT_MS,
+  });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim();
+  if (result.error !== undefined || result.status !== 0) {
+    throw new Error(
+      `scripts/${script} failed (${result.error?.message ?? `exit ${String(result.status)}`}):\n${output}`,
+    );
+  }
+  console.log(`scripts/${script} (${Date.now() - started} ms)\n${output}`);
+}
+
+/** Makes sure a Docker engine runs and the local base image exists. Throws otherwise. */
+export function prepareDocker(): void {
+  runScript('ensure-docker.sh');
+  runScript('build-base-image.sh');
+}
+
+export interface PodbusImage {
+  tag: string;
+  id: string;
+  sizeBytes: number;
+  buildMs: number;
+  config: Dockerode.ImageInspectInfo['Config'];
+}
+
+let built: Promise<PodbusImage> | undefined;
+
+/** Builds the repository's Dockerfile as podbus:test (once per test file). */
+export function buildPodbusImage(): Promise<PodbusImage> {
+  built ??= build();
+  return built;
+}
+
+/** Extra CAs for npm inside the build: the same rule (and value) as scripts/build-image.sh. */
+function buildCaCerts(): string {
+  const explicit = process.env.PODBUS_BUILD_CA_FILE;
+  if (explicit !== undefined && explicit !== '') return readFileSync(explicit, 'utf8');
+  const dir = '/usr/local/share/ca-certificates';
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.crt'))
+    .sort()
+    .map((name) => readFileSync(path.join(dir, name), 'utf8'))
+    .join('')
+    .replace(/\n+$/, ''); // byte-identical to "$(cat ...)" so both share the layer cache
+}
+
+function gitRevision(): string {
+  const result = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' });
+  return result.status === 0 ? result.stdout.trim() : 'unknown';
+}
+
+async function build(): Promise<PodbusImage> {
+  const started = Date.now();
+  const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const buildArgs = {
+    VERSION: pkg.version,
+    REVISION: gitRevision(),
+    CREATED: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    BUILD_CA_CERTS: buildCaCerts(),
+  };
+  // Build under a unique tag, then move podbus:test onto it. testcontainers does not report
+  // build errors (it only checks that the tag exists afterwards), so building straight onto
+  // podbus:test would let a stale image from an earlier run pass for a failed build.
+  const attempt = `podbus:test-${process.pid}-${Date.now()}`;
+  const client = await getContainerRuntimeClient();
+  try {
+    await GenericContainer.fromDockerfile(repoRoot)
+      .withBuildArgs(buildArgs)
+      .build(attempt, { deleteOnExit: false });
+  } catch (error) {
+    throw new Error(
+      `building the Dockerfile failed (${error instanceof Error ? error.message : String(error)}); ` +
+        `the builder's own output:\n${explainBuildFailure(buildArgs)}`,
+    );
+  }
+  const image = client.container.dockerode.getImage(attempt);
+  await image.tag({ repo: 'podbus', tag: 'test' });
+  await image.remove({ noprune: true }); // only untags: podbus:test still points at it
+  const info = await client.container.dockerode.getImage(IMAGE_TAG).inspect();
+  const result: PodbusImage = {
+    tag: IMAGE_TAG,
+    id: info.Id,
+    sizeBytes: info.Size,
+    buildMs: Date.now() - started,
+    config: info.Config,
+  };
+  console.log(
+    `built ${IMAGE_TAG} (${info.Id.slice(7, 19)}) in ${result.buildMs} ms, ` +
+      `size ${(info.Size / 1e6).toFixed(1)} MB`,
+  );
+  return result;
+}
+
+/** Re-runs the build with the docker CLI to surface the failing step (cached steps are fast). */
+function explainBuildFailure(buildArgs: Record<string, string>): string {
+  const args = ['build', '-t', 'podbus:test-failed'];
+  for (const [key, value] of Object.entries(buildArgs)) args.push('--build-arg', `${key}=${value}`);
+  args.push(repoRoot);
+  const result = spawnSync('docker', args, { encoding: 'utf8', timeout: IMAGE_SETUP_TIMEOUT_MS });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n');
+  return output.slice(-40).join('\n');
+}
+
+/** GenericContainer plus the read-only root filesystem flag testcontainers does not expose. */
+export class PodbusContainer extends GenericContainer {
+  withReadOnlyRootFilesystem(readOnly = true): this {
+    this.hostConfig.ReadonlyRootfs = readOnly;
+    return this;
+  }
+}
+
+/** The image run the way deploy/worker runs it (read-only root, tmpfs /tmp, no capabilities). */
+export function podbusContainer(image: string = IMAGE_TAG): PodbusContainer {
+  return new PodbusContainer(image)
+    .withReadOnlyRootFilesystem()
+    .withTmpFs({ '/tmp': 'rw,nosuid,nodev,size=64m' })
+    .withDroppedCapabilities('ALL')
+    .withSecurityOpt('no-new-privileges');
+}
+
+/** Startup check for one-shot commands: done as soon as the container has exited, any code. */
+class ExitedStartupCheck extends StartupCheckStrategy {
+  override async checkStartupState(
+    dockerClient: Dockerode,
+    containerId: string,
+  ): Promise<StartupStatus> {
+    const info = await dockerClient.getContainer(containerId).inspect();
+    return info.State.Running || info.State.Paused ? 'PENDING' : 'SUCCESS';
+  }
+}
+
+export interface Completed {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts the container, waits until it exits, returns its exit code and output, removes it. */
+export async function runToCompletion(
+  container: GenericContainer,
+  timeoutMs = 60_000,
+): Promise<Completed> {
+  const started = await container
+    .withWaitStrategy(new ExitedStartupCheck())
+    .withStartupTimeout(timeoutMs)
+    .start();
+  try {
+    const client = await getContainerRuntimeClient();
+    const handle = client.container.getById(started.getId());
+    const info = await handle.inspect();
+    const raw = (await handle.logs({ stdout: true, stderr: true, follow: false })) as unknown;
+    return { exitCode: info.State.ExitCode, ...demux(Buffer.from(raw as Buffer)) };
+  } finally {
+    await started.stop({ remove: true });
+  }
+}
+
+/** Splits Docker's multiplexed log stream (8-byte frame headers) into stdout and stderr. */
+function demux(buffer: Buffer): { stdout: string; stderr: string } {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const stream = buffer[offset];
+    const size = buffer.readUInt32BE(offset + 4);
+    const frame = buffer.subarray(offset + 8, offset + 8 + size);
+    (stream === 2 ? err : out).push(frame);
+    offset += 8 + size;
+  }
+  return {
+    stdout: Buffer.concat(out).toString('utf8'),
+    stderr: Buffer.concat(err).toString('utf8'),
+  };
+}
