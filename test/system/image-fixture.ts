@@ -66,7 +66,8 @@ export interface PodbusImage {
   id: string;
   sizeBytes: number;
   buildMs: number;
-  config: Dockerode.ImageInspectInfo['Config'];
+  /** The image's Config (User, Entrypoint, Cmd, Labels, ...); @types/dockerode lacks StopSignal. */
+  config: Dockerode.ImageInspectInfo['Config'] & { StopSignal?: string };
 }
 
 let built: Promise<PodbusImage> | undefined;
@@ -120,6 +121,7 @@ async function build(): Promise<PodbusImage> {
     throw new Error(
       `building the Dockerfile failed (${error instanceof Error ? error.message : String(error)}); ` +
         `the builder's own output:\n${explainBuildFailure(buildArgs)}`,
+      { cause: error },
     );
   }
   const image = client.container.dockerode.getImage(attempt);
