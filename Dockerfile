@@ -58,18 +58,6 @@ RUN node --version \
 # --- runtime ----------------------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS runtime
 
-ARG BASE_IMAGE
-ARG VERSION=0.0.0-dev
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.title="podbus" \
-      org.opencontainers.image.description="Turns Azure Service Bus challenge messages into Kubernetes Pods across a pool of clusters." \
-      org.opencontainers.image.licenses="MIT" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.base.name="${BASE_IMAGE}"
-
 # A dedicated numeric user (not in any host's usual uid range). The app's files stay owned by
 # root and read-only to it; the process only ever writes to /tmp (an emptyDir/tmpfs).
 RUN groupadd --system --gid 10001 podbus \
@@ -84,6 +72,19 @@ COPY --from=build /build/package.json ./package.json
 COPY --from=build /build/dist ./dist
 COPY --from=build /build/bin ./bin
 COPY --from=build /build/schema ./schema
+
+# Labels last: CREATED changes on every build and would otherwise defeat the layer cache.
+ARG BASE_IMAGE
+ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="podbus" \
+      org.opencontainers.image.description="Turns Azure Service Bus challenge messages into Kubernetes Pods across a pool of clusters." \
+      org.opencontainers.image.licenses="MIT" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="${BASE_IMAGE}"
 
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
