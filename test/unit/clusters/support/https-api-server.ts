@@ -90,6 +90,7 @@ export interface RecordedRequest {
   readonly method: string;
   readonly url: string;
   readonly authorization: string | undefined;
+  readonly userAgent: string | undefined;
   readonly body: string;
 }
 
@@ -145,6 +146,7 @@ export async function startTestApiServer(
           method: req.method ?? 'GET',
           url: req.url ?? '/',
           authorization: req.headers.authorization,
+          userAgent: req.headers['user-agent'],
           body,
         };
         requests.push(recorded);
