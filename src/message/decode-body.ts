@@ -1,0 +1,98 @@
+/**
+ * Turns a received Service Bus body into a JSON value. The worker's receiver is created with
+ * `skipParsingBodyAsJson: true`, so the body arrives as:
+ * - a Buffer/Uint8Array (an AMQP data section: what every current SDK sends for bytes/strings),
+ * - a string (an AMQP value section holding a string), or
+ * - an already structured value (an AMQP value section holding a map/list).
+ * Text may start with a byte-order mark: .NET's Encoding.UTF8 writes one, and Encoding.Unicode
+ * writes UTF-16, so both BOMs are honoured; text without a BOM must be UTF-8.
+ */
+export type DecodeResult =
+  | { readonly ok: true; readonly value: unknown }
+  | {
+      readonly ok: false;
+      readonly reason: 'InvalidJson' | 'PolicyViolation';
+      readonly description: string;
+    };
+
+export interface DecodeOptions {
+  readonly maxBodyBytes: number;
+  readonly contentType?: string;
+}
+
+const MAX_ERROR_TEXT = 200;
+
+export function decodeBody(body: unknown, options: DecodeOptions): DecodeResult {
+  if (body === undefined || body === null) {
+    return invalidJson('the message has no body; expected a JSON object', options);
+  }
+  if (body instanceof Uint8Array || body instanceof ArrayBuffer) {
+    const bytes = body instanceof Uint8Array ? body : new Uint8Array(body);
+    return tooLarge(bytes.byteLength, options) ?? decodeText(bytes, options);
+  }
+  if (typeof body === 'string') {
+    return tooLarge(Buffer.byteLength(body, 'utf8'), options) ?? parseText(body, options);
+  }
+  return decodeStructured(body, options);
+}
+
+function decodeText(bytes: Uint8Array, options: DecodeOptions): DecodeResult {
+  const encoding =
+    bytes[0] === 0xff && bytes[1] === 0xfe
+      ? 'utf-16le'
+      : bytes[0] === 0xfe && bytes[1] === 0xff
+        ? 'utf-16be'
+        : 'utf-8';
+  let text: string;
+  try {
+    // TextDecoder drops the BOM of the chosen encoding (ignoreBOM defaults to false).
+    text = new TextDecoder(encoding, { fatal: true }).decode(bytes);
+  } catch {
+    return invalidJson(`the body is not valid ${encoding.toUpperCase()} text`, options);
+  }
+  return parseText(text, options);
+}
+
+function parseText(text: string, options: DecodeOptions): DecodeResult {
+  const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  if (json.trim() === '') return invalidJson('the body is empty; expected a JSON object', options);
+  try {
+    return { ok: true, value: JSON.parse(json) as unknown };
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return invalidJson(`the body is not valid JSON: ${why.slice(0, MAX_ERROR_TEXT)}`, options);
+  }
+}
+
+/**
+ * An AMQP value body (map, list, number...). A JSON round trip both measures it and turns it
+ * into plain JSON data (no Dates, Buffers or prototypes) before the schema sees it.
+ */
+function decodeStructured(body: unknown, options: DecodeOptions): DecodeResult {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(body);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return invalidJson(`the AMQP value body cannot be represented as JSON: ${why}`, options);
+  }
+  if (json === undefined) {
+    return invalidJson(`the AMQP value body (${typeof body}) is not JSON data`, options);
+  }
+  return tooLarge(Buffer.byteLength(json, 'utf8'), options) ?? parseText(json, options);
+}
+
+function tooLarge(bytes: number, options: DecodeOptions): DecodeResult | undefined {
+  if (bytes <= options.maxBodyBytes) return undefined;
+  return {
+    ok: false,
+    reason: 'PolicyViolation',
+    description: `the body is ${bytes} bytes; policy allows at most ${options.maxBodyBytes} (policy.maxBodyBytes)`,
+  };
+}
+
+function invalidJson(description: string, options: DecodeOptions): DecodeResult {
+  const type = options.contentType;
+  const note = type && !/json|^text\/plain/i.test(type) ? ` (content type "${type}")` : '';
+  return { ok: false, reason: 'InvalidJson', description: `${description}${note}` };
+}

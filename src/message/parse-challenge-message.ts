@@ -1,0 +1,115 @@
+import { checkPolicy, formatViolation } from '../policy/check-policy.js';
+import type { Policy } from '../policy/policy.js';
+import type { ChallengeRequest, MessageForm } from './challenge-request.js';
+import { decodeBody } from './decode-body.js';
+import { detectForm } from './detect-form.js';
+import { joinProblems } from './join-problems.js';
+import { containerNames } from './names.js';
+import { normalise } from './normalise.js';
+import { describeSchemaErrors } from './schema-errors.js';
+import { validateForm } from './schema.js';
+
+/** What the worker hands over from a received Service Bus message. */
+export interface IncomingMessage {
+  /** ServiceBusReceivedMessage.messageId (AMQP allows string, number, uuid or binary IDs). */
+  readonly messageId: string | number | bigint | Uint8Array | undefined;
+  /** The raw body (receiver created with `skipParsingBodyAsJson: true`). */
+  readonly body: unknown;
+  readonly contentType?: string;
+}
+
+export type ParseFailureReason = 'InvalidJson' | 'SchemaViolation' | 'PolicyViolation';
+
+export type ParseResult =
+  | { readonly ok: true; readonly request: ChallengeRequest; readonly form: MessageForm }
+  | { readonly ok: false; readonly reason: ParseFailureReason; readonly description: string };
+
+/**
+ * Message -> ChallengeRequest, or the dead-letter reason and a description a person can act on.
+ * Never throws, whatever the body: a failure here is the message's fault, never the worker's.
+ * Order: size and JSON (InvalidJson; too large is a PolicyViolation), the published schema
+ * (SchemaViolation), then the operator's policy (PolicyViolation).
+ */
+export function parseChallengeMessage(message: IncomingMessage, policy: Policy): ParseResult {
+  try {
+    return parse(message, policy);
+  } catch (error) {
+    // A bug in podbus must not turn into a crash loop on one message; the text says so.
+    const why = error instanceof Error ? error.message : String(error);
+    return {
+      ok: false,
+      reason: 'SchemaViolation',
+      description: `podbus could not check this message (${why}); please report it`,
+    };
+  }
+}
+
+function parse(message: IncomingMessage, policy: Policy): ParseResult {
+  const messageId = messageIdText(message.messageId);
+  if (messageId === '') {
+    return failure(
+      'SchemaViolation',
+      'the message has no messageId; podbus names the pod after it',
+    );
+  }
+  const decoded = decodeBody(message.body, {
+    maxBodyBytes: policy.maxBodyBytes,
+    ...(message.contentType !== undefined && { contentType: message.contentType }),
+  });
+  if (!decoded.ok) return failure(decoded.reason, decoded.description);
+
+  const detected = detectForm(decoded.value);
+  if (!detected.ok) return failure('SchemaViolation', detected.description);
+  const { form } = detected;
+
+  const schemaErrors = validateForm(form, decoded.value);
+  if (schemaErrors.length > 0) {
+    return failure('SchemaViolation', joinProblems(describeSchemaErrors(schemaErrors)));
+  }
+
+  const request = normalise(decoded.value, form, messageId);
+  const duplicate = duplicateContainerName(request);
+  if (duplicate) return failure('SchemaViolation', duplicate);
+
+  const violations = checkPolicy(request, policy).map(formatViolation);
+  if (violations.length > 0) {
+    const inSenderTerms = form === 'seed' ? violations.map(toSeedPaths) : violations;
+    return failure('PolicyViolation', joinProblems(inSenderTerms));
+  }
+  return { ok: true, request, form };
+}
+
+function failure(reason: ParseFailureReason, description: string): ParseResult {
+  return { ok: false, reason, description };
+}
+
+function messageIdText(id: IncomingMessage['messageId']): string {
+  if (id === undefined) return '';
+  if (id instanceof Uint8Array) return Buffer.from(id).toString('hex');
+  return String(id);
+}
+
+/** Kubernetes rejects a pod whose containers share a name; say which ones, before trying. */
+function duplicateContainerName(request: ChallengeRequest): string | undefined {
+  const names = containerNames(request.challengeId, request.containers);
+  const firstIndex = new Map<string, number>();
+  for (const [index, name] of names.entries()) {
+    const earlier = firstIndex.get(name);
+    if (earlier !== undefined) {
+      const own = request.containers[index]?.name !== undefined;
+      return (
+        `/containers/${index}${own ? '/name' : ''} gives container name "${name}", ` +
+        `already used by /containers/${earlier}; container names must be unique`
+      );
+    }
+    firstIndex.set(name, index);
+  }
+  return undefined;
+}
+
+/** Policy speaks camelCase; a seed-form sender should read the paths of their own message. */
+function toSeedPaths(text: string): string {
+  return text
+    .replace(/^\/containers\/(\d+)\/image/, '/Containers/$1/Name')
+    .replace(/^\/containers\b/, '/Containers');
+}
