@@ -73,6 +73,17 @@ export interface ClusterStatus {
   readonly synced: boolean;
 }
 
+/** Result of `check()`: can podbus work with this cluster? */
+export interface ClusterCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  /** The API server's gitVersion when /version answered. */
+  readonly version?: string;
+  /** Verbs on pods RBAC denies in the entry's namespace. */
+  readonly denied?: readonly string[];
+  readonly error?: ClusterError;
+}
+
 interface Member {
   readonly entry: ClusterEntry;
   readonly client: PoolClient;
@@ -270,6 +281,29 @@ export class ClusterPool {
       this.capacityWaiters.add(check);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  /**
+   * Preflight for every cluster, in parallel: /version (reachability, TLS, token) and a
+   * SelfSubjectAccessReview per verb podbus needs. For `podbus clusters` and startup logs.
+   */
+  async check(options: { signal?: AbortSignal } = {}): Promise<ClusterCheck[]> {
+    return Promise.all(
+      [...this.members.values()].map(async (m): Promise<ClusterCheck> => {
+        const name = m.entry.name;
+        try {
+          const version = (await m.client.version(options)).gitVersion;
+          const access = await m.client.checkAccess(undefined, options);
+          return { name, ok: access.allowed, version, denied: access.denied };
+        } catch (err) {
+          const error =
+            err instanceof ClusterError
+              ? err
+              : new ClusterError({ kind: 'unknown', cluster: name, message: String(err) });
+          return { name, ok: false, error };
+        }
+      }),
+    );
   }
 
   status(): ClusterStatus[] {

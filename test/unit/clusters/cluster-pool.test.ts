@@ -75,6 +75,16 @@ class FakeClient implements Partial<PoolClient> {
     return { stop: () => onDone(null) };
   }
 
+  denied: string[] = [];
+
+  version() {
+    return this.gated(() => ({ gitVersion: 'v1.33.0' }) as never);
+  }
+
+  checkAccess() {
+    return this.gated(() => ({ allowed: this.denied.length === 0, denied: this.denied }));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
@@ -233,6 +243,19 @@ describe('ClusterPool', () => {
         'a: circuit breaker open, b: active pod count not known yet',
       );
     });
+  });
+
+  test('check() reports version, RBAC gaps and errors per cluster', async () => {
+    const { pool, fakes } = makePool([entry('a'), entry('b'), entry('c')]);
+    fakes.get('b')!.denied = ['delete'];
+    fakes.get('c')!.down = true;
+    const checks = await pool.check();
+    expect(checks.map(({ name, ok, version, denied }) => ({ name, ok, version, denied }))).toEqual([
+      { name: 'a', ok: true, version: 'v1.33.0', denied: [] },
+      { name: 'b', ok: false, version: 'v1.33.0', denied: ['delete'] },
+      { name: 'c', ok: false, version: undefined, denied: undefined },
+    ]);
+    expect(checks[2]!.error?.kind).toBe('connection');
   });
 
   test('close() stops the watches and closes every client; idempotent', async () => {
