@@ -282,24 +282,44 @@ export class ActivePodTracker {
       else resolveEnd({ kind: 'error', error: err });
     };
 
+    const starting = this.source.watchPods(
+      {
+        labelSelector: this.selector,
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        // Like client-go's reflector: a random server-side timeout in [5, 10) min so that
+        // replicas' watches do not all restart together.
+        timeoutSeconds: 300 + Math.floor(this.random() * 300),
+      },
+      onEvent,
+      onDone,
+    );
+    // Connecting can hang (a black-holed server) until client-node's 30 s timer; stop() must
+    // not wait for that, so the handle is stopped whenever it does arrive.
+    let onStop: (() => void) | undefined;
+    const stoppedWhileStarting = new Promise<'stopped'>((resolve) => {
+      onStop = () => resolve('stopped');
+      if (this.stopped) onStop();
+      else this.stopping.signal.addEventListener('abort', onStop, { once: true });
+    });
+    let handle: WatchHandle | 'stopped';
     try {
-      this.currentWatch = await this.source.watchPods(
-        {
-          labelSelector: this.selector,
-          resourceVersion: this.resourceVersion,
-          allowWatchBookmarks: true,
-          // Like client-go's reflector: a random server-side timeout in [5, 10) min so that
-          // replicas' watches do not all restart together.
-          timeoutSeconds: 300 + Math.floor(this.random() * 300),
-        },
-        onEvent,
-        onDone,
-      );
+      handle = await Promise.race([starting, stoppedWhileStarting]);
     } catch (err) {
       return { end: { kind: 'error', error: err as ClusterError }, progressed: false };
+    } finally {
+      this.stopping.signal.removeEventListener('abort', onStop!);
     }
+    if (handle === 'stopped') {
+      starting.then(
+        (h) => h.stop(),
+        () => undefined,
+      );
+      return { end: { kind: 'closed' }, progressed: false };
+    }
+    this.currentWatch = handle;
     established = !finished;
-    if (this.stopped) this.currentWatch.stop();
+    if (this.stopped) handle.stop();
     const end = await ended;
     this.currentWatch = undefined;
     const ranCleanly = end.kind === 'closed' && this.now() - startedAt >= 1000;

@@ -33,6 +33,8 @@ class FakeSource implements PodWatchSource {
   private listWaiter: (() => void) | undefined;
   /** When set, the next watchPods fails before being established. */
   failNextWatch: ClusterError | undefined;
+  /** When set, watchPods does not resolve until this promise does (a hanging connect). */
+  holdWatch: Promise<void> | undefined;
 
   queueList(answer: PodList | ClusterError): void {
     this.listQueue.push(answer);
@@ -65,6 +67,7 @@ class FakeSource implements PodWatchSource {
       done = true;
       onDone(err);
     };
+    if (this.holdWatch) await this.holdWatch;
     const w: FakeWatch = {
       options,
       stopped: false,
@@ -114,6 +117,10 @@ async function until(predicate: () => boolean, what = 'condition'): Promise<void
     await new Promise((r) => setImmediate(r));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
 }
 
 let tracker: ActivePodTracker | undefined;
@@ -405,5 +412,19 @@ describe('ActivePodTracker', () => {
     second.tracker.start();
     await until(() => second.source.listCalls.length === 1);
     await second.tracker.stop(); // list never answered: must not hang
+  });
+
+  test('stop() does not wait for a watch that is still connecting; its handle is stopped later', async () => {
+    const { source, tracker } = setup();
+    let release!: () => void;
+    source.holdWatch = new Promise<void>((r) => (release = r));
+    tracker.start();
+    source.queueList(list('1'));
+    await until(() => source.listCalls.length === 1);
+    await settle();
+    await tracker.stop(); // would hang if it awaited the held watchPods
+    release();
+    await until(() => source.watches.length === 1);
+    await until(() => source.watches[0]!.stopped, 'late handle stopped');
   });
 });
