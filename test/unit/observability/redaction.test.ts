@@ -1,0 +1,64 @@
+import { describe, expect, it } from '@jest/globals';
+
+import { scrubJsonLine, scrubText } from '../../../src/observability/redaction.js';
+
+describe('scrubText', () => {
+  it.each([
+    [
+      'Endpoint=sb://x/;SharedAccessKeyName=Root;SharedAccessKey=abc+/=;EntityPath=q',
+      'Endpoint=sb://x/;SharedAccessKeyName=Root;SharedAccessKey=[REDACTED];EntityPath=q',
+    ],
+    [
+      'Endpoint=sb://x/;SharedAccessSignature=SharedAccessSignature sr=a&sig=b&se=1&skn=k;EntityPath=q',
+      'Endpoint=sb://x/;SharedAccessSignature=[REDACTED];EntityPath=q',
+    ],
+    [
+      'auth: SharedAccessSignature sr=a&sig=b&se=1 next',
+      'auth: SharedAccessSignature [REDACTED] next',
+    ],
+    ['https://a.blob/c?sv=1&sig=abc%2B&se=2', 'https://a.blob/c?sv=1&sig=[REDACTED]&se=2'],
+    ['sig=abc', 'sig=[REDACTED]'],
+    ['Authorization: Bearer abc.def-ghi_jkl', 'Authorization: Bearer [REDACTED]'],
+    [
+      'token=abc&x=1 password=p secret=s api_key=k',
+      'token=[REDACTED]&x=1 password=[REDACTED] secret=[REDACTED] api_key=[REDACTED]',
+    ],
+    ['https://user:pass@host/x', 'https://user:[REDACTED]@host/x'],
+  ])('%s', (input, expected) => {
+    expect(scrubText(input)).toBe(expected);
+  });
+
+  it('leaves ordinary text alone', () => {
+    const text =
+      'tokenFile=/var/run/secrets/token signature design, bearer of news, https://host:443/x';
+    expect(scrubText(text)).toBe(text);
+  });
+});
+
+describe('scrubJsonLine', () => {
+  it('redacts secret-named members at any depth and keeps the line valid JSON', () => {
+    const line = JSON.stringify({
+      a: {
+        b: {
+          accessToken: 'x"y',
+          tokenFile: '/t',
+          Authorization: 'Basic abc',
+          n: { clientSecret: 7 },
+        },
+      },
+      password: true,
+    });
+    const scrubbed = scrubJsonLine(line);
+    expect(JSON.parse(scrubbed)).toEqual({
+      a: {
+        b: {
+          accessToken: '[REDACTED]',
+          tokenFile: '/t',
+          Authorization: '[REDACTED]',
+          n: { clientSecret: '[REDACTED]' },
+        },
+      },
+      password: '[REDACTED]',
+    });
+  });
+});
