@@ -1,0 +1,199 @@
+import type { Delivery, Sender } from 'rhea';
+
+import { CONDITION, outcomes } from './amqp.js';
+import type { Broker, Consumer } from './broker.js';
+import type { LockTokens } from './lock-token.js';
+import { QueueOperationError } from './queue.js';
+import type { Queue, SettleResult } from './queue.js';
+
+/**
+ * A client's receiver link on a queue (our rhea Sender). It hands out messages strictly within
+ * the link credit the client granted, answers drain requests, and turns the client's
+ * dispositions into queue operations, replying with a settled disposition (the SDK waits for
+ * the service to settle; specs/servicebus-amqp.md §3-§5, §10).
+ */
+
+/** rhea internals the credit accounting needs (not in its typings). */
+interface SenderInternals {
+  credit: number;
+  delivery_count: number;
+  _draining: boolean;
+  _drained: boolean;
+  _get_drain: () => boolean;
+  session: { outgoing: { available(): number } };
+}
+
+interface DeliveryInternals {
+  remote_settled: boolean;
+  settled: boolean;
+  remote_state?: { error?: { condition?: string; description?: string; info?: unknown } } & Record<
+    string,
+    unknown
+  >;
+}
+
+export type OutcomeKind = 'accepted' | 'rejected' | 'released' | 'modified' | 'settled';
+
+export const LOCK_LOST_DESCRIPTION =
+  'The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.';
+
+/**
+ * Settles a delivery we sent. With receiver-settle-mode `second` the client settles when it sees
+ * our settlement and sends nothing more; rhea would keep the delivery in the session's outgoing
+ * buffer forever (it waits for a remote settle), so it is marked remotely settled here.
+ */
+export function settleSent(delivery: Delivery, outcome: unknown): void {
+  delivery.update(true, outcome);
+  (delivery as unknown as DeliveryInternals).remote_settled = true;
+}
+
+export class ConsumerLink implements Consumer {
+  /** Deliveries handed to rhea on this link (queued or transferred), plus drained credit. */
+  private sends = 0;
+  private closed = false;
+  private drainRetry: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly link: Sender,
+    readonly queue: Queue,
+    private readonly broker: Broker,
+    private readonly tokens: LockTokens,
+    readonly peekLock: boolean,
+  ) {
+    const internals = link as unknown as SenderInternals;
+    // rhea only answers a drain while credit is left. The SDK waits for the drain answer even
+    // when every credit was used, so always answer, consuming what is left (AMQP 1.0 §2.6.7).
+    internals._get_drain = () => {
+      if (!internals._draining || !internals._drained) return false;
+      const consumed = internals.credit;
+      internals.delivery_count += consumed;
+      internals.credit = 0;
+      internals._draining = false;
+      this.sends += consumed;
+      return true;
+    };
+  }
+
+  /** Credit not yet used by a delivery (queued deliveries count as used). */
+  availableCredit(): number {
+    const s = this.link as unknown as SenderInternals;
+    return s.credit - (this.sends - s.delivery_count);
+  }
+
+  pump(): void {
+    if (this.closed || !this.link.is_open()) return;
+    const outgoing = (this.link as unknown as SenderInternals).session.outgoing;
+    let credit = this.availableCredit();
+    while (credit > 0 && outgoing.available() > 0) {
+      const msg = this.peekLock ? this.queue.lockNext() : this.queue.takeNext();
+      if (!msg) break;
+      let bytes: Buffer;
+      let tag: Buffer;
+      if (this.peekLock) {
+        bytes = this.queue.encode(msg);
+        tag = this.tokens.toDeliveryTag(msg.lockId);
+      } else {
+        bytes = this.queue.encode(msg);
+        this.queue.discard(msg);
+        tag = this.tokens.toDeliveryTag(this.broker.nextLockId());
+      }
+      this.link.send(bytes, tag, 0);
+      this.sends++;
+      credit--;
+    }
+    if (!this.peekLock) this.broker.commit();
+  }
+
+  /** The client asked to drain: deliver what is there, then give the remaining credit back. */
+  drain(): void {
+    this.pump();
+    this.finishDrain();
+  }
+
+  onOutcome(kind: OutcomeKind, delivery: Delivery): void {
+    const d = delivery as unknown as DeliveryInternals;
+    if (!this.peekLock || d.settled) return;
+    const state = d.remote_state;
+    if (kind === 'settled' && state !== undefined) return; // handled by its outcome event
+    const lockId = this.tokens.fromDeliveryTag(delivery.tag as Buffer);
+    let result: SettleResult = 'lock-lost';
+    let reply: unknown;
+    try {
+      if (lockId !== undefined) {
+        switch (kind) {
+          case 'accepted':
+            result = this.queue.complete(lockId);
+            reply = outcomes.accepted();
+            break;
+          case 'released':
+          case 'settled':
+            result = this.queue.release(lockId);
+            reply = outcomes.released();
+            break;
+          case 'modified': {
+            const annotations = state?.message_annotations as Record<string, unknown> | undefined;
+            result =
+              state?.undeliverable_here === true
+                ? this.queue.defer(lockId, annotations)
+                : this.queue.abandon(lockId, annotations);
+            reply = delivery.remote_state;
+            break;
+          }
+          case 'rejected': {
+            const error = state?.error;
+            let reason: string | undefined;
+            let description: string | undefined;
+            let extra: Record<string, unknown> | undefined;
+            if (error?.condition === CONDITION.deadLetter) {
+              const info = { ...((error.info as Record<string, unknown> | undefined) ?? {}) };
+              reason = stringOrUndefined(info.DeadLetterReason);
+              description = stringOrUndefined(info.DeadLetterErrorDescription);
+              delete info.DeadLetterReason;
+              delete info.DeadLetterErrorDescription;
+              extra = info;
+            } else {
+              reason = error?.condition;
+              description = error?.description;
+            }
+            result = this.queue.deadLetter(lockId, reason, description, extra);
+            reply = outcomes.rejectedWithoutError();
+            break;
+          }
+        }
+      }
+      this.broker.commit();
+    } catch (e) {
+      if (!(e instanceof QueueOperationError)) throw e;
+      settleSent(delivery, outcomes.rejected(e.condition, e.message));
+      return;
+    }
+    settleSent(
+      delivery,
+      result === 'ok' ? reply : outcomes.rejected(CONDITION.lockLost, LOCK_LOST_DESCRIPTION),
+    );
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.drainRetry) clearTimeout(this.drainRetry);
+    this.broker.removeConsumer(this.queue, this);
+  }
+
+  private finishDrain(): void {
+    const s = this.link as unknown as SenderInternals;
+    if (this.closed || !s._draining) return;
+    if (this.sends - s.delivery_count > 0) {
+      // transfers still wait for session window; answer once they are out
+      this.drainRetry ??= setTimeout(() => {
+        this.drainRetry = undefined;
+        this.finishDrain();
+      }, 5);
+      return;
+    }
+    this.link.set_drained(true);
+  }
+}
+
+function stringOrUndefined(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}

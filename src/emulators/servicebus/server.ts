@@ -1,0 +1,555 @@
+import { createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+
+import rhea from 'rhea';
+import type { Connection, Delivery, EventContext, Message, Receiver, Sender } from 'rhea';
+
+import { CONDITION, amqpTypes, outcomes } from './amqp.js';
+import type { Broker, BrokerLogger } from './broker.js';
+import { ClaimSet } from './cbs.js';
+import type { CbsAuthority } from './cbs.js';
+import { LockTokens } from './lock-token.js';
+import { handleManagementRequest } from './management.js';
+import type { ManagementResponse } from './management.js';
+import { ConsumerLink } from './receiver-link.js';
+import type { OutcomeKind } from './receiver-link.js';
+import { MAX_MESSAGE_SIZE, ProducerLink } from './sender-link.js';
+import type { TransferContext } from './sender-link.js';
+import type { Queue } from './queue.js';
+
+/**
+ * The AMQP 1.0 listener: accepts connections (SASL ANONYMOUS, as the SDK offers), routes each
+ * link by its address to `$cbs`, an entity's `$management`, or the queue itself, and keeps one
+ * bad peer from affecting anybody else: protocol errors close only that connection (with an AMQP
+ * error when the framing still allows one), failures inside a link close only that link.
+ */
+export interface AmqpServerOptions {
+  broker: Broker;
+  cbs: CbsAuthority;
+  logger: BrokerLogger;
+  host: string;
+  port: number;
+}
+
+type LinkHandler =
+  | { kind: 'cbs-requests' }
+  | { kind: 'management-requests'; queue: Queue }
+  | { kind: 'producer'; producer: ProducerLink }
+  | { kind: 'consumer'; consumer: ConsumerLink }
+  | { kind: 'reply' };
+
+interface ConnectionState {
+  readonly id: number;
+  readonly connection: Connection;
+  readonly socket: Socket;
+  readonly claims: ClaimSet;
+  readonly replyLinks: Map<string, Sender>;
+  readonly links: Map<Sender | Receiver, LinkHandler>;
+  closed: boolean;
+}
+
+/** rhea's connection object as the server uses it (parts missing from its typings). */
+interface ServerConnection extends Connection {
+  accept(socket: Socket): ServerConnection;
+}
+
+const CONTAINER_ID = 'podbus-servicebus-emulator';
+const SESSION_BUFFER = { outgoing: 65536, incoming: 4096 };
+
+export class AmqpServer {
+  private readonly server: Server;
+  private readonly container = rhea.create_container({ id: CONTAINER_ID });
+  private readonly connections = new Set<ConnectionState>();
+  private readonly tokens = new LockTokens();
+  private nextConnectionId = 1;
+  private listening = false;
+
+  constructor(private readonly options: AmqpServerOptions) {
+    // last line of defence: rhea emits unhandled link/session errors on the container
+    this.container.on('error', (error: unknown) => {
+      this.options.logger.warn('servicebus emulator: unhandled AMQP error', describe(error));
+    });
+    this.server = createServer((socket) => this.accept(socket));
+    this.server.on('error', (error) => {
+      if (this.listening) this.options.logger.error('servicebus emulator: listener error', error);
+    });
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => reject(error);
+      this.server.once('error', onError);
+      this.server.listen(this.options.port, this.options.host, () => {
+        this.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.listening = true;
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    this.listening = false;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const state of [...this.connections]) {
+      try {
+        state.connection.close({
+          condition: CONDITION.connectionForced,
+          description: 'The emulator is shutting down.',
+        });
+      } catch {
+        // already gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, this.connections.size > 0 ? 50 : 0));
+    for (const state of [...this.connections]) state.socket.destroy();
+    await closed;
+  }
+
+  private accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    const connection = (
+      this.container as unknown as { create_connection(o: object): ServerConnection }
+    ).create_connection({
+      container_id: CONTAINER_ID,
+      autoaccept: false,
+      autosettle: false,
+      treat_modified_as_released: false,
+      session_buffer_size: SESSION_BUFFER,
+      properties: { product: 'podbus-servicebus-emulator' },
+    });
+    const state: ConnectionState = {
+      id: this.nextConnectionId++,
+      connection,
+      socket,
+      claims: new ClaimSet(),
+      replyLinks: new Map(),
+      links: new Map(),
+      closed: false,
+    };
+    this.connections.add(state);
+    this.wire(state);
+    socket.on('close', () => this.forget(state));
+    connection.accept(socket);
+  }
+
+  private wire(state: ConnectionState): void {
+    const c = state.connection;
+    const guard =
+      (name: string, fn: (ctx: EventContext) => void) =>
+      (ctx: EventContext): void => {
+        try {
+          fn(ctx);
+        } catch (error) {
+          this.linkFailure(state, ctx, name, error);
+        }
+      };
+    c.on('connection_open', () => undefined);
+    c.on('session_open', () => undefined);
+    c.on(
+      'sender_open',
+      guard('attach', (ctx) => this.onClientReceiverAttach(state, ctx.sender as Sender)),
+    );
+    c.on(
+      'receiver_open',
+      guard('attach', (ctx) => this.onClientSenderAttach(state, ctx.receiver as Receiver)),
+    );
+    c.on(
+      'message',
+      guard('transfer', (ctx) => this.onMessage(state, ctx)),
+    );
+    const pump = guard('flow', (ctx) => this.consumerOf(state, ctx.sender)?.pump());
+    c.on('sender_flow', pump);
+    c.on('sendable', pump);
+    c.on(
+      'sender_draining',
+      guard('drain', (ctx) => this.consumerOf(state, ctx.sender)?.drain()),
+    );
+    for (const kind of ['accepted', 'rejected', 'released', 'modified', 'settled'] as const) {
+      c.on(
+        kind,
+        guard('disposition', (ctx) =>
+          this.consumerOf(state, ctx.sender)?.onOutcome(
+            kind as OutcomeKind,
+            ctx.delivery as Delivery,
+          ),
+        ),
+      );
+    }
+    const linkClosed = (ctx: EventContext): void =>
+      this.dropLink(state, ctx.sender ?? ctx.receiver);
+    c.on('sender_close', linkClosed);
+    c.on('receiver_close', linkClosed);
+    c.on('sender_error', linkClosed);
+    c.on('receiver_error', linkClosed);
+    const sessionClosed = (ctx: EventContext): void => {
+      for (const link of [...state.links.keys()]) {
+        if (link.session === ctx.session) this.dropLink(state, link);
+      }
+    };
+    c.on('session_close', sessionClosed);
+    c.on('session_error', sessionClosed);
+    c.on('connection_close', () => this.forget(state));
+    c.on('connection_error', () => this.forget(state));
+    c.on('disconnected', () => this.forget(state));
+    // malformed input: rhea throws while reading a frame and reports it here, then ends the socket
+    const protocolFailure = (error: unknown): void => this.connectionFailure(state, error);
+    c.on('protocol_error', protocolFailure);
+    c.on('error', protocolFailure);
+  }
+
+  // ---- attach ----------------------------------------------------------------------------
+
+  /** The client attaches a receiver: our end sends (queue messages or replies). */
+  private onClientReceiverAttach(state: ConnectionState, link: Sender): void {
+    const remote = link as unknown as RemoteTermini;
+    const address = remote.source?.address;
+    const route = parseAddress(address);
+    if (route.kind === 'cbs' || route.kind === 'management') {
+      if (route.kind === 'management' && !this.entityExists(route.entity)) {
+        this.refuseNotFound(link, route.entity);
+        return;
+      }
+      echoTermini(link);
+      localAttach(link).snd_settle_mode = 1; // replies go out settled
+      state.replyLinks.set(link.name, link);
+      const target = remote.target?.address;
+      if (typeof target === 'string' && target.length > 0) state.replyLinks.set(target, link);
+      state.links.set(link, { kind: 'reply' });
+      return;
+    }
+    const queue = this.options.broker.resolve(route.entity);
+    if (!queue) {
+      this.refuseNotFound(link, route.entity);
+      return;
+    }
+    if (!this.authorized(state, route.entity)) {
+      this.refuseUnauthorized(link, route.entity);
+      return;
+    }
+    const filter = (remote.source as { filter?: Record<string, unknown> } | undefined)?.filter;
+    if (filter && Object.keys(filter).some((k) => k.includes('session-filter'))) {
+      this.refuse(
+        link,
+        CONDITION.notImplemented,
+        'Sessions are not supported by the podbus emulator.',
+      );
+      return;
+    }
+    echoTermini(link);
+    const peekLock = remote.rcv_settle_mode === 1;
+    localAttach(link).snd_settle_mode = peekLock ? 0 : 1;
+    localAttach(link).rcv_settle_mode = peekLock ? 1 : 0;
+    const consumer = new ConsumerLink(link, queue, this.options.broker, this.tokens, peekLock);
+    state.links.set(link, { kind: 'consumer', consumer });
+    this.options.broker.addConsumer(queue, consumer);
+  }
+
+  /** The client attaches a sender: our end receives (messages or requests). */
+  private onClientSenderAttach(state: ConnectionState, link: Receiver): void {
+    const remote = link as unknown as RemoteTermini;
+    const route = parseAddress(remote.target?.address);
+    if (route.kind === 'cbs') {
+      echoTermini(link);
+      state.links.set(link, { kind: 'cbs-requests' });
+      return;
+    }
+    const queue = this.options.broker.resolve(route.entity);
+    if (!queue) {
+      this.refuseNotFound(link, route.entity);
+      return;
+    }
+    const claimPath = route.kind === 'management' ? `${route.entity}/$management` : route.entity;
+    if (!this.authorized(state, claimPath)) {
+      this.refuseUnauthorized(link, claimPath);
+      return;
+    }
+    if (route.kind === 'management') {
+      echoTermini(link);
+      state.links.set(link, { kind: 'management-requests', queue });
+      return;
+    }
+    if (queue.isDeadLetterQueue) {
+      this.refuse(
+        link,
+        CONDITION.notAllowed,
+        `Cannot send messages to the dead-letter queue '${queue.name}'.`,
+      );
+      return;
+    }
+    echoTermini(link);
+    localAttach(link).max_message_size = MAX_MESSAGE_SIZE;
+    localAttach(link).rcv_settle_mode = 0;
+    state.links.set(link, {
+      kind: 'producer',
+      producer: new ProducerLink(queue, this.options.broker),
+    });
+  }
+
+  private entityExists(path: string): boolean {
+    return this.options.broker.resolve(path) !== undefined;
+  }
+
+  private authorized(state: ConnectionState, path: string): boolean {
+    return this.options.cbs.acceptsAnyToken || state.claims.covers(path.toLowerCase(), Date.now());
+  }
+
+  private refuseNotFound(link: Sender | Receiver, entity: string): void {
+    this.refuse(
+      link,
+      CONDITION.notFound,
+      `The messaging entity 'sb://localhost/${entity}' could not be found. To know more visit https://aka.ms/sbResourceMgrExceptions.`,
+    );
+  }
+
+  private refuseUnauthorized(link: Sender | Receiver, entity: string): void {
+    this.refuse(
+      link,
+      CONDITION.unauthorized,
+      `Unauthorized access to '${entity}': put a valid token for it on $cbs before attaching.`,
+    );
+  }
+
+  /** Attach with a null terminus, then detach with the error (how the service refuses). */
+  private refuse(link: Sender | Receiver, condition: string, description: string): void {
+    link.close({ condition, description });
+  }
+
+  // ---- transfers -------------------------------------------------------------------------
+
+  private onMessage(state: ConnectionState, ctx: EventContext): void {
+    const receiver = ctx.receiver as Receiver;
+    const handler = state.links.get(receiver);
+    const delivery = ctx.delivery as Delivery;
+    if (!handler) {
+      delivery.update(true, outcomes.released());
+      return;
+    }
+    switch (handler.kind) {
+      case 'producer':
+        handler.producer.onTransfer(ctx as unknown as TransferContext);
+        return;
+      case 'cbs-requests': {
+        const request = ctx.message as Message;
+        delivery.update(true, outcomes.accepted());
+        const response = this.options.cbs.handle(request, state.claims);
+        this.reply(state, request, {
+          'status-code': amqpTypes.wrap_int(response.statusCode),
+          'status-description': response.description,
+        });
+        return;
+      }
+      case 'management-requests': {
+        const request = ctx.message as Message;
+        const format = (ctx as unknown as { format?: number }).format;
+        if (format !== undefined && format !== 0) {
+          throw new LinkFailure(CONDITION.decodeError, 'management requests must be AMQP messages');
+        }
+        delivery.update(true, outcomes.accepted());
+        const broker = this.options.broker;
+        const response = handleManagementRequest(
+          {
+            queue: handler.queue,
+            tokens: this.tokens,
+            maxMessageSize: MAX_MESSAGE_SIZE,
+            commit: () => broker.commit(),
+          },
+          request,
+        );
+        broker.commit();
+        this.replyManagement(state, request, response);
+        if (response.closeLink) {
+          receiver.close({ condition: response.errorCondition, description: response.description });
+          this.dropLink(state, receiver);
+        }
+        return;
+      }
+      default:
+        delivery.update(
+          true,
+          outcomes.rejected(CONDITION.notAllowed, 'this link does not take messages'),
+        );
+    }
+  }
+
+  private replyManagement(
+    state: ConnectionState,
+    request: Message,
+    response: ManagementResponse,
+  ): void {
+    const props: Record<string, unknown> = {
+      statusCode: amqpTypes.wrap_int(response.statusCode),
+      statusDescription: response.description,
+    };
+    if (response.errorCondition) props.errorCondition = response.errorCondition;
+    this.reply(state, request, props, response.body);
+  }
+
+  private reply(
+    state: ConnectionState,
+    request: Message,
+    applicationProperties: Record<string, unknown>,
+    body?: Record<string, unknown>,
+  ): void {
+    const replyTo = request.reply_to as string | undefined;
+    const link = replyTo === undefined ? undefined : state.replyLinks.get(replyTo);
+    if (!link || !link.is_open()) {
+      this.options.logger.warn(
+        `servicebus emulator: no reply link '${String(replyTo)}'; response dropped`,
+      );
+      return;
+    }
+    const response: Message = { application_properties: applicationProperties, body: null };
+    if (request.message_id !== undefined) response.correlation_id = request.message_id;
+    if (replyTo !== undefined) response.to = replyTo;
+    if (body !== undefined) response.body = body;
+    link.send(response);
+  }
+
+  // ---- bookkeeping -----------------------------------------------------------------------
+
+  private consumerOf(state: ConnectionState, link: Sender | undefined): ConsumerLink | undefined {
+    if (!link) return undefined;
+    const handler = state.links.get(link);
+    return handler?.kind === 'consumer' ? handler.consumer : undefined;
+  }
+
+  private dropLink(state: ConnectionState, link: Sender | Receiver | undefined): void {
+    if (!link) return;
+    const handler = state.links.get(link);
+    if (!handler) return;
+    state.links.delete(link);
+    if (handler.kind === 'consumer') handler.consumer.close();
+    if (handler.kind === 'reply') {
+      for (const [key, value] of state.replyLinks) if (value === link) state.replyLinks.delete(key);
+    }
+  }
+
+  private forget(state: ConnectionState): void {
+    if (state.closed) return;
+    state.closed = true;
+    for (const link of [...state.links.keys()]) this.dropLink(state, link);
+    state.replyLinks.clear();
+    this.connections.delete(state);
+  }
+
+  /** A failure inside one link's handling: detach that link with an AMQP error. */
+  private linkFailure(
+    state: ConnectionState,
+    ctx: EventContext,
+    during: string,
+    error: unknown,
+  ): void {
+    const link = (ctx.sender ?? ctx.receiver) as Sender | Receiver | undefined;
+    const condition = error instanceof LinkFailure ? error.condition : CONDITION.internalError;
+    const description =
+      error instanceof LinkFailure
+        ? error.message
+        : `The emulator failed handling a ${during}: ${(error as Error)?.message ?? String(error)}`;
+    this.options.logger.warn(
+      `servicebus emulator: closing link after ${during} failure`,
+      describe(error),
+    );
+    const delivery = ctx.delivery as Delivery | undefined;
+    try {
+      if (delivery && !(delivery as unknown as { settled: boolean }).settled) {
+        delivery.update(true, outcomes.rejected(condition, description));
+      }
+    } catch {
+      // the delivery is already gone
+    }
+    if (link) {
+      try {
+        link.close({ condition, description });
+      } catch {
+        // already closing
+      }
+      this.dropLink(state, link);
+    }
+  }
+
+  /** Undecodable input on the connection: close it with an AMQP error where possible. */
+  private connectionFailure(state: ConnectionState, error: unknown): void {
+    this.options.logger.warn(
+      `servicebus emulator: closing connection ${state.id}`,
+      describe(error),
+    );
+    const c = state.connection as unknown as {
+      is_open(): boolean;
+      local: { close: { error?: unknown } };
+      _write_close(): void;
+    };
+    try {
+      if (c.is_open()) {
+        // rhea ends the socket right after this callback; write the close frame now
+        c.local.close.error = {
+          condition: CONDITION.decodeError,
+          description: `malformed AMQP frame: ${describe(error)}`,
+        };
+        c._write_close();
+      }
+    } catch {
+      // the socket is already unusable
+    }
+    this.forget(state);
+  }
+}
+
+/** Thrown by handlers to close the link with a specific condition. */
+export class LinkFailure extends Error {
+  constructor(
+    readonly condition: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface RemoteTermini {
+  source?: { address?: string; filter?: Record<string, unknown> };
+  target?: { address?: string };
+  rcv_settle_mode?: number;
+  snd_settle_mode?: number;
+}
+
+function echoTermini(link: Sender | Receiver): void {
+  const remote = link as unknown as RemoteTermini & {
+    remote: { attach?: { source?: object; target?: object } };
+  };
+  const attach = remote.remote.attach as { source?: never; target?: never } | undefined;
+  if (attach?.source) link.set_source(attach.source);
+  if (attach?.target) link.set_target(attach.target);
+  const local = localAttach(link);
+  if (remote.snd_settle_mode !== undefined) local.snd_settle_mode = remote.snd_settle_mode;
+  if (remote.rcv_settle_mode !== undefined) local.rcv_settle_mode = remote.rcv_settle_mode;
+}
+
+/** The attach frame rhea will send for our end of a link (filled in before it goes out). */
+function localAttach(link: Sender | Receiver): Record<string, unknown> {
+  return (link as unknown as { local: { attach: Record<string, unknown> } }).local.attach;
+}
+
+export type Route =
+  { kind: 'cbs' } | { kind: 'management'; entity: string } | { kind: 'entity'; entity: string };
+
+/** `$cbs`, `<entity>/$management`, or an entity path; URIs are reduced to their path. */
+export function parseAddress(address: unknown): Route {
+  let path = typeof address === 'string' ? address.trim() : '';
+  const scheme = path.indexOf('://');
+  if (scheme >= 0) {
+    path = path.slice(scheme + 3);
+    const slash = path.indexOf('/');
+    path = slash >= 0 ? path.slice(slash + 1) : '';
+  }
+  path = path.replace(/^\/+|\/+$/g, '').toLowerCase();
+  if (path === '$cbs') return { kind: 'cbs' };
+  if (path.endsWith('/$management')) {
+    return { kind: 'management', entity: path.slice(0, -'/$management'.length) };
+  }
+  return { kind: 'entity', entity: path };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
