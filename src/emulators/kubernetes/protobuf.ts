@@ -1,0 +1,178 @@
+/**
+ * Decoding of `application/vnd.kubernetes.protobuf` request bodies for the few types kubectl's
+ * typed clients POST (`kubectl auth can-i`, `kubectl create token`, `kubectl auth whoami`).
+ * The envelope is the 4-byte magic `k8s\0` followed by a runtime.Unknown message
+ * (typeMeta=1 {apiVersion=1, kind=2}, raw=2); `raw` is the object in proto2 wire format.
+ * Field numbers come from k8s.io/api/{authorization,authentication}/v1/generated.proto.
+ * Responses stay JSON: these clients accept `*\/*`.
+ */
+import { badRequest } from './status.js';
+import type { JsonObject } from './store.js';
+
+type FieldType = 'string' | 'int' | 'bool' | 'strings' | Schema;
+interface Schema {
+  [field: number]: [name: string, type: FieldType];
+}
+
+const OBJECT_META: Schema = {
+  1: ['name', 'string'],
+  2: ['generateName', 'string'],
+  3: ['namespace', 'string'],
+};
+const RESOURCE_ATTRIBUTES: Schema = {
+  1: ['namespace', 'string'],
+  2: ['verb', 'string'],
+  3: ['group', 'string'],
+  4: ['version', 'string'],
+  5: ['resource', 'string'],
+  6: ['subresource', 'string'],
+  7: ['name', 'string'],
+};
+const NON_RESOURCE_ATTRIBUTES: Schema = { 1: ['path', 'string'], 2: ['verb', 'string'] };
+const SUBJECT_ACCESS_REVIEW_SPEC: Schema = {
+  1: ['resourceAttributes', RESOURCE_ATTRIBUTES],
+  2: ['nonResourceAttributes', NON_RESOURCE_ATTRIBUTES],
+  3: ['user', 'string'],
+  4: ['groups', 'strings'],
+  6: ['uid', 'string'],
+};
+
+const SCHEMAS: Record<string, Schema> = {
+  SelfSubjectAccessReview: {
+    1: ['metadata', OBJECT_META],
+    2: [
+      'spec',
+      {
+        1: ['resourceAttributes', RESOURCE_ATTRIBUTES],
+        2: ['nonResourceAttributes', NON_RESOURCE_ATTRIBUTES],
+      },
+    ],
+  },
+  SubjectAccessReview: { 1: ['metadata', OBJECT_META], 2: ['spec', SUBJECT_ACCESS_REVIEW_SPEC] },
+  LocalSubjectAccessReview: {
+    1: ['metadata', OBJECT_META],
+    2: ['spec', SUBJECT_ACCESS_REVIEW_SPEC],
+  },
+  SelfSubjectRulesReview: {
+    1: ['metadata', OBJECT_META],
+    2: ['spec', { 1: ['namespace', 'string'] }],
+  },
+  TokenRequest: {
+    1: ['metadata', OBJECT_META],
+    2: [
+      'spec',
+      {
+        1: ['audiences', 'strings'],
+        3: [
+          'boundObjectRef',
+          {
+            1: ['kind', 'string'],
+            2: ['apiVersion', 'string'],
+            3: ['name', 'string'],
+            4: ['uid', 'string'],
+          },
+        ],
+        4: ['expirationSeconds', 'int'],
+      },
+    ],
+  },
+  TokenReview: {
+    1: ['metadata', OBJECT_META],
+    2: ['spec', { 1: ['token', 'string'], 2: ['audiences', 'strings'] }],
+  },
+  SelfSubjectReview: { 1: ['metadata', OBJECT_META] },
+};
+
+/** Kinds whose protobuf bodies can be decoded. */
+export function protobufDecodable(kind: string): boolean {
+  return SCHEMAS[kind] !== undefined;
+}
+
+class Reader {
+  pos = 0;
+  constructor(
+    private readonly buf: Buffer,
+    private readonly end = buf.length,
+  ) {}
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+  varint(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (;;) {
+      if (this.pos >= this.end) throw new Error('truncated varint');
+      const b = this.buf[this.pos++] as number;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7n;
+      if (shift > 70n) throw new Error('varint too long');
+    }
+  }
+  bytes(): Buffer {
+    const len = Number(this.varint());
+    if (this.pos + len > this.end) throw new Error('truncated field');
+    const out = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return out;
+  }
+  skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 1) this.pos += 8;
+    else if (wire === 2) this.bytes();
+    else if (wire === 5) this.pos += 4;
+    else throw new Error(`unsupported wire type ${wire}`);
+  }
+}
+
+function decodeMessage(buf: Buffer, schema: Schema): JsonObject {
+  const r = new Reader(buf);
+  const out: JsonObject = {};
+  while (!r.done) {
+    const tag = Number(r.varint());
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    const spec = schema[field];
+    if (!spec) {
+      r.skip(wire);
+      continue;
+    }
+    const [name, type] = spec;
+    if (type === 'string') out[name] = r.bytes().toString('utf8');
+    else if (type === 'strings') ((out[name] ??= []) as string[]).push(r.bytes().toString('utf8'));
+    else if (type === 'int') out[name] = Number(BigInt.asIntN(64, r.varint()));
+    else if (type === 'bool') out[name] = r.varint() !== 0n;
+    else out[name] = decodeMessage(r.bytes(), type);
+  }
+  return out;
+}
+
+/** Decodes a protobuf-enveloped body into the JSON shape of the object. */
+export function decodeProtobuf(body: Buffer): JsonObject {
+  try {
+    if (body.length < 4 || body.subarray(0, 4).toString('latin1') !== 'k8s\u0000')
+      throw new Error(
+        'provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]',
+      );
+    const unknown = decodeMessage(body.subarray(4), {
+      1: ['typeMeta', { 1: ['apiVersion', 'string'], 2: ['kind', 'string'] }],
+    });
+    const r = new Reader(body.subarray(4));
+    let raw: Buffer | undefined;
+    while (!r.done) {
+      const tag = Number(r.varint());
+      if (tag >>> 3 === 2 && (tag & 7) === 2) raw = r.bytes();
+      else r.skip(tag & 7);
+    }
+    const typeMeta = (unknown.typeMeta ?? {}) as { apiVersion?: string; kind?: string };
+    const kind = typeMeta.kind ?? '';
+    const schema = SCHEMAS[kind];
+    if (!schema) throw new Error(`no protobuf decoding for kind "${kind}"`);
+    const obj = raw ? decodeMessage(raw, schema) : {};
+    return { apiVersion: typeMeta.apiVersion, kind, ...obj };
+  } catch (e) {
+    throw badRequest(
+      `couldn't decode protobuf body: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+}

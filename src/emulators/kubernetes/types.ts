@@ -1,0 +1,169 @@
+/**
+ * Public types of the Kubernetes API emulator. Other parts of podbus (tests, `podbus local`) code
+ * against these names; keep them stable.
+ */
+
+/** Options of {@link startKubernetesEmulator}. */
+export interface KubernetesEmulatorOptions {
+  /** The clusters to serve, each on its own port with its own CA and state. @defaultValue `[{name:'cluster-1'}, {name:'cluster-2'}]` */
+  clusters?: ClusterSpec[];
+  /** Address to listen on; also put into the server certificate. @defaultValue `127.0.0.1` */
+  host?: string;
+  /** 0 = ephemeral ports; otherwise cluster i listens on basePort + i. @defaultValue `0` */
+  basePort?: number;
+  /** Seed of every random choice (error rates, jitter, pod IPs, uids, generated names). @defaultValue `1` */
+  seed?: number;
+  /** Serve plain HTTP instead of HTTPS. Only when asked for. @defaultValue `false` */
+  plainHttp?: boolean;
+  /** Watch behaviour shared by all clusters. */
+  watch?: WatchOptions;
+  /** Delay before a `kubernetes.io/service-account-token` Secret gets its token. @defaultValue `100` */
+  tokenControllerDelayMs?: number;
+}
+
+export interface WatchOptions {
+  /** Interval of BOOKMARK events for watches that allow them (the real server: about 1 min). @defaultValue `60000` */
+  bookmarkIntervalMs?: number;
+  /** Events kept per resource type for watch resumption; older versions get 410 Expired. @defaultValue `10000` */
+  historySize?: number;
+  /** Server-side watch timeout when the client gives none, in seconds (the real server: random 30-60 min). @defaultValue `1800` (+ up to 100% jitter) */
+  defaultTimeoutSeconds?: number;
+}
+
+/** One emulated cluster. */
+export interface ClusterSpec {
+  /** Cluster name: kubeconfig cluster/context name, node name prefix. DNS-1123 label. */
+  name: string;
+  /** Namespace of the least-privilege service account `podbus` (created at start). @defaultValue `challenges` */
+  namespace?: string;
+  /** Pods the single node runs at once; pods beyond stay Pending/Unschedulable. @defaultValue `110` */
+  nodeCapacityPods?: number;
+  /** Durations of the simulated pod lifecycle. */
+  lifecycle?: LifecycleSpec;
+  /** Faults active from the start. */
+  faults?: FaultConfig;
+}
+
+/** Durations of the simulated scheduler and kubelet, in milliseconds. */
+export interface LifecycleSpec {
+  /** Creation -> bound to the node (PodScheduled). @defaultValue `100` */
+  scheduleMs?: number;
+  /** Bound -> containers running (or image pull failed). @defaultValue `500` */
+  startMs?: number;
+  /** Running -> containers exit, unless the image convention says otherwise. @defaultValue `2000` */
+  runMs?: number;
+  /** Graceful delete of a running pod -> removed (capped by the grace period). @defaultValue `300` */
+  terminateMs?: number;
+}
+
+/** Verbs that fault injection distinguishes; `*` matches every verb. */
+export type FaultVerb = 'create' | 'get' | 'list' | 'delete' | 'watch' | 'update' | 'patch' | '*';
+
+/** An injected error: `rate` in [0,1] of matching requests fail with `status`. */
+export interface FaultErrorRate {
+  rate: number;
+  status: 500 | 503 | 504;
+}
+
+/**
+ * Faults of one cluster. Request-level faults apply to Kubernetes API requests (not to the
+ * `/_emulator` admin endpoint); `down`, `blackhole` and `connectionReset` act on connections.
+ */
+export interface FaultConfig {
+  /** Added to every API request before it is handled. */
+  latencyMs?: number;
+  /** Uniform random extra latency in [0, jitterMs). */
+  jitterMs?: number;
+  /** Injected 5xx per verb. */
+  errorRate?: Partial<Record<FaultVerb, FaultErrorRate>>;
+  /** APF-style 429 (plain text, Retry-After) for the next `count` requests, or all while set. */
+  throttle?: { retryAfterSeconds: number; count?: number };
+  /** New connections are reset (TCP RST) at accept; requests on open connections are reset. */
+  connectionReset?: boolean;
+  /** Connections are accepted but never answered (no TLS handshake, no response). */
+  blackhole?: boolean;
+  /** Listener closed: connections are refused (ECONNREFUSED); open connections are destroyed. */
+  down?: boolean;
+  /** Clear every fault this many milliseconds after it was set (handy for `down` via HTTP). */
+  clearAfterMs?: number;
+}
+
+/** Runtime fault switchboard of one cluster (the admin endpoint uses the same object). */
+export interface FaultControl {
+  /** The faults in force now. */
+  get(): FaultConfig;
+  /** Merges `faults` into the current ones (a key set to undefined/null clears it). */
+  set(faults: FaultConfig): Promise<void>;
+  /** Replaces all faults. */
+  replace(faults: FaultConfig): Promise<void>;
+  /** Removes every fault (and brings the listener up again). */
+  clear(): Promise<void>;
+}
+
+/** A pod as the emulator stores it (the JSON a GET returns). */
+export type PodObject = {
+  metadata: { name: string; namespace: string; uid: string; [k: string]: unknown };
+  spec: Record<string, unknown>;
+  status: { phase: string; [k: string]: unknown };
+  [k: string]: unknown;
+};
+
+export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+
+export interface SetPodPhaseOptions {
+  /** Exit code of every container when the phase is terminal. @defaultValue 0 or 1 */
+  exitCode?: number;
+  /** Pod status reason (e.g. `DeadlineExceeded`, `Evicted`). */
+  reason?: string;
+  message?: string;
+}
+
+export interface EmulatedCluster {
+  readonly name: string;
+  /** https://HOST:PORT */
+  readonly server: string;
+  /** CA certificate (PEM) that signed the server certificate. Empty with plainHttp. */
+  readonly caPem: string;
+  /** The same CA written to a temporary file. */
+  readonly caFile: string;
+  /** Token of a cluster-admin equivalent user (`kubernetes-admin`, group `system:masters`). */
+  readonly adminToken: string;
+  /** Token of `system:serviceaccount:<namespace>:podbus` (pods in <namespace> only). */
+  readonly serviceAccountToken: string;
+  /** Namespace of the least-privilege service account. */
+  readonly namespace: string;
+  /** Fault injection at runtime. */
+  readonly faults: FaultControl;
+  /** Makes `token` fail with 401 from now on (any kind of token). */
+  revokeToken(token: string): void;
+  /** Issues a bound token for a service account (created if missing), like TokenRequest. */
+  issueToken(opts: {
+    namespace: string;
+    serviceAccount: string;
+    expiresInSeconds?: number;
+  }): string;
+  /** Pods as stored (fresh copies), optionally of one namespace. */
+  listPods(namespace?: string): PodObject[];
+  /** One pod, or undefined. */
+  getPod(namespace: string, name: string): PodObject | undefined;
+  /** Forces a pod into a phase (running or terminal), bypassing the simulated durations. */
+  setPodPhase(namespace: string, name: string, phase: PodPhase, options?: SetPodPhaseOptions): void;
+  /** Requests served so far, by verb (handy to assert retries or connection reuse). */
+  readonly stats: EmulatorStats;
+}
+
+export interface EmulatorStats {
+  requests: number;
+  byVerb: Record<string, number>;
+  connections: number;
+}
+
+export interface KubernetesEmulator {
+  readonly clusters: readonly EmulatedCluster[];
+  /** Cluster by name; throws if there is none. */
+  cluster(name: string): EmulatedCluster;
+  /** Writes a kubeconfig with, per cluster, context NAME (admin) and NAME-podbus (service account). */
+  writeKubeconfig(path: string): Promise<void>;
+  /** Closes listeners and connections, ends watches, stops timers, removes temp files. */
+  stop(): Promise<void>;
+}
