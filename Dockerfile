@@ -60,9 +60,12 @@ FROM ${BASE_IMAGE} AS runtime
 
 # A dedicated numeric user (not in any host's usual uid range). The app's files stay owned by
 # root and read-only to it; the process only ever writes to /tmp (an emptyDir/tmpfs).
+# /var/lib/podbus is an empty mount point owned by that user, so a named volume mounted there
+# (docker-compose.yml's offline profile: the emulators' credentials) starts out writable by it.
 RUN groupadd --system --gid 10001 podbus \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp \
-      --shell /usr/sbin/nologin podbus
+      --shell /usr/sbin/nologin podbus \
+ && install -d -o 10001 -g 10001 -m 0750 /var/lib/podbus
 
 ENV NODE_ENV=production \
     HOME=/tmp

@@ -7,7 +7,8 @@
 #   2. installs Debian's `docker.io` with apt-get when `dockerd` is missing;
 #   3. starts `dockerd` in the background (its own session, so it outlives the caller), logging
 #      to $PODBUS_DOCKERD_LOG;
-#   4. waits up to $PODBUS_DOCKERD_TIMEOUT seconds for `docker info` to answer.
+#   4. waits up to $PODBUS_DOCKERD_TIMEOUT seconds for `docker info` to answer;
+#   5. installs Debian's docker-compose when no compose CLI exists (a warning if that fails).
 # It never skips: when the engine cannot be started it prints why (with the tail of the daemon
 # log) and exits non-zero, so a test run that needs Docker fails loudly.
 #
@@ -27,7 +28,24 @@ die() {
 
 engine_ready() { docker info >/dev/null 2>&1; }
 
+# A compose CLI for `docker-compose config` in test/system/manifests.test.ts: Debian bookworm
+# has no compose v2 plugin, only docker-compose 1.29 (which reads the Compose Specification).
+# Not fatal: the engine is what this script guarantees.
+ensure_compose() {
+  if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing docker-compose with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose >/dev/null 2>&1 ||
+      { DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker-compose >/dev/null 2>&1; } ||
+      say "WARNING: could not install docker-compose; compose files are then only checked against the schema"
+  fi
+}
+
 if command -v docker >/dev/null 2>&1 && engine_ready; then
+  ensure_compose
   say "engine ready ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo unknown))"
   exit 0
 fi
@@ -95,4 +113,5 @@ until engine_ready; do
   sleep 1
 done
 
+ensure_compose
 say "engine ready ($(docker version --format '{{.Server.Version}}' 2>/dev/null || echo unknown))"
