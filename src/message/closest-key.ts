@@ -1,6 +1,7 @@
 /**
- * The known key a person most likely meant by `typed`: same letters ignoring case, or at most
- * two edits away (only for keys long enough that two edits are still a typo, not another word).
+ * The known key a person most likely meant by `typed`: same letters ignoring case, at most two
+ * edits away (only for keys long enough that two edits are still a typo, not another word), or
+ * one being the start of the other.
  */
 export function closestKey(typed: string, known: readonly string[]): string | undefined {
   const lower = typed.toLowerCase();
@@ -12,7 +13,13 @@ export function closestKey(typed: string, known: readonly string[]): string | un
     const allowed = Math.min(2, Math.floor(key.length / 4));
     if (distance <= allowed && (!best || distance < best.distance)) best = { key, distance };
   }
-  return best?.key;
+  if (best) return best.key;
+  // A truncated or extended name ("queue" for "queueName", "activeDeadline" for "...Seconds").
+  if (lower.length < 4) return undefined;
+  return known.find((key) => {
+    const k = key.toLowerCase();
+    return k.startsWith(lower) || (k.length >= 4 && lower.startsWith(k));
+  });
 }
 
 /** Levenshtein distance (insert, delete, substitute), two rows at a time. */

@@ -21,7 +21,7 @@ import type { PodSettings, SecuritySettings } from './pod-settings.js';
 export interface PodBuildOptions {
   readonly pod: PodSettings;
   readonly policy: {
-    readonly activeDeadlineSeconds: Pick<PolicySettings['activeDeadlineSeconds'], 'default'>;
+    readonly defaultActiveDeadlineSeconds: PolicySettings['defaultActiveDeadlineSeconds'];
     readonly resources: { readonly defaults: ResourceDefaults };
   };
 }
@@ -64,7 +64,7 @@ export function buildPod(request: ChallengeRequest, options: PodBuildOptions): V
       restartPolicy: 'Never',
       terminationGracePeriodSeconds: pod.terminationGracePeriodSeconds,
       activeDeadlineSeconds:
-        request.activeDeadlineSeconds ?? options.policy.activeDeadlineSeconds.default,
+        request.activeDeadlineSeconds ?? options.policy.defaultActiveDeadlineSeconds,
       automountServiceAccountToken: pod.automountServiceAccountToken,
       enableServiceLinks: pod.enableServiceLinks,
       ...(pod.priorityClassName !== '' && { priorityClassName: pod.priorityClassName }),

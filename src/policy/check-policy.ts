@@ -98,7 +98,7 @@ function checkResources(
 
 function checkDeadline(request: ChallengeRequest, policy: Policy): PolicyViolation[] {
   const asked = request.activeDeadlineSeconds;
-  const max = policy.activeDeadlineSeconds.max;
+  const max = policy.maxActiveDeadlineSeconds;
   return asked !== undefined && asked > max
     ? [
         {

@@ -14,7 +14,10 @@ export interface PolicySettings {
   readonly maxBodyBytes: number;
   readonly maxContainers: number;
   readonly maxEnvVarsPerContainer: number;
-  readonly activeDeadlineSeconds: { readonly default: number; readonly max: number };
+  /** Pod activeDeadlineSeconds when the message sets none. */
+  readonly defaultActiveDeadlineSeconds: number;
+  /** Largest activeDeadlineSeconds a message may ask for. */
+  readonly maxActiveDeadlineSeconds: number;
   readonly resources: {
     /** Applied to every container value the message leaves out. */
     readonly defaults: ResourceDefaults;

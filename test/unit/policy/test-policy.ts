@@ -7,7 +7,8 @@ export const TEST_POLICY_SETTINGS: PolicySettings = {
   maxBodyBytes: 65536,
   maxContainers: 5,
   maxEnvVarsPerContainer: 50,
-  activeDeadlineSeconds: { default: 3600, max: 86400 },
+  defaultActiveDeadlineSeconds: 3600,
+  maxActiveDeadlineSeconds: 86400,
   resources: {
     defaults: {
       requests: { cpu: '100m', memory: '128Mi' },

@@ -1,0 +1,157 @@
+import { PODBUS_LABEL_KEYS } from '../pod/metadata-keys.js';
+import { imagePatternProblem } from '../policy/image-allowlist.js';
+import { keyHasDomainPrefix, labelKeyProblem, labelValueProblem } from '../policy/label-syntax.js';
+import { compareQuantities, parseQuantity } from '../policy/quantity.js';
+import type { ConfigProblem } from './config-error.js';
+import { connectionStringMembers } from './connection-string.js';
+
+/**
+ * Checks that need more than one option, or more than a format can say. They run after convict
+ * validated each option, and skip any option convict already reported (`broken`), so one
+ * mistake is reported once. The rules are listed in CROSS_CHECK_DOCS for the reference.
+ */
+export const CROSS_CHECK_DOCS: readonly string[] = [
+  'policy.allowedImages must list at least one valid pattern (tags and digests are not allowed in patterns).',
+  'policy.resources.defaults: each request must not exceed its limit, and each limit must not exceed policy.resources.max.',
+  'policy.defaultActiveDeadlineSeconds must not exceed policy.maxActiveDeadlineSeconds.',
+  'worker.transientRetryBudgetMs must be less than serviceBus.maxAutoLockRenewalDurationMs.',
+  'worker.retry.initialDelayMs must not exceed worker.retry.maxDelayMs.',
+  "pod.labels must be valid Kubernetes labels and may not use podbus's own keys; pod.annotations keys must be valid and may not use the podbus.io/ prefix.",
+  'policy.labels.forbiddenPrefixes entries must be DNS subdomains such as example.com.',
+  'An EntityPath in serviceBus.connectionString must equal serviceBus.queueName.',
+  'Exactly one of clusters and clustersFile, with at least one entry; entry names unique.',
+];
+
+type Get = (path: string) => unknown;
+
+export function crossChecks(get: Get, broken: ReadonlySet<string>): ConfigProblem[] {
+  const ok = (...paths: string[]): boolean => paths.every((p) => !broken.has(p));
+  return [
+    ...(ok('policy.allowedImages') ? allowlist(get('policy.allowedImages') as string[]) : []),
+    ...resourceDefaults(get, ok),
+    ...notAbove(get, ok, 'policy.defaultActiveDeadlineSeconds', 'policy.maxActiveDeadlineSeconds'),
+    ...retryBudget(get, ok),
+    ...notAbove(get, ok, 'worker.retry.initialDelayMs', 'worker.retry.maxDelayMs'),
+    ...(ok('pod.labels') ? podLabels(get('pod.labels') as Record<string, string>) : []),
+    ...(ok('pod.annotations')
+      ? podAnnotations(get('pod.annotations') as Record<string, string>)
+      : []),
+    ...(ok('policy.labels.forbiddenPrefixes')
+      ? forbiddenPrefixes(get('policy.labels.forbiddenPrefixes') as string[])
+      : []),
+    ...(ok('serviceBus.connectionString', 'serviceBus.queueName') ? entityPath(get) : []),
+  ];
+}
+
+function allowlist(patterns: readonly string[]): ConfigProblem[] {
+  if (patterns.length === 0) {
+    return [
+      {
+        path: 'policy.allowedImages',
+        message: 'is empty; podbus refuses to start without an image allowlist',
+        hint: 'list the images messages may run, e.g. ["myacr.azurecr.io/challenges/*"], or ["*"] to allow any image (PODBUS_POLICY_ALLOWED_IMAGES takes a comma-separated list)',
+      },
+    ];
+  }
+  return patterns.flatMap((pattern, i) => {
+    const problem = imagePatternProblem(pattern);
+    return problem ? [{ path: `policy.allowedImages[${i}]`, message: problem }] : [];
+  });
+}
+
+function resourceDefaults(get: Get, ok: (...p: string[]) => boolean): ConfigProblem[] {
+  const base = 'policy.resources';
+  return (['cpu', 'memory'] as const).flatMap((name) => [
+    ...notAbove(get, ok, `${base}.defaults.requests.${name}`, `${base}.defaults.limits.${name}`),
+    ...notAbove(get, ok, `${base}.defaults.limits.${name}`, `${base}.max.${name}`),
+  ]);
+}
+
+/** `lower` must not exceed `upper` (numbers or quantities). */
+function notAbove(
+  get: Get,
+  ok: (...p: string[]) => boolean,
+  lower: string,
+  upper: string,
+): ConfigProblem[] {
+  if (!ok(lower, upper)) return [];
+  const a = get(lower);
+  const b = get(upper);
+  if (compare(a, b) <= 0) return [];
+  return [
+    {
+      path: lower,
+      message: `is ${JSON.stringify(a)}, more than ${upper} (${JSON.stringify(b)})`,
+    },
+  ];
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  const left = parseQuantity(a as string);
+  const right = parseQuantity(b as string);
+  return left.ok && right.ok ? compareQuantities(left.quantity, right.quantity) : 0;
+}
+
+function retryBudget(get: Get, ok: (...p: string[]) => boolean): ConfigProblem[] {
+  const budget = 'worker.transientRetryBudgetMs';
+  const lock = 'serviceBus.maxAutoLockRenewalDurationMs';
+  if (!ok(budget, lock) || (get(budget) as number) < (get(lock) as number)) return [];
+  return [
+    {
+      path: budget,
+      message: `is ${String(get(budget))}, not less than ${lock} (${String(get(lock))})`,
+      hint: 'a message must be given back before its lock stops being renewed; lower the budget or raise the renewal duration',
+    },
+  ];
+}
+
+function podLabels(labels: Readonly<Record<string, string>>): ConfigProblem[] {
+  return Object.entries(labels).flatMap(([key, value]): ConfigProblem[] => {
+    const problem =
+      labelKeyProblem(key) ??
+      (PODBUS_LABEL_KEYS.includes(key) ? `"${key}" is set by podbus itself` : undefined) ??
+      labelValueProblem(value);
+    return problem ? [{ path: 'pod.labels', message: problem }] : [];
+  });
+}
+
+function podAnnotations(annotations: Readonly<Record<string, string>>): ConfigProblem[] {
+  return Object.keys(annotations).flatMap((key): ConfigProblem[] => {
+    const problem =
+      labelKeyProblem(key)?.replace('label key', 'annotation key') ??
+      (keyHasDomainPrefix(key, 'podbus.io')
+        ? `"${key}" uses the reserved prefix podbus.io/`
+        : undefined);
+    return problem ? [{ path: 'pod.annotations', message: problem }] : [];
+  });
+}
+
+function forbiddenPrefixes(prefixes: readonly string[]): ConfigProblem[] {
+  return prefixes.flatMap((prefix, i): ConfigProblem[] => {
+    const domain = prefix.replace(/\/$/, '');
+    return labelKeyProblem(`${domain}/x`) === undefined
+      ? []
+      : [
+          {
+            path: `policy.labels.forbiddenPrefixes[${i}]`,
+            message: `"${prefix}" is not a DNS subdomain such as example.com`,
+          },
+        ];
+  });
+}
+
+function entityPath(get: Get): ConfigProblem[] {
+  const entity = connectionStringMembers(get('serviceBus.connectionString') as string).get(
+    'entitypath',
+  );
+  const queue = get('serviceBus.queueName') as string;
+  if (entity === undefined || entity === queue) return [];
+  return [
+    {
+      path: 'serviceBus.queueName',
+      message: `is "${queue}" but the connection string is scoped to EntityPath=${entity}`,
+      hint: 'use the queue the connection string was issued for, or a namespace-level connection string',
+    },
+  ];
+}
