@@ -592,6 +592,8 @@ describe('docker-compose.yml', () => {
         .sort();
     expect(byProfile(undefined)).toEqual(['k3s', 'k3s-onboard', 'mssql', 'servicebus', 'worker']);
     expect(byProfile('offline')).toEqual([
+      'clusters-add-1',
+      'clusters-add-2',
       'kubernetes-emulator',
       'servicebus-emulator',
       'worker-offline',
@@ -608,7 +610,14 @@ describe('docker-compose.yml', () => {
       ([, s]) => s.image === 'podbus:local',
     );
     expect(podbusServices.map(([name]) => name).sort()).toEqual(
-      ['kubernetes-emulator', 'servicebus-emulator', 'worker', 'worker-offline'].sort(),
+      [
+        'clusters-add-1',
+        'clusters-add-2',
+        'kubernetes-emulator',
+        'servicebus-emulator',
+        'worker',
+        'worker-offline',
+      ].sort(),
     );
     for (const [, service] of podbusServices) {
       expect(service.build).toMatchObject({ context: '.' });
@@ -628,7 +637,7 @@ describe('docker-compose.yml', () => {
         if (source.startsWith('./')) expect(existsSync(path.join(repoRoot, source))).toBe(true);
       }
     }
-    for (const file of ['clusters-k3s.yaml', 'clusters-offline.yaml']) {
+    for (const file of ['clusters-k3s.yaml']) {
       const entries = parse(
         readFileSync(path.join(deployDir, 'compose', file), 'utf8'),
       ) as ClusterEntry[];
