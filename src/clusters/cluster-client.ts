@@ -349,15 +349,24 @@ export class ClusterClient {
     return this.call('version', (config) => this.versionApi.getCode(undefined, config), options);
   }
 
-  /** Closes the connection pool; in-flight requests still running after 2 s are destroyed. */
+  /**
+   * Closes the connection pool: waits up to 2 s for in-flight requests, then destroys what is
+   * left (undici's graceful close would otherwise wait out a connect to a black-holed server).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const graceful = this.agent.close();
-    const timer = setTimeout(() => void this.agent.destroy().catch(() => undefined), 2000);
-    timer.unref();
-    await graceful.catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = this.agent.close().then(
+      () => 'closed' as const,
+      () => 'closed' as const,
+    );
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), 2000);
+    });
+    const outcome = await Promise.race([graceful, deadline]);
     clearTimeout(timer);
+    if (outcome === 'timeout') await this.agent.destroy().catch(() => undefined);
   }
 
   // -------------------------------------------------------------------------------------------
