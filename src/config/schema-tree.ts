@@ -27,6 +27,8 @@ export interface LeafSpec {
   readonly nonEmpty?: boolean;
   /** A file path: relative values resolve against the config file's directory. */
   readonly path?: boolean;
+  /** Must be set by the operator (enforced by the format or a cross-check; shown in the docs). */
+  readonly required?: boolean;
 }
 
 export interface SectionSpec {

@@ -21,8 +21,8 @@ const text = (doc: string, value: string, spec: Spec = {}): LeafSpec =>
   option('podbus-string', doc, value, spec);
 const oneOf = (doc: string, value: string, values: readonly string[]): LeafSpec =>
   option('podbus-enum', doc, value, { values });
-const list = (doc: string, value: readonly string[]): LeafSpec =>
-  option('podbus-string-list', doc, value);
+const list = (doc: string, value: readonly string[], spec: Spec = {}): LeafSpec =>
+  option('podbus-string-list', doc, value, spec);
 const map = (doc: string): LeafSpec => option('podbus-string-map', doc, {});
 const quantity = (doc: string, value: string): LeafSpec => option('podbus-quantity', doc, value);
 
@@ -37,9 +37,9 @@ const definition: SectionSpec = {
   serviceBus: {
     connectionString: option(
       'podbus-connection-string',
-      'Service Bus connection string (Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...). Required. Keep it in a Secret and pass it through the environment variable.',
+      'Service Bus connection string (`Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...`). Required. Keep it in a Secret and pass it through the environment variable.',
       '',
-      { sensitive: true },
+      { sensitive: true, required: true },
     ),
     queueName: text('Queue the challenge messages arrive on.', 'challenges', { nonEmpty: true }),
     maxConcurrentCalls: int(
@@ -78,8 +78,9 @@ const definition: SectionSpec = {
   },
   policy: {
     allowedImages: list(
-      'Image patterns messages may run, over registry/repository (tags and digests are ignored): "myacr.azurecr.io/challenges/*" (one level), "ghcr.io/org/**" (any depth), "nginx" (= docker.io/library/nginx), or "*" for any image. Required: podbus refuses to start without an allowlist. In an environment variable: comma-separated.',
+      'Image patterns messages may run, matched against registry/repository (tags and digests are ignored): `myacr.azurecr.io/challenges/*` (one level), `ghcr.io/org/**` (any depth), `nginx` (= `docker.io/library/nginx`), or `*` for any image. Required: podbus refuses to start without an allowlist. In an environment variable: comma-separated.',
       [],
+      { required: true },
     ),
     maxBodyBytes: int(
       'Largest message body accepted, in bytes; larger messages are dead-lettered (PolicyViolation).',
@@ -125,7 +126,7 @@ const definition: SectionSpec = {
     labels: {
       maxCount: int('Most labels one message may set on its pod.', 10, 0, 64),
       forbiddenPrefixes: list(
-        'Label key prefixes messages may not use; each also covers its subdomains (kubernetes.io covers app.kubernetes.io). The messageId and challengeId labels and pod.labels keys are always reserved.',
+        'Label key prefixes messages may not use; each also covers its subdomains (`kubernetes.io` covers `app.kubernetes.io`). The `messageId` and `challengeId` labels and the keys of `pod.labels` are always reserved.',
         ['kubernetes.io', 'k8s.io', 'podbus.io'],
       ),
     },
@@ -152,10 +153,10 @@ const definition: SectionSpec = {
     ),
     priorityClassName: text('PriorityClass of challenge pods; empty for the cluster default.', ''),
     labels: map(
-      "Labels added to every pod (e.g. team=bootcamp). In an environment variable: JSON or key=value,key=value. podbus's own labels win over these.",
+      "Labels added to every pod (e.g. `team: bootcamp`). In an environment variable: JSON or `name=value,name=value`. podbus's own labels win over these.",
     ),
     annotations: map(
-      'Annotations added to every pod. In an environment variable: JSON or key=value,key=value. Keys under podbus.io/ are reserved.',
+      'Annotations added to every pod. In an environment variable: JSON or `name=value,name=value`. Keys under `podbus.io/` are reserved.',
     ),
     securityContext: {
       runAsNonRoot: bool(
@@ -171,7 +172,7 @@ const definition: SectionSpec = {
         'Let container processes gain more privileges than their parent (setuid binaries).',
         false,
       ),
-      dropAllCapabilities: bool('Drop every Linux capability (capabilities.drop: [ALL]).', true),
+      dropAllCapabilities: bool('Drop every Linux capability (`capabilities.drop: [ALL]`).', true),
       readOnlyRootFilesystem: bool(
         "Mount containers' root filesystems read-only. Off: most challenge images write to their own filesystem.",
         false,
