@@ -3,11 +3,15 @@
 // renders with `kubectl kustomize`, the security properties hold, and the pieces agree with each
 // other (config, Secrets, volumes, the image's user, the target clusters' namespace and quota).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { describe, expect, it } from '@jest/globals';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+
+import { loadConfig } from '../../src/config/load-config.js';
+import { envVarFor } from '../../src/config/schema-tree.js';
 
 import {
   deployDir,
@@ -101,8 +105,10 @@ const workerDir = path.join(deployDir, 'worker');
 const targetDir = path.join(deployDir, 'target-cluster');
 const OVERLAYS = ['keda', 'keda-connection-string', 'hpa'] as const;
 
-/** The env var convict derives for serviceBus.connectionString (src/config/schema-tree.ts). */
-const CONNECTION_STRING_ENV = 'PODBUS_SERVICE_BUS_CONNECTION_STRING';
+/** The environment variable podbus reads serviceBus.connectionString from. */
+const CONNECTION_STRING_ENV = envVarFor('serviceBus.connectionString');
+const EMULATOR_CONNECTION_STRING =
+  'Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;';
 
 const allDocuments = yamlFiles().flatMap((file) => readYamlDocuments(file));
 const sourceObjects = allDocuments.filter(
@@ -142,6 +148,37 @@ function imageUser(): { uid: number; gid: number } {
   const last = users.at(-1);
   if (last === undefined) throw new Error('the Dockerfile has no numeric USER uid:gid line');
   return { uid: Number(last[1]), gid: Number(last[2]) };
+}
+
+/**
+ * Loads a config file and its clusters file with podbus's own loader (src/config), as the
+ * worker would at startup. The token and CA files live at absolute paths that only exist in a
+ * container (/var/run/secrets/...), so the clusters file is copied with those paths moved under
+ * a temporary directory holding stand-in files.
+ */
+function loadWithPodbus(configText: string, clustersText: string): ReturnType<typeof loadConfig> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'podbus-config-check-'));
+  try {
+    const entries = (parse(clustersText) as ClusterEntry[]).map((entry) => {
+      const moved = { ...entry };
+      for (const key of ['tokenFile', 'caFile'] as const) {
+        const file = path.join(dir, entry[key]);
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, key === 'caFile' ? '-----BEGIN CERTIFICATE-----\nstand-in\n' : 'token');
+        moved[key] = file;
+      }
+      return moved;
+    });
+    writeFileSync(path.join(dir, 'podbus.yaml'), configText);
+    writeFileSync(path.join(dir, 'clusters.yaml'), stringify(entries));
+    return loadConfig({
+      file: path.join(dir, 'podbus.yaml'),
+      env: { [CONNECTION_STRING_ENV]: EMULATOR_CONNECTION_STRING },
+      overrides: { clustersFile: path.join(dir, 'clusters.yaml') },
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,6 +364,17 @@ describe('deploy/worker: configuration and Secrets', () => {
         ['caFile', 'maxActivePods', 'name', 'namespace', 'server', 'tokenFile', 'weight'].sort(),
       );
     }
+  });
+
+  it("is a configuration podbus's own loader accepts, with the values written here", () => {
+    const loaded = loadWithPodbus(
+      configMap.data['podbus.yaml'] ?? '',
+      configMap.data['clusters.yaml'] ?? '',
+    );
+    expect(loaded.serviceBus.queueName).toBe(config.serviceBus.queueName);
+    expect(loaded.worker.shutdownGraceMs).toBe(config.worker.shutdownGraceMs);
+    expect(loaded.http.port).toBe(config.http.port);
+    expect(loaded.clusters.map((c) => c.name)).toEqual(clusters.map((c) => c.name));
   });
 
   it('configures what podbus requires (queue, allowlist, clusters file, strategy)', () => {
@@ -628,6 +676,14 @@ describe('docker-compose.yml', () => {
       expect(worker?.command).toEqual(['run', '--config', '/etc/podbus/podbus.yaml']);
       expect(worker?.environment?.[CONNECTION_STRING_ENV]).toMatch(/UseDevelopmentEmulator=true;$/);
     }
+  });
+
+  it("uses a configuration podbus's own loader accepts", () => {
+    const loaded = loadWithPodbus(
+      readFileSync(path.join(deployDir, 'compose/podbus.yaml'), 'utf8'),
+      readFileSync(path.join(deployDir, 'compose/clusters-k3s.yaml'), 'utf8'),
+    );
+    expect(loaded.clusters.map((c) => c.server)).toEqual(['https://k3s:6443']);
   });
 
   it('mounts files that exist, and clusters files that match podbus’s config', () => {
