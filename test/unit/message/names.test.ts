@@ -184,3 +184,42 @@ describe('container names', () => {
     expect(containerNames('c1', [{}, { name: 'db' }, {}])).toEqual(['c1-01', 'db', 'c1-03']);
   });
 });
+
+// The examples in docs/message-contract.md, pinned: a change here renames the pods of
+// redelivered messages (a breaking change) and must update the docs.
+describe('documented name examples', () => {
+  it.each([
+    [
+      '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
+      '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
+      '3f2504e0-4f89-41d3-9a0c-0305e82c3301',
+    ],
+    [
+      '3F2504E0-4F89-41D3-9A0C-0305E82C3301',
+      '3f2504e0-4f89-41d3-9a0c-0305e82c3301-d5427d3cc5e5beff',
+      '3F2504E0-4F89-41D3-9A0C-0305E82C3301',
+    ],
+    [
+      '{3f2504e0-4f89-41d3-9a0c-0305e82c3301}',
+      '3f2504e0-4f89-41d3-9a0c-0305e82c3301-8841ffe7f0fcaa15',
+      '3f2504e0-4f89-41d3-9a0c-0305e82c3301-8841ffe7f0fcaa15',
+    ],
+    ['challenge-42', 'challenge-42', 'challenge-42'],
+    ['Run_7.final', 'run-7-final-cdcc660c00d75eab', 'Run_7.final'],
+    ['Café Noir', 'cafe-noir-729b59a043b8feb2', 'Cafe-Noir-729b59a043b8feb2'],
+    ['挑战', 'm-4eed57b5a12b5dc4', 'm-4eed57b5a12b5dc4'],
+  ])('%s -> pod %s, label %s', (id, pod, label) => {
+    expect(podNameForMessageId(id)).toBe(pod);
+    expect(labelValueFor(id)).toBe(label);
+  });
+
+  it('container names', () => {
+    expect(
+      ['web101', 'Web 101!', '挑战'].map((c) => [0, 1].map((i) => generatedContainerName(c, i))),
+    ).toEqual([
+      ['web101-01', 'web101-02'],
+      ['web-101-01', 'web-101-02'],
+      ['container-01', 'container-02'],
+    ]);
+  });
+});
