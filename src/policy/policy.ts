@@ -58,3 +58,14 @@ export function createPolicy(
     reservedLabelKeys: new Set([...PODBUS_LABEL_KEYS, ...(options.operatorLabelKeys ?? [])]),
   };
 }
+
+/**
+ * The Policy of a loaded configuration: `policy` plus the keys of `pod.labels`, which messages
+ * may not set either (they would be overwritten on the pod).
+ */
+export function policyForConfig(config: {
+  readonly policy: PolicySettings;
+  readonly pod: { readonly labels: Readonly<Record<string, string>> };
+}): Policy {
+  return createPolicy(config.policy, { operatorLabelKeys: Object.keys(config.pod.labels) });
+}

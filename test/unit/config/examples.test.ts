@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { loadConfig } from '../../../src/config/load-config.js';
+import { parseChallengeMessage } from '../../../src/message/parse-challenge-message.js';
+import { buildPod } from '../../../src/pod/build-pod.js';
+import { policyForConfig } from '../../../src/policy/policy.js';
 import { CA_PEM, CONNECTION_STRING, errorOf, scratch } from './config-fixture.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -47,5 +50,22 @@ describe('examples/podbus.yaml and examples/clusters.yaml', () => {
       'docker.io/library/nginx',
     ]);
     expect(config.pod.labels).toEqual({ team: 'bootcamp' });
+
+    // The loaded config drives parsing and pod building as the worker will use it.
+    const policy = policyForConfig(config);
+    const body = Buffer.from(
+      '{"challengeId":"c","containers":[{"image":"nginx"}],"labels":{"team":"x"}}',
+    );
+    expect(parseChallengeMessage({ messageId: 'm', body }, policy)).toEqual({
+      ok: false,
+      reason: 'PolicyViolation',
+      description: '/labels key "team" is set by podbus and cannot be overridden',
+    });
+    const ok = parseChallengeMessage(
+      { messageId: 'm', body: Buffer.from('{"challengeId":"c","containers":[{"image":"nginx"}]}') },
+      policy,
+    );
+    if (!ok.ok) throw new Error(ok.description);
+    expect(buildPod(ok.request, config).spec?.activeDeadlineSeconds).toBe(3600);
   });
 });
