@@ -97,6 +97,10 @@ export const outcomes = {
   /** Settles a dead-letter request without an error (an error would fail the SDK's call). */
   rejectedWithoutError: (): Typed => messageInternals.rejected({}).described(),
   released: (): Typed => messageInternals.released().described(),
+  modified: (undeliverableHere: boolean): Typed =>
+    messageInternals
+      .modified({ delivery_failed: false, undeliverable_here: undeliverableHere })
+      .described(),
 };
 
 /** AMQP error conditions the emulator sends (specs/servicebus-amqp.md §3, §5, §7). */

@@ -132,11 +132,11 @@ export class ConsumerLink implements Consumer {
             break;
           case 'modified': {
             const annotations = state?.message_annotations as Record<string, unknown> | undefined;
-            result =
-              state?.undeliverable_here === true
-                ? this.queue.defer(lockId, annotations)
-                : this.queue.abandon(lockId, annotations);
-            reply = delivery.remote_state;
+            const defer = state?.undeliverable_here === true;
+            result = defer
+              ? this.queue.defer(lockId, annotations)
+              : this.queue.abandon(lockId, annotations);
+            reply = outcomes.modified(defer);
             break;
           }
           case 'rejected': {

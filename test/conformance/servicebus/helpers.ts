@@ -36,6 +36,17 @@ export function uniqueId(prefix: string): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Waits for `promise` at most `ms` (without leaving a timer behind); false on timeout. */
+export async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Receives until `count` messages arrived or `timeoutMs` passed (receiveMessages may return
  * fewer than asked for).
