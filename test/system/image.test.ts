@@ -1,10 +1,13 @@
 // The container image, built from the Dockerfile against the locally built base image
 // (scripts/build-base-image.sh) and run the way deploy/worker runs it. Fails, never skips, when
 // Docker cannot be started or the image cannot be built.
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { Network, Wait, getContainerRuntimeClient } from 'testcontainers';
 
 import {
   IMAGE_SETUP_TIMEOUT_MS,
@@ -140,6 +143,69 @@ describe('podbus image: runs hardened (read-only root, tmpfs /tmp, no capabiliti
       clientNode: true,
       serviceBus: true,
     });
+  });
+});
+
+describe('podbus image: `podbus emulator kubernetes` (docker-compose.yml, offline profile)', () => {
+  it('serves kubectl over verified TLS from a read-only container and exits 0 on SIGTERM', async () => {
+    const network = await new Network().start();
+    // As in docker-compose.yml: listening on its network alias puts that name in the server URL
+    // and on the certificate (which also always names 127.0.0.1, used from the host here).
+    const started = await podbusContainer()
+      .withNetwork(network)
+      .withNetworkAliases('kubernetes-emulator')
+      .withCommand([
+        'emulator',
+        'kubernetes',
+        '--host',
+        'kubernetes-emulator',
+        '--clusters',
+        '1',
+        '--write-kubeconfig',
+        '/tmp/kubeconfig',
+      ])
+      .withExposedPorts(6443)
+      .withWaitStrategy(Wait.forLogMessage(/Stop with Ctrl-C/))
+      .start();
+    const dir = mkdtempSync(path.join(tmpdir(), 'podbus-image-emulator-'));
+    try {
+      const read = await started.exec([
+        'node',
+        '-e',
+        'process.stdout.write(require("fs").readFileSync("/tmp/kubeconfig", "utf8"))',
+      ]);
+      expect(read.exitCode).toBe(0);
+      expect(read.output).toContain('server: https://kubernetes-emulator:6443');
+      const kubeconfig = path.join(dir, 'kubeconfig');
+      writeFileSync(
+        kubeconfig,
+        read.output.replaceAll(
+          'https://kubernetes-emulator:6443',
+          `https://127.0.0.1:${started.getMappedPort(6443)}`,
+        ),
+        { mode: 0o600 },
+      );
+      const namespaces = execFileSync(
+        'kubectl',
+        ['--kubeconfig', kubeconfig, '--context', 'cluster-1', 'get', 'namespaces', '-o', 'name'],
+        { encoding: 'utf8' },
+      );
+      expect(namespaces).toContain('namespace/challenges');
+
+      // `docker stop` sends the image's STOPSIGNAL (SIGTERM) to node, PID 1.
+      const client = await getContainerRuntimeClient();
+      const handle = client.container.getById(started.getId());
+      const stopStarted = Date.now();
+      await started.stop({ timeout: 20_000, remove: false });
+      const state = (await handle.inspect()).State;
+      console.log(`emulator container stopped on SIGTERM in ${Date.now() - stopStarted} ms`);
+      expect(state.ExitCode).toBe(0);
+      await handle.remove();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await started.stop().catch(() => undefined);
+      await network.stop();
+    }
   });
 });
 
