@@ -42,8 +42,6 @@ export interface PlacementInput {
   readonly lookupFirst: boolean;
 }
 
-export const REQUEST_HASH_ANNOTATION = 'podbus.io/request-hash';
-
 export class PodPlacement {
   private lookupDone: boolean;
   private pinned: FleetCluster | undefined;

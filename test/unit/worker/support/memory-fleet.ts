@@ -7,7 +7,7 @@ import type {
   FleetCluster,
   ReadAttempt,
 } from '../../../../src/worker/fleet.js';
-import { REQUEST_HASH_ANNOTATION } from '../../../../src/worker/placement.js';
+import { ANNOTATION_REQUEST_HASH as REQUEST_HASH_ANNOTATION } from '../../../../src/pod/metadata-keys.js';
 
 /** An in-memory cluster for worker unit tests: scripted answers are consumed first. */
 export class MemoryCluster implements FleetCluster {

@@ -1,0 +1,73 @@
+import type { V1Pod } from '@kubernetes/client-node';
+
+import { ClusterError, type ClusterPool, type PoolClient } from '../clusters/index.js';
+import { ANNOTATION_REQUEST_HASH } from '../pod/metadata-keys.js';
+import type { CreateAttempt, Fleet, FleetCluster, ReadAttempt } from './fleet.js';
+
+/**
+ * The cluster pool seen through the worker's Fleet port. The translation is where "did this
+ * create maybe happen?" is decided: ClusterError.mayHaveTakenEffect says it, and placement
+ * pins the message to that cluster when it is true.
+ */
+export function fleetFromPool(pool: ClusterPool): Fleet {
+  const clusters = new Map<string, FleetCluster>(
+    pool.clusterNames.map((name) => [name, fleetCluster(name, pool.client(name)!)]),
+  );
+  return {
+    clusters: [...clusters.values()],
+    candidates: (messageId, preferredCluster) => {
+      const selection = pool.candidates(messageId, preferredCluster);
+      return {
+        ordered: selection.candidates.map((name) => clusters.get(name)!),
+        skipped: selection.skipped.map((s) => ({ name: s.name, why: s.reason })),
+      };
+    },
+  };
+}
+
+function fleetCluster(name: string, client: PoolClient): FleetCluster {
+  return {
+    name,
+    async createPod(pod: V1Pod, signal?: AbortSignal): Promise<CreateAttempt> {
+      try {
+        const result = await client.createPod(pod, { signal });
+        return result.outcome === 'created' ? { kind: 'created' } : { kind: 'exists' };
+      } catch (error) {
+        return createFailure(error);
+      }
+    },
+    async readPod(podName: string, signal?: AbortSignal): Promise<ReadAttempt> {
+      try {
+        const pod = await client.getPod(podName, { signal });
+        if (pod === undefined) return { kind: 'absent' };
+        return { kind: 'found', requestHash: pod.metadata?.annotations?.[ANNOTATION_REQUEST_HASH] };
+      } catch (error) {
+        const failure = asClusterError(error, name);
+        return { kind: 'unreachable', reason: failure.detail, retryAfterMs: failure.retryAfterMs };
+      }
+    },
+  };
+
+  function createFailure(error: unknown): CreateAttempt {
+    const failure = asClusterError(error, name);
+    if (failure.kind === 'rejected') return { kind: 'rejected', reason: rejectionText(failure) };
+    const reason = failure.detail;
+    return failure.mayHaveTakenEffect
+      ? { kind: 'unknown', reason, retryAfterMs: failure.retryAfterMs }
+      : { kind: 'unavailable', reason, retryAfterMs: failure.retryAfterMs };
+  }
+}
+
+function asClusterError(error: unknown, cluster: string): ClusterError {
+  return error instanceof ClusterError
+    ? error
+    : new ClusterError({ kind: 'unknown', cluster, message: String(error) });
+}
+
+/** The API's own words, plus each cause's field, so the DLQ entry says what to fix. */
+function rejectionText(error: ClusterError): string {
+  const causes = (error.causes ?? [])
+    .map((c) => [c.field, c.message].filter(Boolean).join(': '))
+    .filter((text) => text !== '' && !error.detail.includes(text));
+  return causes.length === 0 ? error.detail : `${error.detail} (${causes.join('; ')})`;
+}

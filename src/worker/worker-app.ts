@@ -1,0 +1,136 @@
+import { backoffDelay, ClusterPool, sleep } from '../clusters/index.js';
+import type { Config } from '../config/config.js';
+import { startHealthServer, type HealthServer } from '../observability/health-server.js';
+import type { Logger } from '../observability/logger.js';
+import { WorkerMetrics } from '../observability/metrics.js';
+import { createPolicy } from '../policy/policy.js';
+import { pollingGate } from './admission-gate.js';
+import { fleetFromPool } from './fleet-adapter.js';
+import { createPrepare } from './prepare.js';
+import { Worker } from './worker.js';
+
+/** A running worker with everything it owns; `stop()` shuts it all down in order. */
+export interface WorkerApp {
+  readonly worker: Worker;
+  readonly pool: ClusterPool;
+  readonly metrics: WorkerMetrics;
+  /** Undefined when `http.enabled` is false. */
+  readonly health: HealthServer | undefined;
+  stop(): Promise<void>;
+}
+
+export interface WorkerAppOptions {
+  readonly logger: Logger;
+  /** Process-wide metrics (node_*, process_*) are on unless a test turns them off. */
+  readonly defaultMetrics?: boolean;
+}
+
+/**
+ * The composition root of `podbus run`: config -> cluster pool -> fleet -> worker, plus the
+ * health/metrics server. Nothing here decides behaviour; it only wires parts together.
+ */
+export async function startWorkerApp(
+  config: Config,
+  options: WorkerAppOptions,
+): Promise<WorkerApp> {
+  const { logger } = options;
+  const metrics = new WorkerMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const pool = createPool(config, logger, metrics);
+  const worker = new Worker({
+    connectionString: config.serviceBus.connectionString,
+    queueName: config.serviceBus.queueName,
+    maxConcurrentCalls: config.serviceBus.maxConcurrentCalls,
+    maxLockRenewalMs: config.serviceBus.maxAutoLockRenewalDurationMs,
+    shutdownGraceMs: config.worker.shutdownGraceMs,
+    handler: {
+      prepare: createPrepare({
+        policy: createPolicy(config.policy, { operatorLabelKeys: Object.keys(config.pod.labels) }),
+        pod: { pod: config.pod, policy: config.policy },
+        clusterNames: pool.clusterNames,
+        allowClusterPreference: config.selection.allowMessageClusterPreference,
+      }),
+      fleet: fleetFromPool(pool),
+      stickyPlacement: config.selection.strategy === 'hash',
+      retryDelayMs: (attempt, retryAfterMs) =>
+        backoffDelay(
+          attempt + 1,
+          {
+            baseMs: config.worker.retry.initialDelayMs,
+            maxMs: config.worker.retry.maxDelayMs,
+            jitter: 'equal',
+          },
+          Math.random,
+          retryAfterMs,
+        ),
+      retryBudgetMs: config.worker.transientRetryBudgetMs,
+      sleep,
+      now: Date.now,
+    },
+    gate: pollingGate(() => pool.unavailableReason()),
+    logger,
+    metrics,
+  });
+
+  let health: HealthServer | undefined;
+  try {
+    pool.start();
+    if (config.http.enabled) {
+      health = await startHealthServer({
+        host: config.http.host,
+        port: config.http.port,
+        registry: metrics.registry,
+        readiness: [
+          { name: 'servicebus', check: () => worker.receiverProblem() },
+          {
+            name: 'clusters',
+            check: () =>
+              pool.status().some((s) => s.breaker !== 'open')
+                ? undefined
+                : 'every cluster circuit breaker is open',
+          },
+        ],
+      });
+      logger.info({ port: health.port }, 'serving /healthz, /readyz and /metrics');
+    }
+    await worker.start();
+  } catch (error) {
+    await Promise.allSettled([worker.stop(), pool.close(), health?.close()]);
+    throw error;
+  }
+
+  return {
+    worker,
+    pool,
+    metrics,
+    health,
+    async stop() {
+      await worker.stop();
+      await pool.close();
+      await health?.close();
+    },
+  };
+}
+
+function createPool(config: Config, logger: Logger, metrics: WorkerMetrics): ClusterPool {
+  for (const entry of config.clusters) {
+    metrics.clusterCapacityPods.set({ cluster: entry.name }, entry.maxActivePods);
+    metrics.clusterHealthy.set({ cluster: entry.name }, 1);
+  }
+  return new ClusterPool({
+    entries: config.clusters,
+    strategy: config.selection.strategy,
+    logger,
+    client: { requestTimeoutMs: config.worker.clusterRequestTimeoutMs },
+    onBreakerStateChange: (change) =>
+      metrics.clusterHealthy.set({ cluster: change.cluster }, change.to === 'open' ? 0 : 1),
+    onActivePodsChange: (cluster, active) => metrics.clusterActivePods.set({ cluster }, active),
+    onCall: (event) => {
+      if (event.operation === 'create') {
+        metrics.podCreateDuration.observe(
+          { cluster: event.cluster, result: event.outcome },
+          event.durationMs / 1000,
+        );
+      }
+    },
+  });
+}

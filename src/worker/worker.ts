@@ -1,0 +1,371 @@
+import {
+  ServiceBusClient,
+  isServiceBusError,
+  type ProcessErrorArgs,
+  type ServiceBusReceivedMessage,
+  type ServiceBusReceiver,
+} from '@azure/service-bus';
+import type { Logger } from 'pino';
+
+import type { WorkerMetrics } from '../observability/metrics.js';
+import type { AdmissionGate } from './admission-gate.js';
+import { LockKeeper } from './lock-keeper.js';
+import { handleMessage, type HandlerDeps } from './message-handler.js';
+import type { HandlingOutcome } from './outcome.js';
+import { settle } from './settle.js';
+
+/**
+ * The worker's lifecycle. Transitions only move forward:
+ *   initialized -> running -> draining -> stopped
+ * `start()` is legal once, from initialized; `stop()` is idempotent.
+ */
+export type WorkerState = 'initialized' | 'running' | 'draining' | 'stopped';
+
+export interface WorkerOptions {
+  connectionString: string;
+  queueName: string;
+  maxConcurrentCalls: number;
+  /** How long one message's lock is kept alive at most (must exceed the retry budget). */
+  maxLockRenewalMs: number;
+  /** How long `stop()` waits for in-flight messages before handing them back. */
+  shutdownGraceMs: number;
+  handler: HandlerDeps;
+  gate: AdmissionGate;
+  logger: Logger;
+  metrics: WorkerMetrics;
+  /** How often the Service Bus connection is probed for /readyz (default 15 s). */
+  probeIntervalMs?: number;
+}
+
+interface InFlight {
+  readonly message: ServiceBusReceivedMessage;
+  /** Set when shutdown handed the message back, so the handler won't settle it again. */
+  handedBack: boolean;
+}
+
+export class Worker {
+  private state: WorkerState = 'initialized';
+  private client: ServiceBusClient | undefined;
+  private receiver: ServiceBusReceiver | undefined;
+  private subscription: { close(): Promise<void> } | undefined;
+  private readonly inFlight = new Set<InFlight>();
+  /** Resolved when the last in-flight message is done (while draining). */
+  private readonly idleWaiters = new Set<() => void>();
+  /** Resolved when the worker reaches `stopped`. */
+  private readonly stopWaiters = new Set<() => void>();
+  /** Aborted when draining starts: waits stop and their messages go back to the queue. */
+  private readonly stopWaiting = new AbortController();
+  private probeTimer: NodeJS.Timeout | undefined;
+  private serviceBusProblem: string | undefined = 'not connected yet';
+
+  constructor(private readonly options: WorkerOptions) {}
+
+  get currentState(): WorkerState {
+    return this.state;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** For /readyz: undefined when receiving normally, else why not. */
+  receiverProblem(): string | undefined {
+    if (this.state !== 'running') return `worker is ${this.state}`;
+    return this.serviceBusProblem;
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'initialized')
+      throw new Error(`cannot start a worker that is ${this.state}`);
+    this.setState('running');
+    const { connectionString, queueName } = this.options;
+    this.client = new ServiceBusClient(connectionString);
+    this.receiver = this.client.createReceiver(queueName, {
+      receiveMode: 'peekLock',
+      // podbus renews locks itself (LockKeeper) so it can count renewals and stop on loss.
+      maxAutoLockRenewalDurationInMs: 0,
+      // The message module parses bodies itself to give precise dead-letter reasons.
+      skipParsingBodyAsJson: true,
+    });
+    await this.probeServiceBus();
+    // Don't take messages while no cluster could accept a pod.
+    await this.waitForGate();
+    if (!this.isRunning()) return;
+    this.subscription = this.receiver.subscribe(
+      {
+        processMessage: (message) => this.onMessage(message),
+        processError: async (args) => this.onReceiveError(args),
+      },
+      { autoCompleteMessages: false, maxConcurrentCalls: this.options.maxConcurrentCalls },
+    );
+    this.probeTimer = setInterval(
+      () => void this.probeServiceBus(),
+      this.options.probeIntervalMs ?? 15_000,
+    );
+    this.probeTimer.unref();
+    this.options.logger.info(
+      { queue: queueName, maxConcurrentCalls: this.options.maxConcurrentCalls },
+      'receiving messages',
+    );
+  }
+
+  /**
+   * Graceful stop: no new messages; in-flight ones finish, or go back to the queue when they
+   * are only waiting or when the grace period ends; then links and connection close.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'draining') return this.waitStopped();
+    if (this.state === 'initialized') {
+      this.setState('stopped');
+      return;
+    }
+    this.setState('draining');
+    this.stopWaiting.abort(new Error('worker is shutting down'));
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    const log = this.options.logger;
+    await this.subscription
+      ?.close()
+      .catch((error: unknown) => log.warn({ err: error }, 'closing the subscription failed'));
+
+    const finished = await this.waitForInFlight(this.options.shutdownGraceMs);
+    if (!finished) await this.handBackInFlight();
+
+    await this.receiver
+      ?.close()
+      .catch((error: unknown) => log.warn({ err: error }, 'closing the receiver failed'));
+    await this.client
+      ?.close()
+      .catch((error: unknown) => log.warn({ err: error }, 'closing the Service Bus client failed'));
+    this.setState('stopped');
+    for (const resolve of this.stopWaiters) resolve();
+    this.stopWaiters.clear();
+  }
+
+  private isRunning(): boolean {
+    return this.state === 'running';
+  }
+
+  private async onMessage(message: ServiceBusReceivedMessage): Promise<void> {
+    const started = Date.now();
+    const entry: InFlight = { message, handedBack: false };
+    this.inFlight.add(entry);
+    const { metrics } = this.options;
+    metrics.messagesReceived.inc();
+    metrics.messagesInFlight.set(this.inFlight.size);
+
+    const context: { challengeId?: string; pod?: string } = {};
+    const log = this.options.logger.child({
+      messageId: message.messageId,
+      deliveryCount: message.deliveryCount,
+    });
+    const keeper = this.keepLock(message, log);
+    const outcome = await this.decide(message, keeper, context, log);
+    keeper.stop();
+
+    if (!entry.handedBack) {
+      const settled = await settle(this.receiver!, message, outcome);
+      this.record(outcome, settled.result, settled.error, started, context, log);
+    }
+    this.inFlight.delete(entry);
+    metrics.messagesInFlight.set(this.inFlight.size);
+    this.notifyIfIdle();
+
+    // Backpressure: the SDK grants the next message's credit only when this returns, so
+    // holding here while no cluster can take a pod keeps further messages in the queue.
+    await this.waitForGate();
+  }
+
+  private async decide(
+    message: ServiceBusReceivedMessage,
+    keeper: LockKeeper,
+    context: { challengeId?: string; pod?: string },
+    log: Logger,
+  ): Promise<HandlingOutcome> {
+    const handler: HandlerDeps = {
+      ...this.options.handler,
+      prepare: (m) => {
+        const prepared = this.options.handler.prepare(m);
+        if (prepared.ok) {
+          context.challengeId = prepared.challengeId;
+          context.pod = prepared.pod.metadata?.name;
+        }
+        return prepared;
+      },
+      onRetry: (result, delayMs) => {
+        this.options.metrics.transientRetries.inc({ kind: result.why });
+        log.warn({ why: result.why, detail: result.detail, delayMs, ...context }, 'will retry');
+      },
+    };
+    try {
+      return await handleMessage(
+        {
+          messageId: String(message.messageId),
+          body: message.body,
+          deliveryCount: message.deliveryCount ?? 0,
+          contentType: message.contentType,
+        },
+        handler,
+        { lockLost: keeper.lostSignal, stopWaiting: this.stopWaiting.signal },
+      );
+    } catch (error) {
+      // A bug, not a message problem: hand the message back rather than crash or lose it.
+      log.error({ err: error }, 'unexpected error while handling a message');
+      return { action: 'abandon', why: `unexpected error: ${errorText(error)}` };
+    }
+  }
+
+  private keepLock(message: ServiceBusReceivedMessage, log: Logger): LockKeeper {
+    const { metrics } = this.options;
+    return new LockKeeper({
+      renew: () => this.receiver!.renewMessageLock(message),
+      isLockLost: (error) => isServiceBusError(error) && error.code === 'MessageLockLost',
+      lockedUntil: message.lockedUntilUtc ?? new Date(Date.now() + 30_000),
+      maxRenewalDurationMs: this.options.maxLockRenewalMs,
+      onRenewal: (result) => {
+        if (result.ok) {
+          metrics.lockRenewals.inc({ result: 'ok' });
+        } else {
+          metrics.lockRenewals.inc({ result: result.lockLost ? 'lost' : 'error' });
+          log.warn({ err: result.error, lockLost: result.lockLost }, 'lock renewal failed');
+        }
+      },
+    });
+  }
+
+  private record(
+    outcome: HandlingOutcome,
+    settled: 'settled' | 'lock-lost' | 'failed',
+    error: unknown,
+    started: number,
+    context: { challengeId?: string; pod?: string },
+    log: Logger,
+  ): void {
+    const { metrics } = this.options;
+    const durationMs = Date.now() - started;
+    const label =
+      settled === 'lock-lost'
+        ? 'lock_lost'
+        : outcome.action === 'complete'
+          ? outcome.outcome
+          : outcome.action === 'dead-letter'
+            ? 'dead_lettered'
+            : outcome.action === 'abandon'
+              ? 'abandoned'
+              : 'lock_lost';
+    if (settled === 'failed') {
+      log.error(
+        { err: error, ...context, intended: outcome.action, durationMs },
+        'settling the message failed; it will be redelivered',
+      );
+      return;
+    }
+    metrics.messagesSettled.inc({ outcome: label });
+    if (outcome.action === 'dead-letter' && settled === 'settled') {
+      metrics.messagesDeadLettered.inc({ reason: outcome.reason });
+    }
+    const fields = {
+      ...context,
+      cluster: 'cluster' in outcome ? outcome.cluster : undefined,
+      outcome: label,
+      durationMs,
+      ...(outcome.action === 'dead-letter'
+        ? { reason: outcome.reason, description: outcome.description }
+        : {}),
+      ...(outcome.action === 'abandon' || outcome.action === 'lock-lost'
+        ? { why: outcome.why }
+        : {}),
+    };
+    if (label === 'created' || label === 'duplicate') log.info(fields, 'message handled');
+    else log.warn(fields, 'message handled');
+  }
+
+  private onReceiveError(args: ProcessErrorArgs): void {
+    this.options.metrics.receiverErrors.inc({ source: args.errorSource });
+    const code = isServiceBusError(args.error) ? args.error.code : undefined;
+    if (args.errorSource === 'receive')
+      this.serviceBusProblem = `receive failed: ${code ?? errorText(args.error)}`;
+    this.options.logger.warn(
+      { err: args.error, errorSource: args.errorSource, code, entityPath: args.entityPath },
+      'Service Bus receiver error',
+    );
+  }
+
+  /** Readiness probe: a peek exercises the connection, CBS auth and the entity. */
+  private async probeServiceBus(): Promise<void> {
+    try {
+      await this.receiver?.peekMessages(1);
+      this.serviceBusProblem = undefined;
+    } catch (error) {
+      const code = isServiceBusError(error) ? error.code : undefined;
+      this.serviceBusProblem = `Service Bus unreachable: ${code ?? errorText(error)}`;
+      this.options.logger.warn({ err: error, code }, 'Service Bus probe failed');
+    }
+  }
+
+  private async waitForGate(): Promise<void> {
+    const why = this.options.gate.closedBecause();
+    if (why === undefined || !this.isRunning()) return;
+    this.options.logger.info({ why }, 'not taking messages until a cluster can accept pods');
+    try {
+      await this.options.gate.waitUntilOpen(this.stopWaiting.signal);
+      this.options.logger.info('taking messages again');
+    } catch {
+      // Shutting down.
+    }
+  }
+
+  private async waitForInFlight(timeoutMs: number): Promise<boolean> {
+    if (this.inFlight.size === 0) return true;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.idleWaiters.delete(done);
+        resolve(false);
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.idleWaiters.add(done);
+    });
+  }
+
+  private notifyIfIdle(): void {
+    if (this.inFlight.size > 0 || this.state !== 'draining') return;
+    for (const resolve of this.idleWaiters) resolve();
+    this.idleWaiters.clear();
+  }
+
+  private async handBackInFlight(): Promise<void> {
+    const pending = [...this.inFlight];
+    this.options.logger.warn(
+      { count: pending.length },
+      'shutdown grace period over; handing messages back',
+    );
+    await Promise.all(
+      pending.map(async (entry) => {
+        entry.handedBack = true;
+        const settled = await settle(this.receiver!, entry.message, {
+          action: 'abandon',
+          why: 'worker shut down before the message was handled',
+        });
+        this.options.metrics.messagesSettled.inc({
+          outcome: settled.result === 'lock-lost' ? 'lock_lost' : 'abandoned',
+        });
+      }),
+    );
+  }
+
+  private waitStopped(): Promise<void> {
+    if (this.state === 'stopped') return Promise.resolve();
+    return new Promise((resolve) => this.stopWaiters.add(resolve));
+  }
+
+  private setState(next: WorkerState): void {
+    this.options.logger.info({ from: this.state, to: next }, 'worker state changed');
+    this.state = next;
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
