@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
 import { ClusterClient, type ClusterClientOptions } from '../../../src/clusters/cluster-client.js';
 import type { ClusterEntry } from '../../../src/clusters/cluster-entry.js';
@@ -134,6 +135,25 @@ describe('connections', () => {
     const before = alpha.stats.connections;
     for (let i = 0; i < 20; i++) await c.createPod(testPod('ka'));
     expect(alpha.stats.connections - before).toBeLessThanOrEqual(2);
+  });
+
+  test('control: plain client-node opens one connection per call (so the counter is real)', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromClusterAndUser(
+      {
+        name: 'alpha',
+        server: alpha.server,
+        caData: Buffer.from(alpha.caPem).toString('base64'),
+        skipTLSVerify: false,
+      },
+      { name: 'plain', token: alpha.serviceAccountToken },
+    );
+    const api = kc.makeApiClient(CoreV1Api);
+    const before = alpha.stats.connections;
+    for (let i = 0; i < 5; i++) {
+      await api.createNamespacedPod({ namespace: alpha.namespace, body: testPod('plain') });
+    }
+    expect(alpha.stats.connections - before).toBe(5);
   });
 
   test('black-holed server: each attempt times out, the call ends as timeout', async () => {

@@ -158,6 +158,55 @@ describe('active pods (watch-backed)', () => {
     expect(pool.status()[0]!.activePods).toBe(before + 1); // the watch event did not add another
   });
 
+  test('an expired resourceVersion (ERROR 410 on resume) makes the tracker relist', async () => {
+    const small = await startKubernetesEmulator({
+      clusters: [{ name: 'gamma', lifecycle: { runMs: 600_000 } }],
+      watch: { historySize: 2 },
+      seed: 3,
+    });
+    const infos: string[] = [];
+    const warnings: string[] = [];
+    const logger = {
+      debug: () => undefined,
+      info: (_o: object, msg: string) => infos.push(msg),
+      warn: (_o: object, msg: string) => warnings.push(msg),
+      error: () => undefined,
+    };
+    const gamma = small.cluster('gamma');
+    const p = new ClusterPool({
+      entries: [entryFor(gamma)],
+      strategy: 'hash',
+      client: fastClient,
+      logger,
+      tracker: { backoff: { baseMs: 20, maxMs: 100, jitter: 'equal' } },
+    });
+    try {
+      // Pods created by another client, so only the list and the watch can count them.
+      const c = new ClusterClient({ entry: entryFor(gamma), ...fastClient });
+      const pods = [testPod('h'), testPod('h'), testPod('h')];
+      for (const pod of pods) await c.createPod(pod);
+      p.start();
+      await eventually(() => p.status()[0]!.synced, 'first list');
+      const last = testPod('h');
+      await c.createPod(last); // seen through the watch: it is live
+      pods.push(last);
+      await eventually(() => p.status()[0]!.activePods === 4, 'watch to be live');
+      await c.close();
+      // Cut the watch, then let more than historySize events happen while it is down.
+      await gamma.faults.set({ down: true });
+      await eventually(() => warnings.includes('pod watch failed'), 'the watch to notice');
+      for (const pod of pods.slice(0, 3)) {
+        gamma.setPodPhase(gamma.namespace, pod.metadata!.name!, 'Succeeded');
+      }
+      await gamma.faults.clear();
+      await eventually(() => p.status()[0]!.activePods === 1, 'count after relist');
+      expect(infos).toContain('pod watch: relisting');
+    } finally {
+      await p.close();
+      await small.stop();
+    }
+  });
+
   test('the watch survives the cluster going down and coming back', async () => {
     pool = new ClusterPool({
       entries: [entryFor(alpha)],
