@@ -106,12 +106,15 @@ function applyFile(
       const spec = Object.prototype.hasOwnProperty.call(node, key) ? node[key] : undefined;
       if (spec === undefined) {
         problems.push(unknownOption(path, Object.keys(node), prefix));
+      } else if (child === null) {
+        // `key:` with nothing after it in YAML: left unset, so the default applies.
+        continue;
       } else if (isLeaf(spec)) {
         config.set(path as never, toConvict(spec, child) as never);
         sources.set(path, source);
       } else if (isPlainObject(child)) {
         walk(spec, child, path);
-      } else if (child !== null) {
+      } else {
         problems.push({
           path,
           message: `must be a section with ${Object.keys(spec).join(', ')}, not ${preview(child)}`,

@@ -129,6 +129,17 @@ describe('loadConfig: a valid configuration', () => {
     expect(config.policy.resources.max.cpu).toBe('4');
   });
 
+  it('treats an empty YAML value as unset (the default applies)', () => {
+    const s = scratch();
+    const file = s.write('podbus.yaml', 'pod:\n  priorityClassName:\n  labels:\nlog:\n');
+    const config = loadConfig({ file, env: minimalEnv(s.tokenFile) });
+    expect([config.pod.priorityClassName, config.pod.labels, config.log.level]).toEqual([
+      '',
+      {},
+      'info',
+    ]);
+  });
+
   it('reads JSON config files too', () => {
     const s = scratch();
     const file = s.write('podbus.json', JSON.stringify({ selection: { strategy: 'hash' } }));
