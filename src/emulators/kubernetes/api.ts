@@ -11,13 +11,13 @@ import { parse as parseYaml } from 'yaml';
 
 import { ANONYMOUS, API_AUDIENCE, serviceAccountUser, type TokenAuthenticator } from './auth.js';
 import type { Controllers } from './controllers.js';
-import type { Discovery } from './discovery.js';
+import { KUBERNETES_VERSION, type Discovery } from './discovery.js';
 import type { FaultState } from './faults.js';
 import type { PodLifecycle } from './lifecycle.js';
 import { managedFieldsEntry, managerFromUserAgent, upsertManagedFields } from './managed-fields.js';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.js';
 import { podResourceType } from './pods.js';
-import { decodeProtobuf, protobufDecodable } from './protobuf.js';
+import { decodeProtobuf, openApiV2Protobuf, protobufDecodable } from './protobuf.js';
 import { NAME_SUFFIX_ALPHABET, type SeededRandom } from './random.js';
 import type { AuthorizationAttributes, RbacAuthorizer } from './rbac.js';
 import {
@@ -419,6 +419,28 @@ export class ClusterApi {
       );
     if (path === '/healthz' || path === '/livez' || path === '/readyz')
       return this.send(res, auditId, 200, 'ok', 'text/plain; charset=utf-8');
+    if (path === '/openapi/v2') {
+      const accept = ctx.req.headers.accept ?? '';
+      if (accept.includes('protobuf')) {
+        const body = openApiV2Protobuf('Kubernetes', KUBERNETES_VERSION.gitVersion);
+        res.writeHead(200, {
+          ...this.headers(auditId, 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf'),
+          'Content-Length': String(body.length),
+        });
+        res.end(body);
+        return;
+      }
+      return this.send(
+        res,
+        auditId,
+        200,
+        JSON.stringify({
+          swagger: '2.0',
+          info: { title: 'Kubernetes', version: KUBERNETES_VERSION.gitVersion },
+          paths: {},
+        }),
+      );
+    }
     if (path === '/openapi/v3' || path === '/openapi/v3/')
       return this.send(res, auditId, 200, this.d.discovery.openApiV3Index());
     if (path.startsWith('/openapi/v3/')) {
@@ -650,9 +672,11 @@ export class ClusterApi {
     type.prepareForCreate?.(body, sctx);
     const fresh = metadataOf(body);
     const name = typeof fresh.name === 'string' ? fresh.name : '';
+    // Mutating admission (ServiceAccount) runs before validation, validating (quota) after.
+    if (type === podResourceType) this.admitPodServiceAccount(namespace, name, body);
     const errs: FieldError[] = type.validate ? type.validate(body) : [];
     if (errs.length > 0) throw invalid(type.group, type.kind, name, errs);
-    if (type === podResourceType) this.admitPod(namespace, name, body);
+    if (type === podResourceType) this.d.controllers.admitPod(namespace, name);
     const c = this.d.state.collection(type);
     if (c.get(type.namespaced ? namespace : '', name))
       throw alreadyExists(type.group, type.resource, name);
@@ -667,8 +691,8 @@ export class ClusterApi {
     return stored;
   }
 
-  /** Validating admission for pods: the ServiceAccount must exist, and quota. */
-  private admitPod(namespace: string, name: string, pod: JsonObject): void {
+  /** ServiceAccount admission: the pod's service account must exist. */
+  private admitPodServiceAccount(namespace: string, name: string, pod: JsonObject): void {
     const sa = (pod.spec as JsonObject).serviceAccountName as string;
     if (!this.d.state.collection(serviceAccountType).get(namespace, sa))
       throw forbidden(
@@ -677,7 +701,6 @@ export class ClusterApi {
         name,
         `error looking up service account ${namespace}/${sa}: serviceaccount "${sa}" not found`,
       );
-    this.d.controllers.admitPod(namespace, name);
   }
 
   private lookup(type: ResourceType, info: RequestInfo): StoredObject {

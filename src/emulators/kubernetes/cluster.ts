@@ -13,7 +13,7 @@ import { generateClusterCertificates } from './certificates.js';
 import { Controllers } from './controllers.js';
 import { Discovery } from './discovery.js';
 import { FaultState } from './faults.js';
-import { NODE_IP, PodLifecycle } from './lifecycle.js';
+import { NODE_IP, nodeLabels, PodLifecycle } from './lifecycle.js';
 import { ClusterListener } from './listener.js';
 import { podResourceType } from './pods.js';
 import type { SeededRandom } from './random.js';
@@ -166,14 +166,7 @@ export class ClusterRuntime implements EmulatedCluster {
     s.insert(nodeType, {
       metadata: {
         name: node,
-        labels: {
-          'beta.kubernetes.io/arch': 'amd64',
-          'beta.kubernetes.io/os': 'linux',
-          'kubernetes.io/arch': 'amd64',
-          'kubernetes.io/hostname': node,
-          'kubernetes.io/os': 'linux',
-          'node-role.kubernetes.io/control-plane': '',
-        },
+        labels: nodeLabels(node),
       },
       spec: {
         podCIDR: '10.244.0.0/16',

@@ -16,6 +16,18 @@ import type { CollectionListener, JsonObject, StoredObject, WatchEvent } from '.
 import type { PodPhase, SetPodPhaseOptions } from './types.js';
 
 export const NODE_IP = '172.18.0.2';
+
+/** Labels of the cluster's single node (nodeSelector is matched against them). */
+export function nodeLabels(nodeName: string): Record<string, string> {
+  return {
+    'beta.kubernetes.io/arch': 'amd64',
+    'beta.kubernetes.io/os': 'linux',
+    'kubernetes.io/arch': 'amd64',
+    'kubernetes.io/hostname': nodeName,
+    'kubernetes.io/os': 'linux',
+    'node-role.kubernetes.io/control-plane': '',
+  };
+}
 const UNREACHABLE_REGISTRY = 'unreachable.example';
 
 /** What a container will do, by image/env convention. */
@@ -120,6 +132,8 @@ interface PodRecord {
   restarts: number[];
   pullAttempts: number;
   manual: boolean;
+  /** False when the pod's nodeSelector does not match the node: never schedulable. */
+  fits: boolean;
 }
 
 class TimerHeap {
@@ -244,6 +258,7 @@ export class PodLifecycle implements CollectionListener {
       restarts: containers.map(() => 0),
       pullAttempts: 0,
       manual: false,
+      fits: this.fits(spec),
     };
     this.records.set(rec.key, rec);
     const nodeName = spec.nodeName as string | undefined;
@@ -257,6 +272,13 @@ export class PodLifecycle implements CollectionListener {
       return;
     }
     this.after(rec, this.state.config.lifecycle.scheduleMs, 'schedule');
+  }
+
+  private fits(spec: JsonObject): boolean {
+    const selector = spec.nodeSelector as Record<string, string> | undefined;
+    if (!selector) return true;
+    const labels = nodeLabels(this.state.config.nodeName);
+    return Object.entries(selector).every(([k, v]) => labels[k] === v);
   }
 
   private forget(key: string): void {
@@ -381,25 +403,25 @@ export class PodLifecycle implements CollectionListener {
     if (!pod || pod.uid !== rec.uid) return this.forget(rec.key);
     const deleting = pod.body.includes('"deletionTimestamp"');
     if (deleting) return;
+    if (!rec.fits) {
+      if (rec.stage !== 'waiting') {
+        rec.stage = 'waiting';
+        this.markUnschedulable(
+          rec,
+          "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+        );
+      }
+      return;
+    }
     if (!rec.bound) {
       if (this.boundCount >= this.capacity) {
         if (rec.stage !== 'waiting') {
           rec.stage = 'waiting';
           this.waiting.set(rec.key, rec.uid);
-          this.write(rec, (p, now) => {
-            const status = (p.status ?? {}) as JsonObject;
-            status.conditions = [
-              {
-                type: 'PodScheduled',
-                status: 'False',
-                lastProbeTime: null,
-                lastTransitionTime: now,
-                reason: 'Unschedulable',
-                message: `0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.`,
-              },
-            ];
-            p.status = status;
-          });
+          this.markUnschedulable(
+            rec,
+            '0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
+          );
         }
         return;
       }
@@ -416,6 +438,23 @@ export class PodLifecycle implements CollectionListener {
       p.status = status;
     });
     this.after(rec, Math.min(this.state.config.lifecycle.startMs / 2, 50), 'accept');
+  }
+
+  private markUnschedulable(rec: PodRecord, message: string): void {
+    this.write(rec, (p, now) => {
+      const status = (p.status ?? {}) as JsonObject;
+      status.conditions = [
+        {
+          type: 'PodScheduled',
+          status: 'False',
+          lastProbeTime: null,
+          lastTransitionTime: now,
+          reason: 'Unschedulable',
+          message,
+        },
+      ];
+      p.status = status;
+    });
   }
 
   private containerNames(p: JsonObject): { name: string; image: string }[] {

@@ -176,3 +176,36 @@ export function decodeProtobuf(body: Buffer): JsonObject {
     );
   }
 }
+
+function varint(n: number): Buffer {
+  const out: number[] = [];
+  let v = n;
+  while (v > 0x7f) {
+    out.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return Buffer.from(out);
+}
+
+function lengthDelimited(field: number, payload: Buffer): Buffer {
+  return Buffer.concat([varint((field << 3) | 2), varint(payload.length), payload]);
+}
+
+/**
+ * A minimal OpenAPI v2 document in the protobuf form kubectl downloads from /openapi/v2
+ * (gnostic openapi_v2.Document: swagger=1, info=2 {title=1, version=2}, paths=8). It has no
+ * definitions, so kubectl's client-side validation (used e.g. for `kind: List` files) finds
+ * no schema for a kind and skips it; the server validates.
+ */
+export function openApiV2Protobuf(title: string, version: string): Buffer {
+  const info = Buffer.concat([
+    lengthDelimited(1, Buffer.from(title)),
+    lengthDelimited(2, Buffer.from(version)),
+  ]);
+  return Buffer.concat([
+    lengthDelimited(1, Buffer.from('2.0')),
+    lengthDelimited(2, info),
+    lengthDelimited(8, Buffer.alloc(0)),
+  ]);
+}
