@@ -155,7 +155,13 @@ export class ClusterClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.tokens = options.tokenSource ?? tokenSourceFor(entry, this.logger, options);
-    this.agent = createAgent(entry, this.logger, options.agent);
+    // The TCP/TLS connect must give up before the whole attempt does: a connect timeout says
+    // the request never left (safe to fail over, e.g. an AKS authorized-IP black hole), while
+    // an attempt timeout may have fired after the request was sent (ambiguous for a create).
+    this.agent = createAgent(entry, this.logger, {
+      connectTimeoutMs: Math.max(1, Math.floor(this.requestTimeoutMs / 2)),
+      ...options.agent,
+    });
     this.kubeConfig = buildKubeConfig(entry, this.agent, this.tokens);
     this.core = this.kubeConfig.makeApiClient(CoreV1Api);
     this.authz = this.kubeConfig.makeApiClient(AuthorizationV1Api);

@@ -164,6 +164,16 @@ describe('connections', () => {
     expect(sleeps).toHaveLength(1);
   });
 
+  test('black-holed server: a create that never connected is known not to have happened', async () => {
+    // The connect timeout (half the attempt timeout) fires first, so placement may fail over
+    // instead of pinning the message to an unreachable cluster (AKS authorized-IP ranges).
+    // undici's connect timer ticks coarsely (about 1 s), hence seconds here, not milliseconds.
+    const { c } = client({ requestTimeoutMs: 3000, retry: { maxAttempts: 1 } });
+    await alpha.faults.set({ blackhole: true });
+    const err = await c.createPod(testPod('blackholed')).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'UND_ERR_CONNECT_TIMEOUT', mayHaveTakenEffect: false });
+  });
+
   test('429 with Retry-After is honoured (real time: the retry comes after >= 1 s)', async () => {
     const { c } = client({ sleep: undefined }); // the real sleep
     await alpha.faults.set({ throttle: { retryAfterSeconds: 1, count: 1 } });
