@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 
 import { registerEmulatorCommands } from './emulator-command.js';
+import { registerRunCommand } from './run-command.js';
 
 /** Builds the `podbus` command tree. Each subcommand lives in its own module. */
 export function buildProgram(): Command {
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerRunCommand(program);
   registerEmulatorCommands(program);
   return program;
 }

@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
 import { ClusterError, type ClusterPool, type PoolClient } from '../clusters/index.js';
-import { ANNOTATION_REQUEST_HASH } from '../pod/metadata-keys.js';
+import { ANNOTATION_MESSAGE_ID, ANNOTATION_REQUEST_HASH } from '../pod/metadata-keys.js';
 import type { CreateAttempt, Fleet, FleetCluster, ReadAttempt } from './fleet.js';
 
 /**
@@ -40,7 +40,12 @@ function fleetCluster(name: string, client: PoolClient): FleetCluster {
       try {
         const pod = await client.getPod(podName, { signal });
         if (pod === undefined) return { kind: 'absent' };
-        return { kind: 'found', requestHash: pod.metadata?.annotations?.[ANNOTATION_REQUEST_HASH] };
+        const annotations = pod.metadata?.annotations ?? {};
+        return {
+          kind: 'found',
+          messageId: annotations[ANNOTATION_MESSAGE_ID],
+          requestHash: annotations[ANNOTATION_REQUEST_HASH],
+        };
       } catch (error) {
         const failure = asClusterError(error, name);
         return { kind: 'unreachable', reason: failure.detail, retryAfterMs: failure.retryAfterMs };

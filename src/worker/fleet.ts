@@ -18,7 +18,8 @@ export type CreateAttempt =
   | { kind: 'unknown'; reason: string; retryAfterMs?: number };
 
 export type ReadAttempt =
-  | { kind: 'found'; requestHash: string | undefined }
+  /** The pod's podbus annotations (undefined when absent: not a podbus pod). */
+  | { kind: 'found'; messageId: string | undefined; requestHash: string | undefined }
   | { kind: 'absent' }
   | { kind: 'unreachable'; reason: string; retryAfterMs?: number };
 

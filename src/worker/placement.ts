@@ -10,8 +10,9 @@ import type { Fleet, FleetCluster, ReadAttempt } from './fleet.js';
  *    redelivery, or any message when the strategy does not always pick the same cluster).
  *    A cluster that cannot be asked might hold the pod, so the lookup is then retried later
  *    rather than risking a second pod.
- * 2. A 409 on create is resolved by the request hash on the existing pod: same hash -> this is
- *    a redelivery (done); different -> another message claimed the ID (conflict).
+ * 2. A 409 on create is resolved by the annotations on the existing pod: same message ID and
+ *    same request hash -> this is a redelivery (done); anything else -> a different message
+ *    (or something not created by podbus) holds the name (conflict).
  * 3. A create whose outcome is unknown (timeout, reset, 5xx) may have been written, so the
  *    message is pinned to that cluster: it is retried there (a retried create is idempotent
  *    thanks to the deterministic pod name: 201 or 409) and never failed over elsewhere.
@@ -187,17 +188,25 @@ export class PodPlacement {
   }
 
   private judgeExisting(cluster: string, read: ReadAttempt): PlacementResult {
-    if (read.kind === 'found' && read.requestHash === this.input.requestHash) {
+    const found = read.kind === 'found' ? read : { messageId: undefined, requestHash: undefined };
+    if (found.messageId === this.input.messageId && found.requestHash === this.input.requestHash) {
       return { kind: 'duplicate', cluster };
     }
-    const theirs = read.kind === 'found' ? read.requestHash : undefined;
+    const where = `pod ${this.podName} on cluster ${cluster}`;
+    let why: string;
+    if (found.requestHash === undefined) {
+      why = `${where} was not created by podbus (no request-hash annotation)`;
+    } else if (found.messageId !== this.input.messageId) {
+      why = `${where} belongs to message ID ${JSON.stringify(found.messageId)}, not this one`;
+    } else {
+      why =
+        `${where} was created from a different request under the same message ID ` +
+        `(request hash ${found.requestHash}, this message ${this.input.requestHash})`;
+    }
     return {
       kind: 'conflict',
       cluster,
-      description:
-        `pod ${this.podName} on cluster ${cluster} was created from a different request ` +
-        `(request hash ${theirs ?? 'missing: not created by podbus'}, this message ` +
-        `${this.input.requestHash}); message IDs must be unique per challenge run`,
+      description: `${why}; message IDs must be unique per challenge run`,
     };
   }
 

@@ -3,7 +3,7 @@ import type { Config } from '../config/config.js';
 import { startHealthServer, type HealthServer } from '../observability/health-server.js';
 import type { Logger } from '../observability/logger.js';
 import { WorkerMetrics } from '../observability/metrics.js';
-import { createPolicy } from '../policy/policy.js';
+import { policyForConfig } from '../policy/policy.js';
 import { pollingGate } from './admission-gate.js';
 import { fleetFromPool } from './fleet-adapter.js';
 import { createPrepare } from './prepare.js';
@@ -44,8 +44,8 @@ export async function startWorkerApp(
     shutdownGraceMs: config.worker.shutdownGraceMs,
     handler: {
       prepare: createPrepare({
-        policy: createPolicy(config.policy, { operatorLabelKeys: Object.keys(config.pod.labels) }),
-        pod: { pod: config.pod, policy: config.policy },
+        policy: policyForConfig(config),
+        pod: config,
         clusterNames: pool.clusterNames,
         allowClusterPreference: config.selection.allowMessageClusterPreference,
       }),

@@ -46,7 +46,18 @@ describe('PodPlacement', () => {
     const result = await place('h1').attempt();
     expect(result).toMatchObject({ kind: 'conflict', cluster: 'b' });
     expect((result as { description: string }).description).toContain(
-      'pod msg-1 on cluster b was created from a different request (request hash other, this message h1)',
+      'pod msg-1 on cluster b was created from a different request under the same message ID (request hash other, this message h1)',
+    );
+  });
+
+  it('never takes a pod of another message ID for a redelivery, even with an equal body', async () => {
+    const { b, place } = setup();
+    // Same name and same request hash, but created for a different message ID.
+    b.pods.set('msg-1', pod('msg-1', 'h1', 'MSG-1'));
+    const result = await place('h1').attempt();
+    expect(result).toMatchObject({ kind: 'conflict', cluster: 'b' });
+    expect((result as { description: string }).description).toContain(
+      'pod msg-1 on cluster b belongs to message ID "MSG-1", not this one',
     );
   });
 
@@ -55,7 +66,9 @@ describe('PodPlacement', () => {
     a.pods.set('msg-1', { metadata: { name: 'msg-1' } });
     const result = await place().attempt();
     expect(result).toMatchObject({ kind: 'conflict', cluster: 'a' });
-    expect((result as { description: string }).description).toContain('not created by podbus');
+    expect((result as { description: string }).description).toContain(
+      'pod msg-1 on cluster a was not created by podbus (no request-hash annotation)',
+    );
   });
 
   it('holds instead of creating when a cluster that might hold the pod cannot be asked', async () => {

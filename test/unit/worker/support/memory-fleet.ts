@@ -7,7 +7,10 @@ import type {
   FleetCluster,
   ReadAttempt,
 } from '../../../../src/worker/fleet.js';
-import { ANNOTATION_REQUEST_HASH as REQUEST_HASH_ANNOTATION } from '../../../../src/pod/metadata-keys.js';
+import {
+  ANNOTATION_MESSAGE_ID,
+  ANNOTATION_REQUEST_HASH,
+} from '../../../../src/pod/metadata-keys.js';
 
 /** An in-memory cluster for worker unit tests: scripted answers are consumed first. */
 export class MemoryCluster implements FleetCluster {
@@ -38,7 +41,11 @@ export class MemoryCluster implements FleetCluster {
     if (scripted) return scripted;
     const pod = this.pods.get(name);
     return pod
-      ? { kind: 'found', requestHash: pod.metadata?.annotations?.[REQUEST_HASH_ANNOTATION] }
+      ? {
+          kind: 'found',
+          messageId: pod.metadata?.annotations?.[ANNOTATION_MESSAGE_ID],
+          requestHash: pod.metadata?.annotations?.[ANNOTATION_REQUEST_HASH],
+        }
       : { kind: 'absent' };
   }
 }
@@ -64,9 +71,13 @@ export class MemoryFleet implements Fleet {
   }
 }
 
-export function podFor(name: string, hash: string): V1Pod {
+/** A podbus pod for message `name` (the unit tests use the message ID as the pod name). */
+export function podFor(name: string, hash: string, messageId = name): V1Pod {
   return {
-    metadata: { name, annotations: { [REQUEST_HASH_ANNOTATION]: hash } },
+    metadata: {
+      name,
+      annotations: { [ANNOTATION_MESSAGE_ID]: messageId, [ANNOTATION_REQUEST_HASH]: hash },
+    },
     spec: { containers: [] },
   };
 }
