@@ -340,14 +340,15 @@ function cursorBody(path: string, cursor: number): Buffer {
  */
 function encodeJsonAnnotations(a: Record<string, unknown>): Buffer {
   return Buffer.from(
-    JSON.stringify(a, (_k, v: unknown) => {
+    JSON.stringify(a, function (this: Record<string, unknown>, key: string, value: unknown) {
+      const v = key === '' ? value : this[key]; // before toJSON turned Dates into strings
       if (v instanceof Date) return { $date: v.getTime() };
       if (Buffer.isBuffer(v)) return { $bytes: v.toString('base64') };
       if (typeof v === 'object' && v !== null && 'type' in v && 'value' in v) {
         // a typed AMQP value: keep its plain value
         return (v as { value: unknown }).value;
       }
-      return v;
+      return value;
     }),
     'utf8',
   );
