@@ -12,6 +12,7 @@ import { parse, stringify } from 'yaml';
 
 import { loadConfig } from '../../src/config/load-config.js';
 import { envVarFor } from '../../src/config/schema-tree.js';
+import { compareQuantities, mustParseQuantity } from '../../src/policy/quantity.js';
 
 import {
   deployDir,
@@ -574,6 +575,26 @@ describe('deploy/target-cluster: least privilege for podbus, bounds for challeng
       defaultRequest: expect.any(Object),
       max: expect.any(Object),
     });
+  });
+
+  it("lets through every pod podbus's policy accepts (LimitRange max >= policy.resources.max)", () => {
+    const loaded = loadWithPodbus(
+      configMap.data['podbus.yaml'] ?? '',
+      configMap.data['clusters.yaml'] ?? '',
+    );
+    const limits = findObject(target, 'LimitRange') as KubeObject & {
+      spec: { limits: { max: Record<string, string>; default: Record<string, string> }[] };
+    };
+    const range = limits.spec.limits[0];
+    for (const resource of ['cpu', 'memory'] as const) {
+      const policyMax = loaded.policy.resources.max[resource];
+      const rangeMax = range?.max[resource] ?? '0';
+      expect(`${resource}: ${rangeMax} >= ${policyMax}`).toBe(
+        compareQuantities(mustParseQuantity(rangeMax), mustParseQuantity(policyMax)) >= 0
+          ? `${resource}: ${rangeMax} >= ${policyMax}`
+          : `${resource}: LimitRange max ${rangeMax} is below podbus's policy.resources.max ${policyMax}`,
+      );
+    }
   });
 
   it('denies all ingress and egress by default; the optional components open DNS and the internet only', () => {
