@@ -82,12 +82,21 @@ export function adminHandler(
     try {
       if (path === '/_emulator/faults') {
         if (method === 'GET') return sendJson(res, 200, target.faults.get());
-        if (method === 'PUT') await target.faults.replace((await json()) as FaultConfig);
+        let next: FaultConfig;
+        if (method === 'PUT')
+          next = target.faults.preview((await json()) as FaultConfig, 'replace');
         else if (method === 'PATCH' || method === 'POST')
-          await target.faults.set((await json()) as FaultConfig);
-        else if (method === 'DELETE') await target.faults.clear();
+          next = target.faults.preview((await json()) as FaultConfig, 'merge');
+        else if (method === 'DELETE') next = {};
         else return sendJson(res, 405, { error: `${method} is not supported on ${path}` });
-        return sendJson(res, 200, target.faults.get());
+        // Answer first: `down` or `connectionReset` would cut this very connection.
+        await new Promise<void>((resolve) => {
+          res.once('finish', resolve);
+          res.once('close', resolve);
+          sendJson(res, 200, next);
+        });
+        await target.faults.replace(next);
+        return;
       }
       if (path === '/_emulator/tokens' && method === 'POST') {
         const b = await json();

@@ -128,22 +128,23 @@ export class FaultState implements FaultControl {
     return structuredClone(this.current);
   }
 
-  async set(faults: FaultConfig): Promise<void> {
+  /** The faults `set` (merge) or `replace` would produce, without applying them. Validates. */
+  preview(faults: FaultConfig, mode: 'merge' | 'replace'): FaultConfig {
     const patch = parseFaultConfig(faults);
-    const next: Record<string, unknown> = { ...this.current };
+    const next: Record<string, unknown> = mode === 'merge' ? { ...this.current } : {};
     for (const [k, v] of Object.entries(patch)) {
       if (v === undefined) delete next[k];
       else next[k] = v;
     }
-    await this.apply(next as FaultConfig);
+    return next as FaultConfig;
+  }
+
+  async set(faults: FaultConfig): Promise<void> {
+    await this.apply(this.preview(faults, 'merge'));
   }
 
   async replace(faults: FaultConfig): Promise<void> {
-    const parsed = parseFaultConfig(faults);
-    for (const k of Object.keys(parsed))
-      if ((parsed as Record<string, unknown>)[k] === undefined)
-        delete (parsed as Record<string, unknown>)[k];
-    await this.apply(parsed);
+    await this.apply(this.preview(faults, 'replace'));
   }
 
   async clear(): Promise<void> {

@@ -98,6 +98,8 @@ export interface FaultControl {
   replace(faults: FaultConfig): Promise<void>;
   /** Removes every fault (and brings the listener up again). */
   clear(): Promise<void>;
+  /** What `set` (merge) or `replace` would produce; throws on invalid faults; applies nothing. */
+  preview(faults: FaultConfig, mode: 'merge' | 'replace'): FaultConfig;
 }
 
 /** A pod as the emulator stores it (the JSON a GET returns). */
