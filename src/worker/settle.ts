@@ -15,13 +15,42 @@ export const LAST_ERROR_PROPERTY = 'podbus-last-error';
 
 export type SettleResult = 'settled' | 'lock-lost' | 'failed';
 
+type SettlingReceiver = Pick<
+  ServiceBusReceiver,
+  'completeMessage' | 'deadLetterMessage' | 'abandonMessage'
+>;
+
+/**
+ * Settles messages one at a time per receiver.
+ *
+ * rhea 3.0.5 (under @azure/service-bus 7.9.5) merges dispositions of consecutive deliveries
+ * written in the same event-loop tick into one AMQP disposition frame without comparing the
+ * first two outcomes (`write_dispositions` in rhea/lib/session.js checks
+ * `first !== last && !are_outcomes_equivalent(...)`). Two messages settled concurrently, say
+ * a complete and a dead-letter, can then both be applied with the first one's outcome: a poison
+ * message silently completed, or a created pod's message dead-lettered. Waiting for each
+ * settlement's reply before sending the next keeps every disposition in its own frame.
+ * test/integration/worker/rhea-dispositions.test.ts shows the library behaviour.
+ */
+export function serialSettler(receiver: SettlingReceiver) {
+  let previous: Promise<unknown> = Promise.resolve();
+  return (
+    message: ServiceBusReceivedMessage,
+    outcome: HandlingOutcome,
+  ): ReturnType<typeof settle> => {
+    const next = previous.then(() => settle(receiver, message, outcome));
+    previous = next;
+    return next;
+  };
+}
+
 /**
  * Applies a handling outcome to the broker. Settlement failures are reported, not thrown:
  * the message then simply comes back when its lock expires, and the duplicate lookup on
- * redelivery finds the pod that was already created.
+ * redelivery finds the pod that was already created. Use it through `serialSettler`.
  */
 export async function settle(
-  receiver: Pick<ServiceBusReceiver, 'completeMessage' | 'deadLetterMessage' | 'abandonMessage'>,
+  receiver: SettlingReceiver,
   message: ServiceBusReceivedMessage,
   outcome: HandlingOutcome,
 ): Promise<{ result: SettleResult; error?: unknown }> {

@@ -12,7 +12,7 @@ import type { AdmissionGate } from './admission-gate.js';
 import { LockKeeper } from './lock-keeper.js';
 import { handleMessage, type HandlerDeps } from './message-handler.js';
 import type { HandlingOutcome } from './outcome.js';
-import { settle } from './settle.js';
+import { serialSettler } from './settle.js';
 
 /**
  * The worker's lifecycle. Transitions only move forward:
@@ -56,6 +56,7 @@ export class Worker {
   /** Aborted when draining starts: waits stop and their messages go back to the queue. */
   private readonly stopWaiting = new AbortController();
   private probeTimer: NodeJS.Timeout | undefined;
+  private settle: ReturnType<typeof serialSettler> | undefined;
   private serviceBusProblem: string | undefined = 'not connected yet';
 
   constructor(private readonly options: WorkerOptions) {}
@@ -87,6 +88,7 @@ export class Worker {
       // The message module parses bodies itself to give precise dead-letter reasons.
       skipParsingBodyAsJson: true,
     });
+    this.settle = serialSettler(this.receiver);
     await this.probeServiceBus();
     // Don't take messages while no cluster could accept a pod.
     await this.waitForGate();
@@ -163,7 +165,7 @@ export class Worker {
     keeper.stop();
 
     if (!entry.handedBack) {
-      const settled = await settle(this.receiver!, message, outcome);
+      const settled = await this.settle!(message, outcome);
       this.record(outcome, settled.result, settled.error, started, context, log);
     }
     this.inFlight.delete(entry);
@@ -344,7 +346,7 @@ export class Worker {
     await Promise.all(
       pending.map(async (entry) => {
         entry.handedBack = true;
-        const settled = await settle(this.receiver!, entry.message, {
+        const settled = await this.settle!(entry.message, {
           action: 'abandon',
           why: 'worker shut down before the message was handled',
         });
