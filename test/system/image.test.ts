@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { Network, Wait, getContainerRuntimeClient } from 'testcontainers';
+import { Wait, getContainerRuntimeClient } from 'testcontainers';
 
 import {
   IMAGE_SETUP_TIMEOUT_MS,
@@ -148,12 +148,12 @@ describe('podbus image: runs hardened (read-only root, tmpfs /tmp, no capabiliti
 
 describe('podbus image: `podbus emulator kubernetes` (docker-compose.yml, offline profile)', () => {
   it('serves kubectl over verified TLS from a read-only container and exits 0 on SIGTERM', async () => {
-    const network = await new Network().start();
-    // As in docker-compose.yml: listening on its network alias puts that name in the server URL
-    // and on the certificate (which also always names 127.0.0.1, used from the host here).
+    // As in docker-compose.yml, it listens on a name of its own: that name is in the server URL
+    // and on the certificate (which also always names 127.0.0.1, used from the host here). The
+    // container's hostname stands in for the compose service name: a network alias would need a
+    // second network, and a container on two networks publishes its port on either of them.
     const started = await podbusContainer()
-      .withNetwork(network)
-      .withNetworkAliases('kubernetes-emulator')
+      .withHostname('kubernetes-emulator')
       .withCommand([
         'emulator',
         'kubernetes',
@@ -166,6 +166,7 @@ describe('podbus image: `podbus emulator kubernetes` (docker-compose.yml, offlin
       ])
       .withExposedPorts(6443)
       .withWaitStrategy(Wait.forLogMessage(/Stop with Ctrl-C/))
+      .withStartupTimeout(30_000)
       .start();
     const dir = mkdtempSync(path.join(tmpdir(), 'podbus-image-emulator-'));
     try {
@@ -204,9 +205,8 @@ describe('podbus image: `podbus emulator kubernetes` (docker-compose.yml, offlin
     } finally {
       rmSync(dir, { recursive: true, force: true });
       await started.stop().catch(() => undefined);
-      await network.stop();
     }
-  });
+  }, 90_000);
 });
 
 // Added with the worker (issue 5): the worker container against podbus's emulators creates
