@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 
 import { registerEmulatorCommands } from './emulator-command.js';
+import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerRunCommand } from './run-command.js';
 
 /** Builds the `podbus` command tree. Each subcommand lives in its own module. */
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerRunCommand(program);
+  registerEnqueueCommand(program);
   registerEmulatorCommands(program);
   return program;
 }
