@@ -109,6 +109,8 @@ export class ActivePodTracker {
   private readonly pods = new Map<string, boolean>();
   /** name → time noted, for pods created here that the list/watch has not shown yet. */
   private readonly optimistic = new Map<string, number>();
+  /** Creates in flight on this replica: they hold a slot until they end (see `reserve`). */
+  private reserved = 0;
   private resourceVersion: string | undefined;
   private isSynced = false;
   private lastCount = -1;
@@ -153,7 +155,25 @@ export class ActivePodTracker {
    */
   hasCapacity(): boolean {
     if (this.maxActivePods === 0) return true;
-    return this.isSynced && this.count < this.maxActivePods;
+    return this.isSynced && this.count + this.reserved < this.maxActivePods;
+  }
+
+  /**
+   * Holds one slot for a create about to be sent, so concurrent creates on this replica cannot
+   * overshoot maxActivePods between "there is room" and the created pod being counted.
+   * Returns the release function (call it when the create ended, whatever the outcome; a
+   * created pod is counted by `noteCreated` before that), or undefined when there is no room.
+   */
+  reserve(): (() => void) | undefined {
+    if (!this.hasCapacity()) return undefined;
+    this.reserved += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.reserved -= 1;
+      this.notify();
+    };
   }
 
   /** Counts a pod this replica just created, before the watch reports it. */

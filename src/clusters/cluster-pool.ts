@@ -247,6 +247,16 @@ export class ClusterPool {
     return reasons.join(', ');
   }
 
+  /**
+   * Holds a capacity slot on `cluster` for one create (see ActivePodTracker.reserve): the
+   * release function, or undefined when the cluster is full.
+   */
+  reserveCapacity(cluster: string): (() => void) | undefined {
+    const member = this.members.get(cluster);
+    if (member === undefined) throw new Error(`unknown cluster ${cluster}`);
+    return member.tracker.reserve();
+  }
+
   /** Whether any cluster has room for one more pod (health is not considered). */
   hasCapacity(): boolean {
     for (const m of this.members.values()) if (m.tracker.hasCapacity()) return true;

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
-import { ClusterError, type ClusterPool, type PoolClient } from '../clusters/index.js';
+import { ClusterError, type ClusterPool } from '../clusters/index.js';
 import { ANNOTATION_MESSAGE_ID, ANNOTATION_REQUEST_HASH } from '../pod/metadata-keys.js';
 import type { CreateAttempt, Fleet, FleetCluster, ReadAttempt } from './fleet.js';
 
@@ -11,7 +11,7 @@ import type { CreateAttempt, Fleet, FleetCluster, ReadAttempt } from './fleet.js
  */
 export function fleetFromPool(pool: ClusterPool): Fleet {
   const clusters = new Map<string, FleetCluster>(
-    pool.clusterNames.map((name) => [name, fleetCluster(name, pool.client(name)!)]),
+    pool.clusterNames.map((name) => [name, fleetCluster(name, pool)]),
   );
   return {
     clusters: [...clusters.values()],
@@ -22,18 +22,27 @@ export function fleetFromPool(pool: ClusterPool): Fleet {
         skipped: selection.skipped.map((s) => ({ name: s.name, why: s.reason })),
       };
     },
+    waitForCapacity: (signal) => pool.waitForCapacity(signal),
   };
 }
 
-function fleetCluster(name: string, client: PoolClient): FleetCluster {
+function fleetCluster(name: string, pool: ClusterPool): FleetCluster {
+  const client = pool.client(name)!;
   return {
     name,
     async createPod(pod: V1Pod, signal?: AbortSignal): Promise<CreateAttempt> {
+      // Concurrent messages must not all take the last free slot of this cluster.
+      const release = pool.reserveCapacity(name);
+      if (release === undefined) {
+        return { kind: 'unavailable', reason: 'at maxActivePods (full)' };
+      }
       try {
         const result = await client.createPod(pod, { signal });
         return result.outcome === 'created' ? { kind: 'created' } : { kind: 'exists' };
       } catch (error) {
         return createFailure(error);
+      } finally {
+        release();
       }
     },
     async readPod(podName: string, signal?: AbortSignal): Promise<ReadAttempt> {

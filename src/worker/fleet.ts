@@ -42,4 +42,6 @@ export interface Fleet {
   readonly clusters: readonly FleetCluster[];
   /** Orders the clusters for one message by the configured strategy and preference. */
   candidates(messageId: string, preferredCluster?: string): Candidates;
+  /** Resolves when some cluster may have room again; rejects when the signal aborts. */
+  waitForCapacity(signal: AbortSignal): Promise<void>;
 }

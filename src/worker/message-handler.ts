@@ -35,6 +35,11 @@ export interface HandlerDeps {
   retryDelayMs(attempt: number, retryAfterMs: number | undefined): number;
   /** How long one delivery may keep retrying transient failures before it is abandoned. */
   retryBudgetMs: number;
+  /**
+   * How long one delivery may be held in all (failures and capacity waits alike); keep it
+   * inside the lock-renewal limit so the message is handed back while its lock still holds.
+   */
+  maxHoldMs: number;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   now(): number;
   onRetry?(result: Extract<PlacementResult, { kind: 'retry' }>, delayMs: number): void;
@@ -67,13 +72,16 @@ export async function handleMessage(
     messageId: message.messageId,
     requestHash: prepared.requestHash,
     preferredCluster: prepared.preferredCluster,
-    lookupFirst: message.deliveryCount > 0 || !deps.stickyPlacement,
+    lookup: message.deliveryCount > 0 ? 'strict' : deps.stickyPlacement ? 'none' : 'best-effort',
   });
-  const deadline = deps.now() + deps.retryBudgetMs;
+  const started = deps.now();
+  // Time spent waiting for capacity is not a failure: it does not count against the budget.
+  let capacityWaitMs = 0;
 
+  const stop = AbortSignal.any([signals.lockLost, signals.stopWaiting]);
   for (let attempt = 0; ; attempt += 1) {
     if (signals.lockLost.aborted) return lockLost(signals.lockLost);
-    const result = await placement.attempt(signals.lockLost);
+    const result = await placement.attempt({ create: signals.lockLost, read: stop });
     switch (result.kind) {
       case 'created':
       case 'duplicate':
@@ -93,27 +101,56 @@ export async function handleMessage(
           cluster: result.cluster,
         };
       case 'retry': {
+        if (signals.lockLost.aborted) return lockLost(signals.lockLost);
+        if (signals.stopWaiting.aborted) return shuttingDown(result);
+        const heldMs = deps.now() - started;
+        if (result.why === 'no-capacity') {
+          // Every cluster is full. Wait for a pod to finish (event-driven), for as long as
+          // the lock can be kept; then hand the message back.
+          if (heldMs >= deps.maxHoldMs) {
+            return {
+              action: 'abandon',
+              why: `held ${heldMs} ms waiting for capacity: ${result.detail}`,
+            };
+          }
+          deps.onRetry?.(result, 0);
+          const waitStarted = deps.now();
+          try {
+            const timeout = AbortSignal.timeout(deps.maxHoldMs - heldMs);
+            await deps.fleet.waitForCapacity(AbortSignal.any([stop, timeout]));
+          } catch {
+            if (signals.lockLost.aborted) return lockLost(signals.lockLost);
+            if (signals.stopWaiting.aborted) return shuttingDown(result);
+          } finally {
+            capacityWaitMs += deps.now() - waitStarted;
+          }
+          continue;
+        }
         const delayMs = deps.retryDelayMs(attempt, result.retryAfterMs);
-        if (deps.now() + delayMs > deadline) {
+        const failingMs = heldMs - capacityWaitMs;
+        if (failingMs + delayMs > deps.retryBudgetMs || heldMs + delayMs > deps.maxHoldMs) {
           return {
             action: 'abandon',
             why: `retry budget of ${deps.retryBudgetMs} ms spent (${result.why}): ${result.detail}`,
           };
         }
         deps.onRetry?.(result, delayMs);
-        const stop = AbortSignal.any([signals.lockLost, signals.stopWaiting]);
         try {
           await deps.sleep(delayMs, stop);
         } catch {
           if (signals.lockLost.aborted) return lockLost(signals.lockLost);
-          return {
-            action: 'abandon',
-            why: `shutting down while waiting (${result.why}): ${result.detail}`,
-          };
+          return shuttingDown(result);
         }
       }
     }
   }
+}
+
+function shuttingDown(result: Extract<PlacementResult, { kind: 'retry' }>): HandlingOutcome {
+  return {
+    action: 'abandon',
+    why: `shutting down while waiting (${result.why}): ${result.detail}`,
+  };
 }
 
 function lockLost(signal: AbortSignal): HandlingOutcome {

@@ -6,10 +6,18 @@ import type { Fleet, FleetCluster, ReadAttempt } from './fleet.js';
  * Pod placement for one message: where its pod is created, or why it cannot be yet.
  *
  * The rules that turn at-least-once delivery into exactly-once pod creation:
- * 1. Before creating, look for the pod on every cluster when a duplicate is possible (a
- *    redelivery, or any message when the strategy does not always pick the same cluster).
- *    A cluster that cannot be asked might hold the pod, so the lookup is then retried later
- *    rather than risking a second pod.
+ * 1. Before creating, look for the pod on every cluster when a duplicate is possible.
+ *    - `strict` (a redelivery: podbus itself may have created the pod on an earlier delivery):
+ *      a cluster that cannot be asked might hold it, so the lookup is retried later rather
+ *      than risking a second pod.
+ *    - `best-effort` (a first delivery under a strategy that may pick another cluster than
+ *      last time): no podbus replica has held this message before (Service Bus raises the
+ *      delivery count on every lock expiry or abandon), so only a sender's duplicate send can
+ *      have made the pod. Unreachable clusters are skipped: holding every message while one
+ *      cluster is down would make failover impossible, and sender duplicates processed at
+ *      the same time race anyway (only `hash` + 409, or the queue's duplicate detection,
+ *      prevents those).
+ *    - `none` (a first delivery under `hash`): the one home cluster answers 409 instead.
  * 2. A 409 on create is resolved by the annotations on the existing pod: same message ID and
  *    same request hash -> this is a redelivery (done); anything else -> a different message
  *    (or something not created by podbus) holds the name (conflict).
@@ -34,13 +42,20 @@ export type RetryWhy =
   | 'no-capacity'
   | 'no-healthy-cluster';
 
+export type LookupMode = 'strict' | 'best-effort' | 'none';
+
+export interface AttemptSignals {
+  readonly create?: AbortSignal;
+  readonly read?: AbortSignal;
+}
+
 export interface PlacementInput {
   readonly pod: V1Pod;
   readonly messageId: string;
   readonly requestHash: string;
   readonly preferredCluster?: string;
-  /** Look on every cluster before the first create (see rule 1). */
-  readonly lookupFirst: boolean;
+  /** How to look for an existing pod before the first create (see rule 1). */
+  readonly lookup: LookupMode;
 }
 
 export class PodPlacement {
@@ -51,7 +66,7 @@ export class PodPlacement {
     private readonly fleet: Fleet,
     private readonly input: PlacementInput,
   ) {
-    this.lookupDone = !input.lookupFirst;
+    this.lookupDone = input.lookup === 'none';
   }
 
   /** The cluster this message is pinned to after an unknown create outcome, if any. */
@@ -59,14 +74,21 @@ export class PodPlacement {
     return this.pinned?.name;
   }
 
-  async attempt(signal?: AbortSignal): Promise<PlacementResult> {
+  /**
+   * One round of placement. `create` aborts create calls (lock lost: stop before writing);
+   * `read` aborts lookups too (also shutdown: a lookup can always be redone later, while an
+   * in-flight create is better left to finish within the grace period).
+   */
+  async attempt(signals: AttemptSignals = {}): Promise<PlacementResult> {
+    const create = signals.create;
+    const read = signals.read ?? create;
     if (!this.lookupDone) {
-      const found = await this.lookup(signal);
+      const found = await this.lookup(read);
       if (found) return found;
       this.lookupDone = true;
     }
-    if (this.pinned) return this.createOnPinned(this.pinned, signal);
-    return this.createOnCandidates(signal);
+    if (this.pinned) return this.createOnPinned(this.pinned, create, read);
+    return this.createOnCandidates(create, read);
   }
 
   private async lookup(signal?: AbortSignal): Promise<PlacementResult | undefined> {
@@ -79,8 +101,12 @@ export class PodPlacement {
     );
     const found = reads.find((r) => r.read.kind === 'found');
     if (found) return this.judgeExisting(found.cluster.name, found.read);
+    if (signal?.aborted) {
+      // Interrupted (shutdown, lock lost): an unanswered cluster is not an unreachable one.
+      return { kind: 'retry', why: 'lookup-incomplete', detail: 'lookup interrupted' };
+    }
     const unreachable = reads.filter((r) => r.read.kind === 'unreachable');
-    if (unreachable.length > 0) {
+    if (unreachable.length > 0 && this.input.lookup === 'strict') {
       return {
         kind: 'retry',
         why: 'lookup-incomplete',
@@ -93,7 +119,10 @@ export class PodPlacement {
     return undefined;
   }
 
-  private async createOnCandidates(signal?: AbortSignal): Promise<PlacementResult> {
+  private async createOnCandidates(
+    signal?: AbortSignal,
+    readSignal?: AbortSignal,
+  ): Promise<PlacementResult> {
     const { ordered, skipped } = this.fleet.candidates(
       this.input.messageId,
       this.input.preferredCluster,
@@ -114,7 +143,7 @@ export class PodPlacement {
         case 'created':
           return { kind: 'created', cluster: cluster.name };
         case 'exists':
-          return this.resolveExisting(cluster, signal);
+          return this.resolveExisting(cluster, readSignal);
         case 'rejected':
           return { kind: 'rejected', cluster: cluster.name, description: result.reason };
         case 'unknown':
@@ -142,13 +171,14 @@ export class PodPlacement {
   private async createOnPinned(
     cluster: FleetCluster,
     signal?: AbortSignal,
+    readSignal?: AbortSignal,
   ): Promise<PlacementResult> {
     const result = await cluster.createPod(this.input.pod, signal);
     switch (result.kind) {
       case 'created':
         return { kind: 'created', cluster: cluster.name };
       case 'exists':
-        return this.resolveExisting(cluster, signal);
+        return this.resolveExisting(cluster, readSignal);
       case 'rejected':
         return { kind: 'rejected', cluster: cluster.name, description: result.reason };
       case 'unknown':

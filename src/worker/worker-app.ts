@@ -63,6 +63,9 @@ export async function startWorkerApp(
           retryAfterMs,
         ),
       retryBudgetMs: config.worker.transientRetryBudgetMs,
+      // Hand a held message back while its lock still holds (the lock keeper stops renewing
+      // at maxAutoLockRenewalDurationMs).
+      maxHoldMs: Math.floor(config.serviceBus.maxAutoLockRenewalDurationMs * 0.9),
       sleep,
       now: Date.now,
     },

@@ -122,12 +122,15 @@ export class Worker {
       return;
     }
     this.setState('draining');
-    this.stopWaiting.abort(new Error('worker is shutting down'));
     if (this.probeTimer) clearInterval(this.probeTimer);
     const log = this.options.logger;
+    // First stop the credit, then release the waits: a handler that hands its message back
+    // returns credit, and with the subscription still open the broker would at once deliver
+    // another (or the same) message to a worker that is going away.
     await this.subscription
       ?.close()
       .catch((error: unknown) => log.warn({ err: error }, 'closing the subscription failed'));
+    this.stopWaiting.abort(new Error('worker is shutting down'));
 
     const finished = await this.waitForInFlight(this.options.shutdownGraceMs);
     if (!finished) await this.handBackInFlight();

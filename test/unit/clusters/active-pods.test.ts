@@ -366,6 +366,33 @@ describe('ActivePodTracker', () => {
     expect(tracker.count).toBe(1);
   });
 
+  test('reserve holds a slot for an in-flight create so concurrent creates cannot overshoot', async () => {
+    const { source, tracker } = setup(2);
+    expect(tracker.reserve()).toBeUndefined(); // bounded and not synced yet: no room known
+    tracker.start();
+    source.queueList(list('1', pod('a', 'Running')));
+    await until(() => source.watches.length === 1);
+
+    const first = tracker.reserve();
+    expect(first).toBeDefined();
+    expect(tracker.reserve()).toBeUndefined(); // 1 active + 1 in flight = 2 = max
+    expect(tracker.hasCapacity()).toBe(false);
+
+    // The create succeeded: the pod is counted, then the reservation is released.
+    tracker.noteCreated({ metadata: { name: 'b' } });
+    first!();
+    first!(); // releasing twice is harmless
+    expect(tracker.count).toBe(2);
+    expect(tracker.hasCapacity()).toBe(false);
+
+    // A failed create only releases: the slot is free again.
+    source.watches[0]!.emit('MODIFIED', pod('a', 'Succeeded'));
+    const failed = tracker.reserve();
+    expect(failed).toBeDefined();
+    failed!();
+    expect(tracker.hasCapacity()).toBe(true);
+  });
+
   test('relist drops optimistic entries noted before it began that it did not show', async () => {
     let now = 0;
     const { source, tracker } = setup(0, { now: () => now });

@@ -8,7 +8,15 @@ import {
 } from '../../../src/worker/message-handler.js';
 import { MemoryCluster, MemoryFleet, podFor } from './support/memory-fleet.js';
 
-/** A clock that only moves when the handler sleeps, so budgets are exact and tests never wait. */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i += 1) await new Promise((r) => setTimeout(r, 5));
+  if (!check()) throw new Error('condition never became true');
+}
+
+/**
+ * Backoff sleeps return at once and move a fake offset, so budgets are exact and tests never
+ * wait; the clock is real time plus that offset, so event-driven waits (capacity) still time out.
+ */
 function harness(overrides: Partial<HandlerDeps> = {}) {
   const a = new MemoryCluster('a');
   const b = new MemoryCluster('b');
@@ -26,12 +34,13 @@ function harness(overrides: Partial<HandlerDeps> = {}) {
     stickyPlacement: false,
     retryDelayMs: (attempt, retryAfterMs) => Math.max(1000 * 2 ** attempt, retryAfterMs ?? 0),
     retryBudgetMs: 60_000,
+    maxHoldMs: 600_000,
     sleep: async (ms, signal) => {
       signal.throwIfAborted();
       sleeps.push(ms);
       clock += ms;
     },
-    now: () => clock,
+    now: () => Date.now() + clock,
     ...overrides,
   };
   const lockLost = new AbortController();
@@ -61,6 +70,22 @@ describe('handleMessage', () => {
     const { a, run } = harness();
     await expect(run()).resolves.toEqual({ action: 'complete', outcome: 'created', cluster: 'a' });
     expect(a.pods.has('msg-1')).toBe(true);
+  });
+
+  it('a first delivery fails over past a cluster it cannot ask; a redelivery holds', async () => {
+    const first = harness();
+    first.a.readScript = [{ kind: 'unreachable', reason: 'refused' }];
+    first.fleet.down.add('a');
+    await expect(first.run({ deliveryCount: 0 })).resolves.toMatchObject({ cluster: 'b' });
+
+    const again = harness({ retryBudgetMs: 1_500 });
+    again.a.readScript = [
+      { kind: 'unreachable', reason: 'refused' },
+      { kind: 'unreachable', reason: 'refused' },
+    ];
+    again.fleet.down.add('a');
+    await expect(again.run({ deliveryCount: 1 })).resolves.toMatchObject({ action: 'abandon' });
+    expect(again.b.creates).toBe(0);
   });
 
   it('skips the lookup only for a first delivery under sticky placement', async () => {
@@ -130,13 +155,49 @@ describe('handleMessage', () => {
     await expect(run()).resolves.toEqual({ action: 'complete', outcome: 'created', cluster: 'b' });
   });
 
+  it('waits for capacity without spending the retry budget, and creates when a pod finishes', async () => {
+    const { fleet, run, sleeps, b } = harness({ retryBudgetMs: 1 });
+    fleet.full.add('a').add('b');
+    const outcome = run();
+    await until(() => fleet.capacityWaiterCount === 1);
+    fleet.freeCapacity('b');
+    await expect(outcome).resolves.toEqual({
+      action: 'complete',
+      outcome: 'created',
+      cluster: 'b',
+    });
+    expect(sleeps).toEqual([]); // no backoff sleeps: the wait was event-driven
+    expect(b.pods.has('msg-1')).toBe(true);
+  });
+
+  it('hands a message back once it has been held for maxHoldMs waiting for capacity', async () => {
+    const { fleet, run } = harness({ maxHoldMs: 50 });
+    fleet.full.add('a').add('b');
+    await expect(run()).resolves.toMatchObject({
+      action: 'abandon',
+      why: expect.stringMatching(/^held \d+ ms waiting for capacity: a: full, b: full$/),
+    });
+  });
+
+  it('hands the message back when shutdown interrupts a capacity wait', async () => {
+    const { fleet, run, stopWaiting } = harness();
+    fleet.full.add('a').add('b');
+    const outcome = run();
+    await until(() => fleet.capacityWaiterCount === 1);
+    stopWaiting.abort();
+    await expect(outcome).resolves.toMatchObject({
+      action: 'abandon',
+      why: expect.stringContaining('shutting down while waiting (no-capacity)'),
+    });
+  });
+
   it('hands the message back when shutdown interrupts a wait', async () => {
     const { fleet, run, stopWaiting } = harness();
     fleet.down.add('a').add('b');
     stopWaiting.abort();
     await expect(run()).resolves.toMatchObject({
       action: 'abandon',
-      why: expect.stringContaining('shutting down while waiting (no-healthy-cluster)'),
+      why: 'shutting down while waiting (lookup-incomplete): lookup interrupted',
     });
   });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { PodPlacement } from '../../../src/worker/placement.js';
+import { PodPlacement, type LookupMode } from '../../../src/worker/placement.js';
 import { MemoryCluster, MemoryFleet, podFor as pod } from './support/memory-fleet.js';
 
-function setup(lookupFirst = true) {
+function setup(lookup: LookupMode = 'strict') {
   const a = new MemoryCluster('a');
   const b = new MemoryCluster('b');
   const fleet = new MemoryFleet([a, b]);
@@ -12,7 +12,7 @@ function setup(lookupFirst = true) {
       pod: pod('msg-1', hash),
       messageId: 'msg-1',
       requestHash: hash,
-      lookupFirst,
+      lookup,
       preferredCluster,
     });
   return { a, b, fleet, place };
@@ -28,7 +28,7 @@ describe('PodPlacement', () => {
   });
 
   it('skips the lookup when a duplicate is impossible (first delivery, hash strategy)', async () => {
-    const { a, b, place } = setup(false);
+    const { a, b, place } = setup('none');
     await expect(place().attempt()).resolves.toEqual({ kind: 'created', cluster: 'a' });
     expect([a.reads, b.reads]).toEqual([0, 0]);
   });
@@ -85,21 +85,49 @@ describe('PodPlacement', () => {
     await expect(placement.attempt()).resolves.toEqual({ kind: 'created', cluster: 'a' });
   });
 
+  it('a best-effort lookup (first delivery) skips an unreachable cluster and fails over', async () => {
+    const { a, b, fleet, place } = setup('best-effort');
+    a.readScript = [{ kind: 'unreachable', reason: 'connect ECONNREFUSED' }];
+    fleet.down.add('a');
+    await expect(place().attempt()).resolves.toEqual({ kind: 'created', cluster: 'b' });
+    expect([a.creates, b.creates]).toEqual([0, 1]);
+  });
+
+  it('an interrupted lookup creates nothing, even when best-effort', async () => {
+    const { a, b, place } = setup('best-effort');
+    const stop = new AbortController();
+    stop.abort();
+    a.readScript = [{ kind: 'unreachable', reason: 'aborted' }];
+    b.readScript = [{ kind: 'unreachable', reason: 'aborted' }];
+    await expect(place().attempt({ read: stop.signal })).resolves.toMatchObject({
+      kind: 'retry',
+      why: 'lookup-incomplete',
+    });
+    expect(a.creates + b.creates).toBe(0);
+  });
+
+  it('a best-effort lookup still finds a pod on the clusters it can reach', async () => {
+    const { a, b, place } = setup('best-effort');
+    a.readScript = [{ kind: 'unreachable', reason: 'timeout' }];
+    b.pods.set('msg-1', pod('msg-1', 'h1'));
+    await expect(place().attempt()).resolves.toEqual({ kind: 'duplicate', cluster: 'b' });
+  });
+
   it('resolves a 409 on create by the request hash: same hash is a redelivery', async () => {
-    const { a, place } = setup(false);
+    const { a, place } = setup('none');
     a.pods.set('msg-1', pod('msg-1', 'h1'));
     await expect(place().attempt()).resolves.toEqual({ kind: 'duplicate', cluster: 'a' });
   });
 
   it('fails over to the next candidate when a create certainly wrote nothing', async () => {
-    const { a, b, place } = setup(false);
+    const { a, b, place } = setup('none');
     a.createScript = [{ kind: 'unavailable', reason: '403 forbidden' }];
     await expect(place().attempt()).resolves.toEqual({ kind: 'created', cluster: 'b' });
     expect(a.pods.size + b.pods.size).toBe(1);
   });
 
   it('pins the message to a cluster whose create outcome is unknown, and never fails over', async () => {
-    const { a, b, place } = setup(false);
+    const { a, b, place } = setup('none');
     // The create on a timed out on the client side, but the server did store the pod.
     a.createScript = ['store-then-unknown', { kind: 'unknown', reason: 'still timing out' }];
     const placement = place();
@@ -118,7 +146,7 @@ describe('PodPlacement', () => {
   });
 
   it('asks to retry with the longest Retry-After when every candidate failed', async () => {
-    const { a, b, place } = setup(false);
+    const { a, b, place } = setup('none');
     a.createScript = [{ kind: 'unavailable', reason: '429 throttled', retryAfterMs: 3000 }];
     b.createScript = [{ kind: 'unavailable', reason: '429 throttled', retryAfterMs: 5000 }];
     await expect(place().attempt()).resolves.toEqual({
@@ -130,7 +158,7 @@ describe('PodPlacement', () => {
   });
 
   it('distinguishes "every cluster full" from "no healthy cluster"', async () => {
-    const { fleet, place } = setup(false);
+    const { fleet, place } = setup('none');
     fleet.full.add('a').add('b');
     await expect(place().attempt()).resolves.toMatchObject({ kind: 'retry', why: 'no-capacity' });
     fleet.full.delete('b');
@@ -143,7 +171,7 @@ describe('PodPlacement', () => {
   });
 
   it('dead-letter material: a rejected pod carries the API reason', async () => {
-    const { a, place } = setup(false);
+    const { a, place } = setup('none');
     a.createScript = [
       {
         kind: 'rejected',
@@ -158,7 +186,7 @@ describe('PodPlacement', () => {
   });
 
   it('honours the preferred cluster first', async () => {
-    const { place } = setup(false);
+    const { place } = setup('none');
     await expect(place('h1', 'b').attempt()).resolves.toEqual({ kind: 'created', cluster: 'b' });
   });
 });

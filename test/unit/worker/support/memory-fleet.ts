@@ -54,7 +54,31 @@ export class MemoryCluster implements FleetCluster {
 export class MemoryFleet implements Fleet {
   readonly down = new Set<string>();
   readonly full = new Set<string>();
+  private readonly capacityWaiters = new Set<() => void>();
   constructor(readonly clusters: MemoryCluster[]) {}
+
+  /** Frees a full cluster and wakes capacity waiters, as a finished pod would. */
+  freeCapacity(name: string): void {
+    this.full.delete(name);
+    for (const wake of this.capacityWaiters) wake();
+    this.capacityWaiters.clear();
+  }
+
+  get capacityWaiterCount(): number {
+    return this.capacityWaiters.size;
+  }
+
+  waitForCapacity(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const wake = () => resolve();
+      this.capacityWaiters.add(wake);
+      signal.addEventListener('abort', () => {
+        this.capacityWaiters.delete(wake);
+        reject(signal.reason);
+      });
+    });
+  }
 
   candidates(_messageId: string, preferred?: string): Candidates {
     const ordered = [...this.clusters].sort(
