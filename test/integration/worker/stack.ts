@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service-bus';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 import { loadConfig } from '../../../src/config/load-config.js';
 import type { Config } from '../../../src/config/config.js';
@@ -29,6 +29,8 @@ export interface StackOptions {
   config?: Record<string, unknown>;
   lockDuration?: string;
   maxDeliveryCount?: number;
+  /** Shared access keys of the Service Bus emulator (default: the well-known dev key). */
+  sasKeys?: { name: string; key: string }[];
 }
 
 /**
@@ -51,6 +53,7 @@ export class Stack {
   static async start(options: StackOptions = {}): Promise<Stack> {
     const specs = options.clusters ?? [{ name: 'alpha' }, { name: 'beta' }];
     const sb = await startServiceBusEmulator({
+      ...(options.sasKeys && { keys: options.sasKeys }),
       config: {
         UserConfig: {
           Namespaces: [
@@ -106,6 +109,13 @@ export class Stack {
     };
     await writeFile(configFile, stringify(deepMerge(base, options.config ?? {})));
     return new Stack(sb, k8s, dir, configFile);
+  }
+
+  /** Edits the podbus config file (before a worker starts). */
+  async rewriteConfig(edit: (config: Record<string, unknown>) => void): Promise<void> {
+    const config = parse(await readFile(this.configFile, 'utf8')) as Record<string, unknown>;
+    edit(config);
+    await writeFile(this.configFile, stringify(config));
   }
 
   config(overrides: Record<string, string | number | boolean> = {}): Config {
