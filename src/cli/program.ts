@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 
+import { registerClustersCommands } from './clusters-command.js';
+import { registerDlqCommands } from './dlq-command.js';
 import { registerEmulatorCommands } from './emulator-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
+import { registerLocalCommand } from './local-command.js';
 import { registerRunCommand } from './run-command.js';
 
 /** Builds the `podbus` command tree. Each subcommand lives in its own module. */
@@ -13,8 +16,11 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerLocalCommand(program);
   registerRunCommand(program);
   registerEnqueueCommand(program);
+  registerDlqCommands(program);
+  registerClustersCommands(program);
   registerEmulatorCommands(program);
   return program;
 }
