@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 
+import { registerClustersCommands } from './clusters-command.js';
 import { registerDlqCommands } from './dlq-command.js';
 import { registerEmulatorCommands } from './emulator-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerEnqueueCommand(program);
   registerDlqCommands(program);
+  registerClustersCommands(program);
   registerEmulatorCommands(program);
   return program;
 }

@@ -1,0 +1,83 @@
+import { describe, expect, test } from '@jest/globals';
+
+import { runCli } from './support/run-cli.js';
+
+const COMMANDS = [
+  ['enqueue'],
+  ['dlq'],
+  ['dlq', 'list'],
+  ['dlq', 'show'],
+  ['dlq', 'resubmit'],
+  ['dlq', 'purge'],
+  ['clusters'],
+  ['clusters', 'add'],
+  ['clusters', 'verify'],
+];
+
+describe('--help on every operator command', () => {
+  test.each(COMMANDS.map((c): [string, string[]] => [c.join(' '), c]))(
+    'podbus %s --help: examples and exit codes',
+    async (_name, command) => {
+      const run = await runCli([...command, '--help']);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(`Usage: podbus ${command.join(' ')}`);
+      expect(run.stdout).toContain('Examples:');
+      if (command.length > 1 || command[0] === 'enqueue')
+        expect(run.stdout).toMatch(/Exit codes: 0 /);
+    },
+  );
+
+  test('the root help lists them', async () => {
+    const run = await runCli(['--help']);
+    for (const name of ['enqueue', 'dlq', 'clusters'])
+      expect(run.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+  });
+});
+
+describe('usage errors exit 2 and name the flag', () => {
+  test.each([
+    [
+      ['enqueue', '--challenge', 'c', '--image', 'i', '--count', 'many'],
+      '--count must be a whole number',
+    ],
+    [
+      ['enqueue', '--challenge', 'c', '--image', 'i', '--seed-form', '--label', 'a=b'],
+      '--seed-form cannot carry --cluster or --label',
+    ],
+    [['enqueue', '--image', 'i'], '--image needs --challenge ID'],
+    [['enqueue', '--challenge', 'c'], '--challenge needs at least one --image IMAGE'],
+    [
+      ['enqueue', '--file', '/nonexistent/x.jsonl'],
+      '--file /nonexistent/x.jsonl: cannot read it: no such file or directory',
+    ],
+    [['dlq', 'list', '--max', '0'], '--max must be a whole number from 1 to 100000'],
+    [['clusters', 'add', 'x'], "required option '--context <context>' not specified"],
+    [
+      ['clusters', 'add', 'x', '--context', 'c'],
+      'say which clusters file to write: --clusters-file PATH',
+    ],
+    [
+      ['clusters', 'add', 'x', '--context', 'c', '--clusters-file', 'f', '--namespace', 'Bad'],
+      '--namespace must be a DNS-1123 label',
+    ],
+    [
+      ['clusters', 'add', 'x', '--context', 'c', '--clusters-file', 'f', '--weight', '0'],
+      '--weight must be a whole number of at least 1',
+    ],
+    [
+      ['clusters', 'verify', '--timeout', 'x', '--clusters-file', 'f'],
+      '--timeout must be a whole number of at least 1',
+    ],
+    [['dlq', 'frobnicate'], "unknown command 'frobnicate'"],
+  ])('podbus %j', async (args, message) => {
+    const run = await runCli(args, {
+      env: {
+        PODBUS_SERVICE_BUS_CONNECTION_STRING:
+          'Endpoint=sb://localhost;SharedAccessKeyName=a;SharedAccessKey=b',
+      },
+    });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+    expect(run.stdout).toBe('');
+  });
+});

@@ -1,0 +1,151 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+
+import {
+  loadClusterSettings,
+  resolveClustersSource,
+} from '../../../src/config/cluster-settings.js';
+import { ConfigError } from '../../../src/config/config-error.js';
+import { loadServiceBusSettings } from '../../../src/config/service-bus-settings.js';
+
+const CS =
+  'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=c2VjcmV0a2V5';
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'podbus-cli-settings-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function problems(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadServiceBusSettings: just serviceBus.* (no allowlist, no clusters needed)', () => {
+  test('file < environment < --queue', async () => {
+    const file = join(dir, 'podbus.yaml');
+    await writeFile(
+      file,
+      `serviceBus:\n  connectionString: "${CS}"\n  queueName: from-file\npolicy:\n  allowedImages: []\n`,
+    );
+    expect(loadServiceBusSettings({ file, env: {} })).toEqual({
+      connectionString: CS,
+      queueName: 'from-file',
+    });
+    expect(
+      loadServiceBusSettings({ file, env: { PODBUS_SERVICE_BUS_QUEUE_NAME: 'from-env' } })
+        .queueName,
+    ).toBe('from-env');
+    expect(
+      loadServiceBusSettings({
+        file,
+        env: { PODBUS_SERVICE_BUS_QUEUE_NAME: 'from-env' },
+        queueName: 'flag',
+      }).queueName,
+    ).toBe('flag');
+    expect(loadServiceBusSettings({ env: { PODBUS_SERVICE_BUS_CONNECTION_STRING: CS } })).toEqual({
+      connectionString: CS,
+      queueName: 'challenges',
+    });
+  });
+
+  test('missing connection string: names the variable and says there is no flag', () => {
+    const text = problems(() => loadServiceBusSettings({ env: {} }));
+    expect(text).toContain('serviceBus.connectionString: must be set');
+    expect(text).toContain('set PODBUS_SERVICE_BUS_CONNECTION_STRING');
+  });
+
+  test('a malformed connection string is described, never echoed', () => {
+    const text = problems(() =>
+      loadServiceBusSettings({
+        env: {
+          PODBUS_SERVICE_BUS_CONNECTION_STRING: 'Endpoint=http://x;SharedAccessKey=topsecret',
+        },
+      }),
+    );
+    expect(text).toContain('its Endpoint must start with sb://');
+    expect(text).toContain('(set from PODBUS_SERVICE_BUS_CONNECTION_STRING)');
+    expect(text).not.toContain('topsecret');
+  });
+
+  test('EntityPath must match the queue; typos in the file are reported', async () => {
+    expect(
+      problems(() =>
+        loadServiceBusSettings({
+          env: { PODBUS_SERVICE_BUS_CONNECTION_STRING: `${CS};EntityPath=other` },
+        }),
+      ),
+    ).toContain('is "challenges" but the connection string is scoped to EntityPath=other');
+    const file = join(dir, 'typo.yaml');
+    await writeFile(file, `servicebus:\n  queueName: x\nserviceBus:\n  queuename: y\n`);
+    const text = problems(() =>
+      loadServiceBusSettings({ file, env: { PODBUS_SERVICE_BUS_CONNECTION_STRING: CS } }),
+    );
+    expect(text).toContain('servicebus: is not a podbus option (did you mean serviceBus?)');
+    expect(text).toContain(
+      'serviceBus.queuename: is not a podbus option (did you mean serviceBus.queueName?)',
+    );
+    expect(problems(() => loadServiceBusSettings({ file: join(dir, 'none.yaml') }))).toContain(
+      '--config: cannot read',
+    );
+  });
+});
+
+describe('cluster settings: just clustersFile / clusters', () => {
+  test('--clusters-file wins; else the config file (relative to it); else the environment', async () => {
+    const config = join(dir, 'cfg', 'podbus.yaml');
+    await writeFile(join(dir, 'podbus-clusters.yaml'), '');
+    await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, 'cfg'), { recursive: true }));
+    await writeFile(config, 'clustersFile: ../clusters.yaml\n');
+    expect(
+      resolveClustersSource({ clustersFile: 'x.yaml', file: config, env: {}, cwd: dir }),
+    ).toEqual({
+      kind: 'file',
+      file: join(dir, 'x.yaml'),
+    });
+    expect(resolveClustersSource({ file: config, env: {} })).toEqual({
+      kind: 'file',
+      file: join(dir, 'clusters.yaml'),
+    });
+    expect(resolveClustersSource({ env: { PODBUS_CLUSTERS_FILE: 'e.yaml' }, cwd: dir })).toEqual({
+      kind: 'file',
+      file: join(dir, 'e.yaml'),
+    });
+    expect(resolveClustersSource({ env: {} })).toEqual({ kind: 'none' });
+  });
+
+  test('entries are validated as the worker validates them', async () => {
+    const file = join(dir, 'clusters.yaml');
+    await writeFile(join(dir, 'tok'), 'token\n');
+    await writeFile(
+      file,
+      '- name: east\n  server: https://east\n  tokenFile: tok\n  namespace: ctf\n',
+    );
+    const settings = loadClusterSettings({ clustersFile: file, env: {} });
+    expect(settings.clustersFile).toBe(file);
+    expect(settings.entries[0]).toMatchObject({
+      name: 'east',
+      tokenFile: join(dir, 'tok'),
+      namespace: 'ctf',
+      weight: 1,
+    });
+    await writeFile(file, '- name: East\n  server: https://east\n  tokenFile: missing\n');
+    const text = problems(() => loadClusterSettings({ clustersFile: file, env: {} }));
+    expect(text).toContain('clusters[0].name');
+    expect(text).toContain('clusters[0].tokenFile');
+    expect(problems(() => loadClusterSettings({ env: {} }))).toContain(
+      'no clusters are configured',
+    );
+  });
+});
