@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { EmulatorSettings, QueueSettings } from './config.js';
 import { Journal } from './journal.js';
+import { IdleMemoryReducer } from './memory-reducer.js';
 import type { SnapshotQueue } from './journal.js';
 import { PayloadStore } from './payload-store.js';
 import { Queue } from './queue.js';
@@ -23,6 +24,8 @@ export interface BrokerOptions {
   dataDir?: string;
   logger: BrokerLogger;
   payloadMemoryBytes?: number;
+  /** Run a memory-reducing GC after bursts (process-wide side effect; see memory-reducer.ts). */
+  reduceMemoryWhenIdle?: boolean;
   clock?: () => number;
 }
 
@@ -54,6 +57,7 @@ export class Broker {
   private pumping = new Set<Queue>();
   private repump = new Set<Queue>();
   private closed = false;
+  private readonly memoryReducer: IdleMemoryReducer | undefined;
 
   constructor(options: BrokerOptions) {
     this.clock = options.clock ?? Date.now;
@@ -74,6 +78,7 @@ export class Broker {
     }
     const listener = this.listener();
     for (const q of this.queues.values()) q.setListener(listener);
+    this.memoryReducer = options.reduceMemoryWhenIdle ? new IdleMemoryReducer() : undefined;
     this.rearm();
   }
 
@@ -117,6 +122,7 @@ export class Broker {
 
   /** Makes everything appended to the journal durable before the client is answered. */
   commit(): void {
+    this.memoryReducer?.touch();
     if (!this.journal) return;
     this.journal.commit();
     if (this.journal.wantsCompaction(this.payloads.stats().liveBytes)) this.compact();
@@ -147,6 +153,7 @@ export class Broker {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.memoryReducer?.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     try {

@@ -28,8 +28,14 @@ export interface ServiceBusEmulatorOptions {
     warn(...a: unknown[]): void;
     error(...a: unknown[]): void;
   };
-  /** Payload bytes kept in memory before spilling to temporary files (default 32 MiB). */
+  /** Payload bytes kept in memory before spilling to temporary files (default 8 MiB). */
   payloadMemoryBytes?: number;
+  /**
+   * After a burst, once quiet, run one memory-reducing GC so the process gives memory back.
+   * Enables `--expose-gc` process-wide, so only for a dedicated emulator process (the CLI sets
+   * it); default false.
+   */
+  reduceMemoryWhenIdle?: boolean;
 }
 
 export interface ServiceBusEmulator {
@@ -62,6 +68,7 @@ export async function startServiceBusEmulator(
     dataDir: options.dataDir,
     logger,
     payloadMemoryBytes: options.payloadMemoryBytes,
+    reduceMemoryWhenIdle: options.reduceMemoryWhenIdle === true,
   });
   const host = options.host ?? '127.0.0.1';
   const server = new AmqpServer({

@@ -5,12 +5,21 @@ import {
   amqpMessage,
   amqpTypes,
   encodeTyped,
-  headerSection,
   mapSectionFromItems,
   propertiesSection,
-  sectionCode,
   symbolicMapSection,
 } from './amqp.js';
+import {
+  HeadWriter,
+  MessageFormatError,
+  binaryContent,
+  listElement,
+  mapItemCount,
+  readMessageId,
+  readUnsigned,
+  scanSections,
+  symbolSize,
+} from './amqp-scan.js';
 
 /**
  * Message bytes in and out. The emulator stores the *bare message* (properties, application
@@ -19,10 +28,7 @@ import {
  * costs one small encode plus a concat.
  */
 
-/** A message that cannot be decoded; the sender gets `amqp:decode-error`. */
-export class MessageFormatError extends Error {
-  override readonly name = 'MessageFormatError';
-}
+export { MessageFormatError };
 
 export interface ParsedMessage {
   /** Header `ttl` in milliseconds, when the sender set one. */
@@ -37,74 +43,29 @@ export interface ParsedMessage {
   bare: Buffer;
 }
 
-interface SectionSpan {
-  code: number;
-  start: number;
-  end: number;
-  value: Typed;
-}
-
-/** Splits an encoded message into its sections, validating order and bounds. */
-export function splitSections(raw: Buffer): SectionSpan[] {
-  const reader = new amqpTypes.Reader(raw);
-  const spans: SectionSpan[] = [];
-  let last = 0;
-  while (reader.remaining() > 0) {
-    const start = reader.position;
-    let value: Typed;
-    try {
-      value = reader.read();
-    } catch (error) {
-      throw new MessageFormatError(
-        `undecodable message section at byte ${start}: ${(error as Error).message}`,
-      );
-    }
-    if (reader.position > raw.length) {
-      throw new MessageFormatError(`message section at byte ${start} is truncated`);
-    }
-    const code = sectionCode(value);
-    if (code === undefined) {
-      throw new MessageFormatError(`byte ${start} does not start an AMQP message section`);
-    }
-    const ordered = code >= SECTION.data && code <= SECTION.value ? code >= last : code > last;
-    if (!ordered) {
-      throw new MessageFormatError(`message section 0x${code.toString(16)} is out of order`);
-    }
-    if (
-      last >= SECTION.data &&
-      last <= SECTION.value &&
-      code >= SECTION.data &&
-      code <= SECTION.value &&
-      code !== last
-    ) {
-      throw new MessageFormatError('a message may carry only one kind of body section');
-    }
-    last = code;
-    spans.push({ code, start, end: reader.position, value });
-  }
-  return spans;
-}
-
 /** Decodes an incoming message (one encoded AMQP message, not a batch envelope). */
 export function parseMessage(raw: Buffer): ParsedMessage {
-  const spans = splitSections(raw);
+  const spans = scanSections(raw);
   let ttlMs: number | undefined;
   let annotations: Record<string, unknown> | undefined;
   let messageId: string | undefined;
   let bareStart = raw.length;
   for (const span of spans) {
     if (span.code === SECTION.header) {
-      const header = amqpMessage.decode(raw.subarray(span.start, span.end));
-      if (typeof header.ttl === 'number' && header.ttl > 0) ttlMs = header.ttl;
+      const at = listElement(raw, span.value, 2);
+      const ttl = at < 0 ? undefined : readUnsigned(raw, at);
+      if (ttl !== undefined && ttl > 0) ttlMs = ttl;
     } else if (span.code === SECTION.messageAnnotations) {
-      const decoded = amqpMessage.decode(raw.subarray(span.start, span.end)).message_annotations as
-        Record<string, unknown> | undefined;
-      if (decoded && Object.keys(decoded).length > 0) annotations = decoded;
+      if (mapItemCount(raw, span.value) > 0) {
+        const decoded = amqpMessage.decode(raw.subarray(span.start, span.end))
+          .message_annotations as Record<string, unknown> | undefined;
+        if (decoded && Object.keys(decoded).length > 0) annotations = decoded;
+      }
     } else if (span.code >= SECTION.properties) {
       if (bareStart === raw.length) bareStart = span.start;
       if (span.code === SECTION.properties) {
-        const props = amqpMessage.decode(raw.subarray(span.start, span.end));
-        messageId = messageIdText(props.message_id);
+        const at = listElement(raw, span.value, 0);
+        messageId = at < 0 ? undefined : readMessageId(raw, at);
       }
     }
   }
@@ -123,24 +84,15 @@ export function parseMessage(raw: Buffer): ParsedMessage {
 
 /** The parts of a batch envelope (message format 0x80013700), each a complete message. */
 export function splitBatch(envelope: Buffer): Buffer[] {
-  let decoded;
-  try {
-    splitSections(envelope);
-    decoded = amqpMessage.decode(envelope);
-  } catch (error) {
-    throw error instanceof MessageFormatError
-      ? error
-      : new MessageFormatError(`undecodable batch: ${(error as Error).message}`);
+  const parts: Buffer[] = [];
+  for (const span of scanSections(envelope)) {
+    if (span.code === SECTION.data) parts.push(binaryContent(envelope, span.value));
+    else if (span.code >= SECTION.sequence && span.code <= SECTION.value) {
+      throw new MessageFormatError('a batch must carry its messages as data sections');
+    }
   }
-  const body = decoded.body as { typecode?: number; content?: unknown; multiple?: boolean };
-  if (!body || body.typecode !== SECTION.data) {
-    throw new MessageFormatError('a batch must carry its messages as data sections');
-  }
-  const parts = body.multiple ? (body.content as unknown[]) : [body.content];
-  return parts.map((p, i) => {
-    if (!Buffer.isBuffer(p)) throw new MessageFormatError(`batch part ${i} is not binary`);
-    return p;
-  });
+  if (parts.length === 0) throw new MessageFormatError('the batch carries no messages');
+  return parts;
 }
 
 /** Text form of an AMQP message-id (string, ulong, uuid or binary). */
@@ -161,7 +113,7 @@ function uuidText(b: Buffer): string {
 
 /** Puts a message id into a bare message that has none (the service assigns one). */
 export function withMessageId(bare: Buffer, messageId: string): Buffer {
-  const spans = splitSections(bare);
+  const spans = scanSections(bare);
   const props = spans.find((s) => s.code === SECTION.properties);
   if (!props)
     return Buffer.concat([encodeTyped([propertiesSection({ message_id: messageId })]), bare]);
@@ -186,11 +138,12 @@ export function withMessageId(bare: Buffer, messageId: string): Buffer {
 export function patchApplicationProperties(bare: Buffer, patch: Record<string, unknown>): Buffer {
   const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
   if (entries.length === 0) return bare;
-  const spans = splitSections(bare);
+  const spans = scanSections(bare);
   const existing = spans.find((s) => s.code === SECTION.applicationProperties);
   const items: Typed[] = [];
   if (existing) {
-    const pairs = (existing.value as unknown as { value: Typed[] }).value;
+    const section = new amqpTypes.Reader(bare.subarray(existing.start, existing.end)).read();
+    const pairs = (section as unknown as { value: Typed[] }).value;
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const key = (pairs[i] as Typed).value as unknown;
       if (typeof key === 'string' && Object.prototype.hasOwnProperty.call(patch, key)) {
@@ -211,7 +164,7 @@ export function patchApplicationProperties(bare: Buffer, patch: Record<string, u
 
 /** The bare message without its body sections (peek with omit-message-body). */
 export function withoutBody(bare: Buffer): Buffer {
-  const spans = splitSections(bare);
+  const spans = scanSections(bare);
   return Buffer.concat(
     spans
       .filter((s) => s.code < SECTION.data || s.code > SECTION.value)
@@ -219,24 +172,116 @@ export function withoutBody(bare: Buffer): Buffer {
   );
 }
 
+/** What the broker stamps on a message each time it hands it out. */
 export interface DeliveryFields {
   deliveryCount: number;
   ttlMs: number | undefined;
-  /** Sender annotations first, then the broker's x-opt-* values (which win). */
-  annotations: Record<string, unknown>;
+  sequenceNumber: number;
+  enqueuedTime: number;
+  enqueueSequenceNumber: number;
+  /** Set for locked messages (`x-opt-locked-until`). */
+  lockedUntil: number | undefined;
+  /** `x-opt-message-state`: 0 active, 1 deferred, 2 scheduled. */
+  state: number;
+  /** Annotations the sender set, echoed first (the broker's own keys win). */
+  senderAnnotations: Record<string, unknown> | undefined;
 }
 
-/** Header + message annotations + the stored bare message: what goes on the wire. */
-export function encodeForDelivery(fields: DeliveryFields, bare: Buffer): Buffer {
-  const header: Record<string, unknown> = { delivery_count: fields.deliveryCount };
-  if (fields.ttlMs !== undefined && fields.ttlMs > 0 && fields.ttlMs <= 0xffffffff) {
-    header.ttl = fields.ttlMs;
+const BROKER_KEYS = new Set([
+  'x-opt-sequence-number',
+  'x-opt-enqueued-time',
+  'x-opt-enqueue-sequence-number',
+  'x-opt-locked-until',
+  'x-opt-message-state',
+]);
+const FIXED_ANNOTATIONS_SIZE =
+  symbolSize('x-opt-sequence-number') +
+  9 +
+  symbolSize('x-opt-enqueued-time') +
+  9 +
+  symbolSize('x-opt-enqueue-sequence-number') +
+  9 +
+  symbolSize('x-opt-message-state') +
+  5;
+const LOCKED_UNTIL_SIZE = symbolSize('x-opt-locked-until') + 9;
+
+/**
+ * Header + message annotations + the stored bare message, in one buffer: what goes on the wire.
+ * `writeBare` copies the `bareLength` stored bytes into the result at the given offset.
+ */
+export function encodeDelivery(
+  fields: DeliveryFields,
+  bareLength: number,
+  writeBare: (target: Buffer, offset: number) => void,
+): Buffer {
+  let sender: Buffer | undefined;
+  let senderItems = 0;
+  if (fields.senderAnnotations) {
+    const typed: Typed[] = [];
+    for (const [k, v] of Object.entries(fields.senderAnnotations)) {
+      if (BROKER_KEYS.has(k)) continue;
+      typed.push(amqpTypes.wrap_symbol(k), amqpTypes.wrap(v));
+    }
+    if (typed.length > 0) {
+      sender = encodeTyped(typed);
+      senderItems = typed.length;
+    }
   }
-  const head = encodeTyped([
-    headerSection(header),
-    symbolicMapSection(SECTION.messageAnnotations, fields.annotations),
-  ]);
-  return Buffer.concat([head, bare], head.length + bare.length);
+  const hasTtl = fields.ttlMs !== undefined && fields.ttlMs > 0 && fields.ttlMs <= 0xffffffff;
+  // header: descriptor(3) list8(0xc0,size,count) durable priority ttl first-acquirer delivery-count
+  const headerItems = 1 + 1 + (hasTtl ? 5 : 1) + 1 + 5;
+  const headerSize = 3 + 3 + headerItems;
+  const annotationItems =
+    FIXED_ANNOTATIONS_SIZE +
+    (fields.lockedUntil !== undefined ? LOCKED_UNTIL_SIZE : 0) +
+    (sender?.length ?? 0);
+  const annotationsSize = 3 + 9 + annotationItems;
+  const out = Buffer.allocUnsafe(headerSize + annotationsSize + bareLength);
+  const w = new HeadWriter(out);
+  w.byte(0x00);
+  w.byte(0x53);
+  w.byte(SECTION.header);
+  w.byte(0xc0);
+  w.byte(headerItems + 1);
+  w.byte(5);
+  w.byte(0x40); // durable
+  w.byte(0x40); // priority
+  if (hasTtl) {
+    w.byte(0x70);
+    w.uint32(fields.ttlMs as number);
+  } else {
+    w.byte(0x40);
+  }
+  w.byte(0x40); // first-acquirer
+  w.byte(0x70);
+  w.uint32(fields.deliveryCount);
+
+  w.byte(0x00);
+  w.byte(0x53);
+  w.byte(SECTION.messageAnnotations);
+  w.byte(0xd1);
+  w.uint32(annotationItems + 4);
+  w.uint32(senderItems + (fields.lockedUntil !== undefined ? 10 : 8));
+  if (sender) w.bytes(sender);
+  w.symbol('x-opt-sequence-number');
+  w.byte(0x81);
+  w.uint64(fields.sequenceNumber);
+  w.symbol('x-opt-enqueued-time');
+  w.byte(0x83);
+  w.uint64(fields.enqueuedTime);
+  w.symbol('x-opt-enqueue-sequence-number');
+  w.byte(0x81);
+  w.uint64(fields.enqueueSequenceNumber);
+  if (fields.lockedUntil !== undefined) {
+    w.symbol('x-opt-locked-until');
+    w.byte(0x83);
+    w.uint64(fields.lockedUntil);
+  }
+  w.symbol('x-opt-message-state');
+  w.byte(0x71);
+  w.uint32(fields.state);
+  writeBare(out, w.pos);
+  return out;
 }
 
 /** Encodes an AMQP map of annotations (for the journal). */

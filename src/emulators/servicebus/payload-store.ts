@@ -48,7 +48,7 @@ export interface PayloadStoreStats {
 }
 
 const DEFAULTS = {
-  memoryBudgetBytes: 32 * 1024 * 1024,
+  memoryBudgetBytes: 8 * 1024 * 1024,
   memorySegmentBytes: 1024 * 1024,
   diskSegmentBytes: 16 * 1024 * 1024,
 };
@@ -60,6 +60,12 @@ export class PayloadStore {
   private readonly diskSegmentBytes: number;
   private readonly spillDirectory: string;
   private readonly segments = new Set<Segment>();
+  /**
+   * Buffers of dropped memory segments, kept for the next segment: allocating and freeing
+   * megabyte blocks makes glibc raise its mmap threshold and fragment its heap, which keeps the
+   * process's resident size high long after the messages are gone.
+   */
+  private readonly spareBuffers: Buffer[] = [];
   private current: Segment | undefined;
   private nextId = 1;
   private memoryBytes = 0;
@@ -94,8 +100,8 @@ export class PayloadStore {
   }
 
   /**
-   * The bytes `ref` points at. Memory segments return a view (valid for as long as the caller
-   * holds it: segments are never reused); disk segments return a fresh copy.
+   * The bytes `ref` points at. Memory segments return a view, valid until the next `put` or
+   * `release` (segment buffers are recycled); disk segments return a fresh copy.
    */
   get(ref: PayloadRef): Buffer {
     const seg = ref.seg;
@@ -113,6 +119,27 @@ export class PayloadStore {
       done += n;
     }
     return out;
+  }
+
+  /** Copies the bytes `ref` points at into `target` at `offset` (no intermediate buffer). */
+  readInto(ref: PayloadRef, target: Buffer, offset: number): void {
+    const seg = ref.seg;
+    if (!seg) throw new Error('payload was released');
+    if (seg.kind === 'memory') {
+      (seg.buf as Buffer).copy(target, offset, ref.off, ref.off + ref.len);
+      return;
+    }
+    if (ref.off >= seg.flushed) {
+      const start = ref.off - seg.flushed;
+      (seg.pending as Buffer).copy(target, offset, start, start + ref.len);
+      return;
+    }
+    let done = 0;
+    while (done < ref.len) {
+      const n = readSync(seg.fd as number, target, offset + done, ref.len - done, ref.off + done);
+      if (n <= 0) throw new Error(`spill segment ${seg.id} is short`);
+      done += n;
+    }
   }
 
   release(ref: PayloadRef): void {
@@ -137,6 +164,8 @@ export class PayloadStore {
     if (this.closed) return;
     this.closed = true;
     for (const seg of [...this.segments]) this.drop(seg);
+    this.spareBuffers.length = 0;
+    this.memoryBytes = 0;
     this.current = undefined;
   }
 
@@ -146,30 +175,36 @@ export class PayloadStore {
     if (cur) {
       this.current = undefined;
       if (cur.live === 0) this.drop(cur);
+      else if (cur.kind === 'disk') {
+        this.flush(cur); // sealed: reads go to the file, the write buffer can go
+        cur.pending = undefined;
+      }
     }
     const memorySize = Math.max(this.memorySegmentBytes, length);
-    const seg =
-      this.memoryBytes + memorySize <= this.budget
+    const spare = memorySize === this.memorySegmentBytes ? this.spareBuffers.pop() : undefined;
+    const seg = spare
+      ? this.newMemorySegment(memorySize, spare)
+      : this.memoryBytes + memorySize <= this.budget
         ? this.newMemorySegment(memorySize)
         : this.newDiskSegment(Math.max(this.diskSegmentBytes, length));
     this.current = seg;
     return seg;
   }
 
-  private newMemorySegment(capacity: number): Segment {
+  private newMemorySegment(capacity: number, spare?: Buffer): Segment {
     const seg: Segment = {
       id: this.nextId++,
       kind: 'memory',
       capacity,
       used: 0,
       live: 0,
-      buf: Buffer.allocUnsafeSlow(capacity),
+      buf: spare ?? Buffer.allocUnsafeSlow(capacity),
       fd: undefined,
       path: undefined,
       flushed: 0,
       pending: undefined,
     };
-    this.memoryBytes += capacity;
+    if (!spare) this.memoryBytes += capacity;
     this.segments.add(seg);
     return seg;
   }
@@ -226,7 +261,11 @@ export class PayloadStore {
   private drop(seg: Segment): void {
     if (!this.segments.delete(seg)) return;
     if (seg.kind === 'memory') {
-      this.memoryBytes -= seg.capacity;
+      if (seg.capacity === this.memorySegmentBytes && !this.closed && seg.buf) {
+        this.spareBuffers.push(seg.buf); // still counted in memoryBytes
+      } else {
+        this.memoryBytes -= seg.capacity;
+      }
       seg.buf = undefined;
     } else {
       this.diskBytes -= seg.flushed;

@@ -1,8 +1,7 @@
-import { amqpTypes } from './amqp.js';
 import type { QueueSettings } from './config.js';
 import { IndexedHeap, NOT_IN_HEAP } from './heap.js';
 import {
-  encodeForDelivery,
+  encodeDelivery,
   patchApplicationProperties,
   withMessageId,
   withoutBody,
@@ -39,32 +38,137 @@ export type MessageStateValue = (typeof MessageState)[keyof typeof MessageState]
 /** `x-opt-message-state` values. */
 const WIRE_STATE = { active: 0, deferred: 1, scheduled: 2 } as const;
 
+/**
+ * A message record is the emulator's main per-message memory cost, so it is kept small (see
+ * docs, "Performance"): times are millisecond offsets from this process's start, truncated to
+ * small integers while they fit (about 12 days either side), so V8 stores them unboxed; rarely
+ * set fields live in one optional side object; the state and the deferral flag share a field.
+ */
+const TIME_BASE = Date.now();
+const SMALL = 0x3fffffff;
+/** Offset meaning "never" (no expiry). */
+const NEVER = SMALL;
+
+function toOffset(ms: number): number {
+  const d = ms - TIME_BASE;
+  return d > -SMALL && d < SMALL ? d | 0 : d;
+}
+
+interface Extras {
+  ttlMs: number | undefined;
+  annotations: Record<string, unknown> | undefined;
+  messageId: string | undefined;
+  originalSeq: number;
+}
+
+const DEFERRED_FLAG = 8;
+
 export class StoredMessage implements PayloadRef {
   seg: Segment | null = null;
   off = 0;
   len = 0;
-  state: MessageStateValue = MessageState.removed; // until a queue places it
-  /** Deferred (stays true while a deferred message is locked by receive-by-sequence-number). */
-  deferred = false;
   deliveryCount = 0;
   lockId = 0;
-  lockedUntil = 0;
   heapIndex = NOT_IN_HEAP;
   ttlIndex = NOT_IN_HEAP;
-  scheduledAt = 0;
-  expiresAt = Infinity;
+  /** State in the low bits, DEFERRED_FLAG on top. */
+  private bits: number = MessageState.removed; // until a queue places it
+  private enq: number;
+  private exp = NEVER;
+  /** Lock expiry while locked, scheduled time while scheduled (never both). */
+  private due = 0;
+  private extras: Extras | undefined;
 
   constructor(
     readonly seq: number,
-    public enqueuedAt: number,
+    enqueuedAt: number,
     /** The TTL the sender put in the header, if any. */
-    readonly ttlMs: number | undefined,
+    ttlMs: number | undefined,
     /** Annotations the sender set, echoed on delivery. */
-    readonly annotations: Record<string, unknown> | undefined,
+    annotations: Record<string, unknown> | undefined,
     /** `x-opt-enqueue-sequence-number`: the sequence number in the queue it was first sent to. */
-    readonly originalSeq: number,
-    readonly messageId: string | undefined,
-  ) {}
+    originalSeq: number,
+    /** Kept only where duplicate detection needs it. */
+    messageId: string | undefined,
+  ) {
+    this.enq = toOffset(enqueuedAt);
+    if (
+      ttlMs !== undefined ||
+      annotations !== undefined ||
+      messageId !== undefined ||
+      originalSeq !== seq
+    ) {
+      this.extras = { ttlMs, annotations, messageId, originalSeq };
+    }
+  }
+
+  get state(): MessageStateValue {
+    return (this.bits & 7) as MessageStateValue;
+  }
+
+  set state(s: MessageStateValue) {
+    this.bits = (this.bits & DEFERRED_FLAG) | s;
+  }
+
+  /** Deferred (stays true while a deferred message is locked by receive-by-sequence-number). */
+  get deferred(): boolean {
+    return (this.bits & DEFERRED_FLAG) !== 0;
+  }
+
+  set deferred(d: boolean) {
+    this.bits = d ? this.bits | DEFERRED_FLAG : this.bits & ~DEFERRED_FLAG;
+  }
+
+  get ttlMs(): number | undefined {
+    return this.extras?.ttlMs;
+  }
+
+  get annotations(): Record<string, unknown> | undefined {
+    return this.extras?.annotations;
+  }
+
+  get messageId(): string | undefined {
+    return this.extras?.messageId;
+  }
+
+  get originalSeq(): number {
+    return this.extras?.originalSeq ?? this.seq;
+  }
+
+  get enqueuedAt(): number {
+    return this.enq + TIME_BASE;
+  }
+
+  set enqueuedAt(ms: number) {
+    this.enq = toOffset(ms);
+  }
+
+  /** Epoch ms; Infinity when the message never expires. */
+  get expiresAt(): number {
+    return this.exp === NEVER ? Infinity : this.exp + TIME_BASE;
+  }
+
+  set expiresAt(ms: number) {
+    this.exp = Number.isFinite(ms) ? toOffset(ms) : NEVER;
+  }
+
+  /** Epoch ms until which the message is locked (meaningful while locked). */
+  get lockedUntil(): number {
+    return this.due + TIME_BASE;
+  }
+
+  set lockedUntil(ms: number) {
+    this.due = toOffset(ms);
+  }
+
+  /** Epoch ms of the scheduled enqueue time; 0 when not scheduled. */
+  get scheduledAt(): number {
+    return this.state === MessageState.scheduled ? this.due + TIME_BASE : 0;
+  }
+
+  set scheduledAt(ms: number) {
+    this.due = ms === 0 ? 0 : toOffset(ms);
+  }
 }
 
 export interface IncomingMessage {
@@ -168,6 +272,10 @@ export class Queue {
     this.path = this.isDeadLetterQueue ? `${base}/$deadletterqueue` : base;
   }
 
+  private get keepsMessageIds(): boolean {
+    return this.settings.requiresDuplicateDetection && !this.isDeadLetterQueue;
+  }
+
   get name(): string {
     return this.isDeadLetterQueue ? `${this.settings.name}/$DeadLetterQueue` : this.settings.name;
   }
@@ -219,7 +327,7 @@ export class Queue {
       input.ttlMs,
       input.annotations,
       seq,
-      messageId,
+      this.keepsMessageIds ? messageId : undefined,
     );
     this.deps.payloads.put(msg, bare);
     this.bySeq.set(seq, msg);
@@ -403,25 +511,27 @@ export class Queue {
 
   /** The bytes to put on the wire for `msg` (header, annotations, stored bare message). */
   encode(msg: StoredMessage, options: { omitBody?: boolean } = {}): Buffer {
-    let bare = this.deps.payloads.get(msg);
-    if (options.omitBody) bare = withoutBody(bare);
-    const annotations: Record<string, unknown> = { ...msg.annotations };
-    annotations['x-opt-sequence-number'] = amqpTypes.wrap_long(msg.seq);
-    annotations['x-opt-enqueued-time'] = new Date(msg.enqueuedAt);
-    annotations['x-opt-enqueue-sequence-number'] = amqpTypes.wrap_long(msg.originalSeq);
-    if (msg.state === MessageState.locked) {
-      annotations['x-opt-locked-until'] = new Date(msg.lockedUntil);
+    const fields = {
+      deliveryCount: msg.deliveryCount,
+      ttlMs: this.effectiveTtl(msg),
+      sequenceNumber: msg.seq,
+      enqueuedTime: msg.enqueuedAt,
+      enqueueSequenceNumber: msg.originalSeq,
+      lockedUntil: msg.state === MessageState.locked ? msg.lockedUntil : undefined,
+      state:
+        msg.state === MessageState.scheduled
+          ? WIRE_STATE.scheduled
+          : msg.deferred
+            ? WIRE_STATE.deferred
+            : WIRE_STATE.active,
+      senderAnnotations: msg.annotations,
+    };
+    if (options.omitBody) {
+      const bare = withoutBody(this.deps.payloads.get(msg));
+      return encodeDelivery(fields, bare.length, (target, at) => bare.copy(target, at));
     }
-    const wireState =
-      msg.state === MessageState.scheduled
-        ? WIRE_STATE.scheduled
-        : msg.deferred
-          ? WIRE_STATE.deferred
-          : WIRE_STATE.active;
-    annotations['x-opt-message-state'] = amqpTypes.wrap_int(wireState);
-    return encodeForDelivery(
-      { deliveryCount: msg.deliveryCount, ttlMs: this.effectiveTtl(msg), annotations },
-      bare,
+    return encodeDelivery(fields, msg.len, (target, at) =>
+      this.deps.payloads.readInto(msg, target, at),
     );
   }
 
@@ -465,7 +575,7 @@ export class Queue {
       entry.ttlMs,
       entry.annotations,
       entry.originalSeq,
-      entry.messageId,
+      this.keepsMessageIds ? entry.messageId : undefined,
     );
     msg.deliveryCount = entry.deliveryCount;
     this.deps.payloads.put(msg, entry.bare);
@@ -525,7 +635,7 @@ export class Queue {
       source.ttlMs,
       source.annotations,
       source.originalSeq,
-      source.messageId,
+      undefined,
     );
     msg.deliveryCount = source.deliveryCount;
     this.deps.payloads.put(msg, bare);

@@ -65,7 +65,10 @@ describe('Service Bus conformance: MaxDeliveryCount and the dead-letter queue', 
     await client.createSender(QUEUE).sendMessages({ body: 'x', messageId: id });
     const receiver = client.createReceiver(QUEUE);
     const [msg] = await receiveCount(receiver, 1);
-    await receiver.deadLetterMessage(msg!, { deadLetterReason: 'Manual' });
+    await receiver.deadLetterMessage(msg!, {
+      deadLetterReason: 'Manual',
+      deadLetterErrorDescription: 'by hand',
+    });
     const dlq = client.createReceiver(QUEUE, { subQueueType: 'deadLetter' });
     const [peeked] = await dlq.peekMessages(1);
     expect(peeked?.messageId).toBe(id);

@@ -3,7 +3,7 @@ import rhea from 'rhea';
 
 import {
   MessageFormatError,
-  encodeForDelivery,
+  encodeDelivery,
   parseMessage,
   patchApplicationProperties,
   splitBatch,
@@ -48,26 +48,55 @@ describe('message codec', () => {
 
   it('renders header and broker annotations in front of the stored bytes', () => {
     const { bare } = parseMessage(encode({ message_id: 'x', body }));
-    const out = encodeForDelivery(
-      {
-        deliveryCount: 2,
-        ttlMs: 1000,
-        annotations: {
-          'x-opt-sequence-number': rhea.types.wrap_long(7),
-          'x-opt-partition-key': 'p',
-        },
+    const fields = {
+      deliveryCount: 2,
+      ttlMs: 1000,
+      sequenceNumber: 2 ** 40 + 7,
+      enqueuedTime: 1_700_000_000_123,
+      enqueueSequenceNumber: 3,
+      lockedUntil: 1_700_000_060_123,
+      state: 1,
+      senderAnnotations: {
+        'x-opt-partition-key': 'p',
+        'x-opt-sequence-number': 'ignored: the broker value wins',
       },
-      bare,
-    );
+    };
+    const out = encodeDelivery(fields, bare.length, (t, at) => bare.copy(t, at));
     const msg = decode(out);
     expect(msg.delivery_count).toBe(2);
     expect(msg.ttl).toBe(1000);
     expect(msg.message_annotations).toEqual({
-      'x-opt-sequence-number': 7,
       'x-opt-partition-key': 'p',
+      'x-opt-sequence-number': 2 ** 40 + 7,
+      'x-opt-enqueued-time': new Date(1_700_000_000_123),
+      'x-opt-enqueue-sequence-number': 3,
+      'x-opt-locked-until': new Date(1_700_000_060_123),
+      'x-opt-message-state': 1,
     });
     expect(msg.message_id).toBe('x');
     expect((msg.body as { content: Buffer }).content.toString()).toBe('{"a":1}');
+    // without TTL and lock
+    const plain = decode(
+      encodeDelivery(
+        {
+          ...fields,
+          ttlMs: undefined,
+          lockedUntil: undefined,
+          senderAnnotations: undefined,
+          deliveryCount: 0,
+        },
+        bare.length,
+        (t, at) => bare.copy(t, at),
+      ),
+    );
+    expect(plain.ttl).toBeUndefined();
+    expect(plain.delivery_count).toBe(0);
+    expect(Object.keys(plain.message_annotations ?? {})).toEqual([
+      'x-opt-sequence-number',
+      'x-opt-enqueued-time',
+      'x-opt-enqueue-sequence-number',
+      'x-opt-message-state',
+    ]);
   });
 
   it('adds a message id to a message without one', () => {
