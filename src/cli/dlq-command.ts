@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 
 import { countWord } from './enqueue-command.js';
 import {
+  DEAD_LETTER_PROPERTIES,
   detail,
   dlqReceiver,
   peekDeadLetters,
@@ -219,7 +220,8 @@ export function listTable(summaries: readonly DeadLetterSummary[]): string {
   const stdout = cliIo().stdout;
   return renderTable(
     [
-      { header: 'MESSAGE ID', shrink: true, minWidth: 12 },
+      // Never shortened: it is what resubmit and show take.
+      { header: 'MESSAGE ID' },
       { header: 'ENQUEUED' },
       { header: 'REASON' },
       { header: 'DESCRIPTION', shrink: true, minWidth: 20 },
@@ -277,7 +279,10 @@ export function showText(d: DeadLetterDetail): string {
   const lines = rows
     .filter((r): r is [string, string] => r[1] !== undefined && r[1] !== '')
     .map(([k, v]) => `${`${k}:`.padEnd(17)}${v}`);
-  const props = Object.entries(d.applicationProperties);
+  // The dead-letter properties are shown above as Reason, Description and Last error.
+  const props = Object.entries(d.applicationProperties).filter(
+    ([k]) => !(DEAD_LETTER_PROPERTIES as readonly string[]).includes(k),
+  );
   if (props.length > 0) {
     lines.push('Properties:');
     for (const [k, v] of props)

@@ -244,6 +244,17 @@ describe('clusters add', () => {
     ]);
   });
 
+  test('KUBECONFIG and PODBUS_CLUSTERS_FILE instead of flags (as the compose offline profile runs it)', async () => {
+    const file = join(dir, 'env', 'clusters.yaml');
+    const run = await runCli(['clusters', 'add', 'west', '--context', 'west'], {
+      env: { KUBECONFIG: kubeconfig, PODBUS_CLUSTERS_FILE: file },
+    });
+    expect(run.code).toBe(0);
+    expect((parse(await readFile(file, 'utf8')) as { name: string }[])[0]?.name).toBe('west');
+    const verify = await runCli(['clusters', 'verify'], { env: { PODBUS_CLUSTERS_FILE: file } });
+    expect(verify.code).toBe(0);
+  });
+
   test('--token-ttl: a TokenRequest token, no Secret, and a warning that it expires', async () => {
     const file = join(dir, 'ttl', 'clusters.yaml');
     const run = await runCli([

@@ -186,6 +186,7 @@ describe('list and show (peek only)', () => {
     expect(run.stdout).toContain('Description:     pod seed-conflict exists with another request');
     expect(run.stdout).toContain('Last error:      cluster alpha: request timed out');
     expect(run.stdout).toContain('  team: blue');
+    expect(run.stdout).not.toContain('  DeadLetterReason:');
     expect(run.stdout).toContain('Body:\n  {\n    "ChallengeId": "web-101",');
 
     const invalid = await runCli(['dlq', 'show', 'bad-json', '--queue', 'list', '--json'], { env });
