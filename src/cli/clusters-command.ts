@@ -19,6 +19,7 @@ import {
   CLUSTERS_FILE_ENV,
   loadClusterSettings,
   resolveClustersSource,
+  type ClustersSource,
 } from '../config/cluster-settings.js';
 import { ConfigError } from '../config/config-error.js';
 import { isDns1123Label } from '../message/names.js';
@@ -185,7 +186,7 @@ function dnsLabel(what: string, value: string): string {
 /** The clusters file `clusters add` writes: --clusters-file, else the config's, else the env's. */
 function clustersFileForAdd(flags: ClustersFileFlags): string {
   const env = cliIo().env;
-  let source;
+  let source: ClustersSource;
   try {
     source = resolveClustersSource({
       file: flags.config ?? env.PODBUS_CONFIG,

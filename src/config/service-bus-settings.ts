@@ -32,7 +32,11 @@ export interface LoadServiceBusSettingsOptions {
 export const CONNECTION_STRING_ENV = envVarFor('serviceBus.connectionString');
 export const QUEUE_NAME_ENV = envVarFor('serviceBus.queueName');
 
-type Origin = { kind: 'default' } | { kind: 'file'; file: string } | { kind: 'env'; name: string };
+type Origin =
+  | { kind: 'default' }
+  | { kind: 'file'; file: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'flag'; flag: string };
 
 /** Throws a ConfigError listing every problem; never includes the connection string. */
 export function loadServiceBusSettings(
@@ -43,7 +47,7 @@ export function loadServiceBusSettings(
   let connectionString = '';
   let csOrigin: Origin = { kind: 'default' };
   let queueName = 'challenges';
-  let queueOrigin: Origin | { kind: 'flag' } = { kind: 'default' };
+  let queueOrigin: Origin = { kind: 'default' };
 
   if (options.file !== undefined) {
     const file = resolve(options.cwd ?? process.cwd(), options.file);
@@ -78,7 +82,7 @@ export function loadServiceBusSettings(
   }
   if (options.queueName !== undefined) {
     queueName = options.queueName;
-    queueOrigin = { kind: 'flag' };
+    queueOrigin = { kind: 'flag', flag: '--queue' };
   }
 
   const csProblem = connectionStringProblem(connectionString);
@@ -97,7 +101,7 @@ export function loadServiceBusSettings(
   if (queueName.trim() === '') {
     problems.push({
       path: 'serviceBus.queueName',
-      message: `must not be empty${queueOrigin.kind === 'flag' ? ' (set with --queue)' : describeOrigin(queueOrigin as Origin)}`,
+      message: `must not be empty${describeOrigin(queueOrigin)}`,
     });
   }
   if (problems.length === 0) {
@@ -166,5 +170,6 @@ function readServiceBusSection(
 function describeOrigin(origin: Origin): string {
   if (origin.kind === 'file') return ` (set in ${origin.file})`;
   if (origin.kind === 'env') return ` (set from ${origin.name})`;
+  if (origin.kind === 'flag') return ` (set with ${origin.flag})`;
   return '';
 }

@@ -341,6 +341,26 @@ describe('clusters verify failures (exit 1, with what to do)', () => {
     );
   });
 
+  test('insecureSkipTlsVerify passes, but says TLS is NOT verified', async () => {
+    const file = await entriesFile('insecure', [
+      {
+        name: 'west',
+        server: west.server,
+        tokenFile: 'etc/tokens/west.token',
+        insecureSkipTlsVerify: true,
+        namespace: 'challenges',
+      },
+    ]);
+    const run = await runCli(['clusters', 'verify', '--clusters-file', file]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^west\s+ok\s+\S+\s+NOT verified \(insecureSkipTlsVerify\)\s+valid\s+ok/m,
+    );
+    expect(run.stderr).toContain(
+      'warning: west: TLS is NOT verified (insecureSkipTlsVerify): remove it and set caFile',
+    );
+  });
+
   test('a revoked token: 401 and "re-run podbus clusters add"', async () => {
     const token = (await readFile(join(dir, 'etc', 'tokens', 'east.token'), 'utf8')).trim();
     east.revokeToken(token);

@@ -254,6 +254,12 @@ describe('resubmit', () => {
     expect(empty.stderr).toContain('is empty; nothing to resubmit');
   });
 
+  test('a queue that does not exist: exit 1 with what to check', async () => {
+    const run = await runCli(['dlq', 'list', '--queue', 'nope'], { env });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('queue "nope" does not exist in this namespace: check --queue');
+  });
+
   test('usage: IDs or --all, not both, not neither', async () => {
     expect((await runCli(['dlq', 'resubmit', '--queue', 'resubmit'], { env })).code).toBe(2);
     const both = await runCli(['dlq', 'resubmit', 'x', '--all', '--queue', 'resubmit'], { env });
