@@ -193,6 +193,13 @@ export function resubmission(m: ServiceBusReceivedMessage): AmqpAnnotatedMessage
     const value = p[key];
     if (value !== undefined && value !== null) (properties as Record<string, unknown>)[key] = value;
   }
+  // The SDK fills both views from the same AMQP properties; fall back to the parsed view.
+  if (properties.messageId === undefined && m.messageId !== undefined) {
+    properties.messageId = m.messageId;
+  }
+  if (properties.contentType === undefined && m.contentType !== undefined) {
+    properties.contentType = m.contentType;
+  }
   return {
     body: m.body,
     bodyType: raw.bodyType ?? 'data',
