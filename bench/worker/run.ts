@@ -162,9 +162,7 @@ console.log(
   `\nWorker throughput, ${MESSAGES} messages per run, ${ROUNDS} interleaved rounds, ` +
     `${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}`,
 );
-console.log(
-  '(received -> pod created -> completed; steady state: from 10% settled to 100%)\n',
-);
+console.log('(received -> pod created -> completed; steady state: from 10% settled to 100%)\n');
 console.log('| variant | median msg/s | runs | vs. first |');
 console.log('| --- | ---: | --- | ---: |');
 for (const variant of VARIANTS) {
