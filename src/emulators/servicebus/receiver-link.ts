@@ -4,6 +4,7 @@ import { CONDITION, outcomes } from './amqp.js';
 import type { Broker, Consumer } from './broker.js';
 import type { LockTokens } from './lock-token.js';
 import { QueueOperationError } from './queue.js';
+import { settle } from './settle.js';
 import type { Queue, SettleResult } from './queue.js';
 
 /**
@@ -24,7 +25,6 @@ interface SenderInternals {
 }
 
 interface DeliveryInternals {
-  remote_settled: boolean;
   settled: boolean;
   remote_state?: { error?: { condition?: string; description?: string; info?: unknown } } & Record<
     string,
@@ -36,16 +36,6 @@ export type OutcomeKind = 'accepted' | 'rejected' | 'released' | 'modified' | 's
 
 export const LOCK_LOST_DESCRIPTION =
   'The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.';
-
-/**
- * Settles a delivery we sent. With receiver-settle-mode `second` the client settles when it sees
- * our settlement and sends nothing more; rhea would keep the delivery in the session's outgoing
- * buffer forever (it waits for a remote settle), so it is marked remotely settled here.
- */
-export function settleSent(delivery: Delivery, outcome: unknown): void {
-  delivery.update(true, outcome);
-  (delivery as unknown as DeliveryInternals).remote_settled = true;
-}
 
 export class ConsumerLink implements Consumer {
   /** Deliveries handed to rhea on this link (queued or transferred), plus drained credit. */
@@ -63,8 +53,14 @@ export class ConsumerLink implements Consumer {
     const internals = link as unknown as SenderInternals;
     // rhea only answers a drain while credit is left. The SDK waits for the drain answer even
     // when every credit was used, so always answer, consuming what is left (AMQP 1.0 §2.6.7).
+    // rhea calls this after transmitting what it could; if transfers still wait (session window
+    // full), consuming their credit would strand them, so answer once they are out.
     internals._get_drain = () => {
       if (!internals._draining || !internals._drained) return false;
+      if (this.sends - internals.delivery_count > 0) {
+        this.retryDrain();
+        return false;
+      }
       const consumed = internals.credit;
       internals.delivery_count += consumed;
       internals.credit = 0;
@@ -164,10 +160,10 @@ export class ConsumerLink implements Consumer {
       this.broker.commit();
     } catch (e) {
       if (!(e instanceof QueueOperationError)) throw e;
-      settleSent(delivery, outcomes.rejected(e.condition, e.message));
+      settle(delivery, outcomes.rejected(e.condition, e.message));
       return;
     }
-    settleSent(
+    settle(
       delivery,
       result === 'ok' ? reply : outcomes.rejected(CONDITION.lockLost, LOCK_LOST_DESCRIPTION),
     );
@@ -182,15 +178,16 @@ export class ConsumerLink implements Consumer {
   private finishDrain(): void {
     const s = this.link as unknown as SenderInternals;
     if (this.closed || !s._draining) return;
-    if (this.sends - s.delivery_count > 0) {
-      // transfers still wait for session window; answer once they are out
-      this.drainRetry ??= setTimeout(() => {
-        this.drainRetry = undefined;
-        this.finishDrain();
-      }, 5);
-      return;
-    }
+    // written after the queued transfers in rhea's next processing pass (see _get_drain)
     this.link.set_drained(true);
+    (this.link.connection as unknown as { _register(): void })._register();
+  }
+
+  private retryDrain(): void {
+    this.drainRetry ??= setTimeout(() => {
+      this.drainRetry = undefined;
+      this.finishDrain();
+    }, 5);
   }
 }
 

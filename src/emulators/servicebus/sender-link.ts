@@ -5,6 +5,7 @@ import type { Broker } from './broker.js';
 import { MessageFormatError, parseMessage, splitBatch } from './message-codec.js';
 import type { ParsedMessage } from './message-codec.js';
 import type { Queue } from './queue.js';
+import { settle } from './settle.js';
 
 /**
  * A client's sender link to a queue (our rhea Receiver). Single messages arrive as format 0,
@@ -66,10 +67,10 @@ export class ProducerLink {
     }
     for (const part of parts) this.queue.enqueue(part);
     this.broker.commit();
-    delivery.update(true, outcomes.accepted());
+    settle(delivery, outcomes.accepted());
   }
 }
 
 function reject(delivery: Delivery, condition: string, description: string): void {
-  delivery.update(true, outcomes.rejected(condition, description));
+  settle(delivery, outcomes.rejected(condition, description));
 }

@@ -16,6 +16,7 @@ import type { OutcomeKind } from './receiver-link.js';
 import { MAX_MESSAGE_SIZE, ProducerLink } from './sender-link.js';
 import type { TransferContext } from './sender-link.js';
 import type { Queue } from './queue.js';
+import { settle } from './settle.js';
 
 /**
  * The AMQP 1.0 listener: accepts connections (SASL ANONYMOUS, as the SDK offers), routes each
@@ -322,7 +323,7 @@ export class AmqpServer {
     const handler = state.links.get(receiver);
     const delivery = ctx.delivery as Delivery;
     if (!handler) {
-      delivery.update(true, outcomes.released());
+      settle(delivery, outcomes.released());
       return;
     }
     switch (handler.kind) {
@@ -331,7 +332,7 @@ export class AmqpServer {
         return;
       case 'cbs-requests': {
         const request = ctx.message as Message;
-        delivery.update(true, outcomes.accepted());
+        settle(delivery, outcomes.accepted());
         const response = this.options.cbs.handle(request, state.claims);
         this.reply(state, request, {
           'status-code': amqpTypes.wrap_int(response.statusCode),
@@ -345,7 +346,7 @@ export class AmqpServer {
         if (format !== undefined && format !== 0) {
           throw new LinkFailure(CONDITION.decodeError, 'management requests must be AMQP messages');
         }
-        delivery.update(true, outcomes.accepted());
+        settle(delivery, outcomes.accepted());
         const broker = this.options.broker;
         const response = handleManagementRequest(
           {
@@ -365,8 +366,8 @@ export class AmqpServer {
         return;
       }
       default:
-        delivery.update(
-          true,
+        settle(
+          delivery,
           outcomes.rejected(CONDITION.notAllowed, 'this link does not take messages'),
         );
     }
@@ -453,7 +454,7 @@ export class AmqpServer {
     const delivery = ctx.delivery as Delivery | undefined;
     try {
       if (delivery && !(delivery as unknown as { settled: boolean }).settled) {
-        delivery.update(true, outcomes.rejected(condition, description));
+        settle(delivery, outcomes.rejected(condition, description));
       }
     } catch {
       // the delivery is already gone
