@@ -2,12 +2,25 @@
 // (scripts/build-base-image.sh) and run the way deploy/worker runs it. Fails, never skips, when
 // Docker cannot be started or the image cannot be built.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 
-import { beforeAll, describe, expect, it } from '@jest/globals';
-import { Wait, getContainerRuntimeClient } from 'testcontainers';
+import { ServiceBusClient } from '@azure/service-bus';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Wait, getContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
+import { stringify } from 'yaml';
+
+import {
+  startKubernetesEmulator,
+  type EmulatedCluster,
+  type KubernetesEmulator,
+} from '../../src/emulators/kubernetes/index.js';
+import {
+  startServiceBusEmulator,
+  type ServiceBusEmulator,
+} from '../../src/emulators/servicebus/index.js';
+import { podNameForMessageId } from '../../src/message/names.js';
 
 import {
   IMAGE_SETUP_TIMEOUT_MS,
@@ -209,10 +222,180 @@ describe('podbus image: `podbus emulator kubernetes` (docker-compose.yml, offlin
   }, 90_000);
 });
 
-// Added with the worker (issue 5): the worker container against podbus's emulators creates
-// pods, and `docker stop` (SIGTERM) drains in-flight messages before it exits. Build on
-// image-fixture.ts: podbusContainer().withCommand(['run']) with the emulators' endpoints.
-describe('podbus image: the worker', () => {
-  it.todo('creates pods for challenge messages when run against the emulators');
-  it.todo('drains in-flight messages and exits 0 on SIGTERM');
+// The worker in the image against podbus's emulators, which run in this process and listen on
+// the Docker bridge's gateway address (the host as seen from a container). That address is on
+// the Kubernetes emulator's certificate, so the worker verifies TLS as it would against AKS.
+describe('podbus image: the worker (`podbus run`) against the emulators', () => {
+  const QUEUE = 'challenges';
+  let serviceBus: ServiceBusEmulator;
+  let kubernetes: KubernetesEmulator;
+  let cluster: EmulatedCluster;
+  let configDir: string;
+
+  beforeAll(async () => {
+    const gateway = dockerBridgeGateway();
+    serviceBus = await startServiceBusEmulator({ host: gateway });
+    kubernetes = await startKubernetesEmulator({
+      host: gateway,
+      clusters: [{ name: 'cluster-1' }],
+    });
+    cluster = kubernetes.cluster('cluster-1');
+    configDir = writeWorkerConfig(cluster);
+  });
+
+  afterAll(async () => {
+    await serviceBus?.stop();
+    await kubernetes?.stop();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  });
+
+  /** The worker container, configured like deploy/worker (read-only, non-root), ready. */
+  async function startWorker(): Promise<StartedTestContainer> {
+    return podbusContainer()
+      .withBindMounts([{ source: configDir, target: '/etc/podbus', mode: 'ro' }])
+      .withEnvironment({ PODBUS_SERVICE_BUS_CONNECTION_STRING: serviceBus.connectionString })
+      .withCommand(['run', '--config', '/etc/podbus/podbus.yaml'])
+      .withExposedPorts(9090)
+      .withWaitStrategy(Wait.forHttp('/readyz', 9090).forStatusCode(200))
+      .withStartupTimeout(45_000)
+      .start();
+  }
+
+  async function send(messageId: string, challengeId: string): Promise<void> {
+    const client = new ServiceBusClient(serviceBus.connectionString);
+    try {
+      const sender = client.createSender(QUEUE);
+      await sender.sendMessages({
+        messageId,
+        contentType: 'application/json',
+        body: { challengeId, containers: [{ image: 'docker.io/library/nginx:1.27' }] },
+      });
+      await sender.close();
+    } finally {
+      await client.close();
+    }
+  }
+
+  async function waitFor<T>(
+    what: string,
+    probe: () => T | undefined,
+    timeoutMs = 20_000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = probe();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it('creates a pod for a challenge message, from the hardened container', async () => {
+    const worker = await startWorker();
+    try {
+      await send('image-test-created', 'image-test');
+      const pod = await waitFor('the pod', () =>
+        cluster.getPod('challenges', podNameForMessageId('image-test-created')),
+      );
+      expect(pod.metadata.labels).toMatchObject({ challengeId: 'image-test' });
+      await waitFor('the message to be completed', () => {
+        const q = serviceBus.inspect(QUEUE);
+        return q.active + q.locked === 0 ? q : undefined;
+      });
+      expect(serviceBus.inspect(QUEUE).deadLettered).toBe(0);
+      const metrics = await (
+        await fetch(`http://${worker.getHost()}:${worker.getMappedPort(9090)}/metrics`)
+      ).text();
+      expect(metrics).toContain('podbus_messages_received_total');
+    } finally {
+      await worker.stop({ timeout: 45_000 });
+    }
+  }, 90_000);
+
+  it('drains in-flight messages and exits 0 on SIGTERM (docker stop)', async () => {
+    const worker = await startWorker();
+    const client = await getContainerRuntimeClient();
+    const handle = client.container.getById(worker.getId());
+    try {
+      // Slow the cluster down so the message is still in flight when SIGTERM arrives.
+      await cluster.faults.set({ latencyMs: 3000 });
+      await send('image-test-drained', 'image-test');
+      await waitFor('the message to be locked by the worker', () =>
+        serviceBus.inspect(QUEUE).locked === 1 ? true : undefined,
+      );
+      const stopping = Date.now();
+      await worker.stop({ timeout: 45_000, remove: false });
+      const stopMs = Date.now() - stopping;
+      const state = (await handle.inspect()).State;
+      console.log(`worker drained and stopped on SIGTERM in ${stopMs} ms`);
+      expect(state.ExitCode).toBe(0);
+      expect(state.OOMKilled).toBe(false);
+      // Drained, not abandoned: the pod exists and the message was completed.
+      expect(cluster.getPod('challenges', podNameForMessageId('image-test-drained'))).toBeDefined();
+      expect(serviceBus.inspect(QUEUE)).toMatchObject({ active: 0, locked: 0, deadLettered: 0 });
+      // It waited for the in-flight create (each API request takes 3 s now), within the grace.
+      expect(stopMs).toBeGreaterThan(1_000);
+      expect(stopMs).toBeLessThan(30_000);
+    } finally {
+      await cluster.faults.clear();
+      await handle.remove({ force: true }).catch(() => undefined);
+    }
+  }, 90_000);
 });
+
+/**
+ * The host's address on Docker's default bridge, which containers on it reach the host by:
+ * docker0's IPv4 address (Docker 20.10 leaves the bridge network's IPAM gateway empty), else the
+ * bridge network's gateway, else the first address of its subnet.
+ */
+function dockerBridgeGateway(): string {
+  const docker0 = networkInterfaces().docker0?.find((a) => a.family === 'IPv4');
+  if (docker0 !== undefined) return docker0.address;
+  const ipam = JSON.parse(
+    execFileSync('docker', ['network', 'inspect', 'bridge', '--format', '{{json .IPAM.Config}}'], {
+      encoding: 'utf8',
+    }),
+  ) as { Gateway?: string; Subnet?: string }[];
+  const config = ipam.find((c) => c.Subnet?.includes('.'));
+  if (config?.Gateway) return config.Gateway;
+  const [network] = (config?.Subnet ?? '').split('/');
+  const octets = (network ?? '').split('.').map(Number);
+  if (octets.length !== 4) throw new Error('cannot tell the Docker bridge gateway address');
+  octets[3] = (octets[3] ?? 0) + 1;
+  return octets.join('.');
+}
+
+/**
+ * podbus.yaml + clusters.yaml + the podbus service account's token and the cluster CA, in a
+ * directory the container mounts read-only at /etc/podbus (readable by uid 10001).
+ */
+function writeWorkerConfig(target: EmulatedCluster): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'podbus-image-worker-'));
+  chmodSync(dir, 0o755);
+  const files: Record<string, string> = {
+    'podbus.yaml': stringify({
+      serviceBus: { queueName: 'challenges', maxConcurrentCalls: 4 },
+      clustersFile: '/etc/podbus/clusters.yaml',
+      policy: { allowedImages: ['docker.io/library/*'] },
+      selection: { strategy: 'round-robin' },
+      worker: { shutdownGraceMs: 20_000 },
+      http: { port: 9090 },
+      log: { level: 'info' },
+    }),
+    'clusters.yaml': stringify([
+      {
+        name: target.name,
+        server: target.server,
+        tokenFile: '/etc/podbus/token',
+        caFile: '/etc/podbus/ca.crt',
+        namespace: target.namespace,
+      },
+    ]),
+    token: target.serviceAccountToken,
+    'ca.crt': target.caPem,
+  };
+  for (const [name, content] of Object.entries(files)) {
+    writeFileSync(path.join(dir, name), content, { mode: 0o644 });
+  }
+  return dir;
+}
