@@ -28,7 +28,7 @@ export interface ServiceBusEmulatorOptions {
     warn(...a: unknown[]): void;
     error(...a: unknown[]): void;
   };
-  /** Payload bytes kept in memory before spilling to temporary files (default 8 MiB). */
+  /** Payload bytes kept in memory before spilling to temporary files (default 4 MiB). */
   payloadMemoryBytes?: number;
   /**
    * After a burst, once quiet, run one memory-reducing GC so the process gives memory back.

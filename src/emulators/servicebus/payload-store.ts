@@ -48,7 +48,7 @@ export interface PayloadStoreStats {
 }
 
 const DEFAULTS = {
-  memoryBudgetBytes: 8 * 1024 * 1024,
+  memoryBudgetBytes: 4 * 1024 * 1024,
   memorySegmentBytes: 1024 * 1024,
   diskSegmentBytes: 16 * 1024 * 1024,
 };
@@ -66,6 +66,8 @@ export class PayloadStore {
    * process's resident size high long after the messages are gone.
    */
   private readonly spareBuffers: Buffer[] = [];
+  /** The one write buffer, lent to whichever disk segment is current (allocated once). */
+  private writeBuffer: Buffer | undefined;
   private current: Segment | undefined;
   private nextId = 1;
   private memoryBytes = 0;
@@ -165,6 +167,7 @@ export class PayloadStore {
     this.closed = true;
     for (const seg of [...this.segments]) this.drop(seg);
     this.spareBuffers.length = 0;
+    this.writeBuffer = undefined;
     this.memoryBytes = 0;
     this.current = undefined;
   }
@@ -176,7 +179,7 @@ export class PayloadStore {
       this.current = undefined;
       if (cur.live === 0) this.drop(cur);
       else if (cur.kind === 'disk') {
-        this.flush(cur); // sealed: reads go to the file, the write buffer can go
+        this.flush(cur); // sealed: reads go to the file; the write buffer moves on
         cur.pending = undefined;
       }
     }
@@ -229,7 +232,7 @@ export class PayloadStore {
       fd,
       path: kept,
       flushed: 0,
-      pending: Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES),
+      pending: (this.writeBuffer ??= Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES)),
     };
     this.segments.add(seg);
     return seg;
