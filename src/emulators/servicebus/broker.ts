@@ -10,7 +10,8 @@ import type { QueueListener, StoredMessage } from './queue.js';
 
 /** Something that takes messages from a queue when they become available (a receiver link). */
 export interface Consumer {
-  pump(): void;
+  /** Takes up to `max` messages (within its credit); returns how many it took. */
+  pump(max?: number): number;
 }
 
 export interface BrokerLogger {
@@ -128,7 +129,10 @@ export class Broker {
     if (this.journal.wantsCompaction(this.payloads.stats().liveBytes)) this.compact();
   }
 
-  /** Lets every receiver on `queue` take what it has credit for. */
+  /**
+   * Lets the receivers on `queue` take what they have credit for, one message each in turn, so
+   * competing receivers (podbus replicas) share a burst instead of the first one taking it all.
+   */
   pump(queue: Queue): void {
     if (this.pumping.has(queue)) {
       this.repump.add(queue);
@@ -140,9 +144,17 @@ export class Broker {
     try {
       do {
         this.repump.delete(queue);
-        for (const consumer of set) {
-          if (!queue.hasAvailable()) break;
-          consumer.pump();
+        let took = 1;
+        while (took > 0 && queue.hasAvailable()) {
+          took = 0;
+          for (const consumer of [...set]) {
+            if (!queue.hasAvailable()) break;
+            if (consumer.pump(1) > 0) {
+              took++;
+              set.delete(consumer); // next burst starts with somebody else
+              set.add(consumer);
+            }
+          }
         }
       } while (this.repump.has(queue) && queue.hasAvailable());
     } finally {

@@ -76,10 +76,11 @@ export class ConsumerLink implements Consumer {
     return s.credit - (this.sends - s.delivery_count);
   }
 
-  pump(): void {
-    if (this.closed || !this.link.is_open()) return;
+  pump(max = Infinity): number {
+    if (this.closed || !this.link.is_open()) return 0;
     const outgoing = (this.link as unknown as SenderInternals).session.outgoing;
-    let credit = this.availableCredit();
+    let credit = Math.min(this.availableCredit(), max);
+    let sent = 0;
     while (credit > 0 && outgoing.available() > 0) {
       const msg = this.peekLock ? this.queue.lockNext() : this.queue.takeNext();
       if (!msg) break;
@@ -95,9 +96,11 @@ export class ConsumerLink implements Consumer {
       }
       this.link.send(bytes, tag, 0);
       this.sends++;
+      sent++;
       credit--;
     }
-    if (!this.peekLock) this.broker.commit();
+    if (!this.peekLock && sent > 0) this.broker.commit();
+    return sent;
   }
 
   /** The client asked to drain: deliver what is there, then give the remaining credit back. */

@@ -233,6 +233,18 @@ describe('receiver links', () => {
     expect(emulator.inspect(QUEUE).active).toBe(0);
   });
 
+  it('shares arriving messages between waiting receivers in turn', async () => {
+    const x = await openReceiver('peekLock');
+    const y = await openReceiver('peekLock');
+    open.push(x.receiver, y.receiver);
+    x.receiver.add_credit(10);
+    y.receiver.add_credit(10);
+    await new Promise((r) => setTimeout(r, 100));
+    await send(10); // one batch
+    await until(() => x.deliveries.length + y.deliveries.length === 10);
+    expect([x.deliveries.length, y.deliveries.length]).toEqual([5, 5]);
+  });
+
   it('lets only one of two receivers lock each message', async () => {
     await send(20);
     const x = await openReceiver('peekLock');
