@@ -73,9 +73,7 @@ export function renderConfigurationReference(): string {
     '',
     '## All options',
     '',
-    '| Option | Environment variable | Default |',
-    '| --- | --- | --- |',
-    ...rows.map((r) => `| \`${r.path}\` | \`${r.env}\` | ${cell(r.default)} |`),
+    renderOptionsTable(rows),
     '',
     ...sections.flatMap((section) => renderSection(section, rows)),
     '## Cluster entries',
@@ -96,6 +94,20 @@ export function renderConfigurationReference(): string {
     '',
     ...CROSS_CHECK_DOCS.map((rule) => `- ${rule}`),
     '',
+  ].join('\n');
+}
+
+/**
+ * The table of every option with its environment variable and default: part of
+ * docs/configuration.md, and embedded in the README between the config-reference markers.
+ */
+export function renderOptionsTable(
+  rows: readonly ConfigOptionRow[] = describeConfigSchema(),
+): string {
+  return [
+    '| Option | Environment variable | Default |',
+    '| --- | --- | --- |',
+    ...rows.map((r) => `| \`${r.path}\` | \`${r.env}\` | ${cell(r.default)} |`),
   ].join('\n');
 }
 

@@ -7,9 +7,13 @@ import * as prettier from 'prettier';
 import {
   describeConfigSchema,
   renderConfigurationReference,
+  renderOptionsTable,
 } from '../../../src/config/reference.js';
 
 const DOC = fileURLToPath(new URL('../../../docs/configuration.md', import.meta.url));
+const README = fileURLToPath(new URL('../../../README.md', import.meta.url));
+const START = /<!-- config-reference:start[^>]*-->\n/;
+const END = '<!-- config-reference:end -->';
 
 async function expectedReference(): Promise<string> {
   const options = (await prettier.resolveConfig(DOC)) ?? {};
@@ -24,6 +28,28 @@ describe('docs/configuration.md', () => {
     if (actual !== expected) {
       throw new Error(
         'docs/configuration.md is out of date with src/config/schema.ts; regenerate it with: UPDATE_DOCS=1 npm test -- test/unit/config/reference',
+      );
+    }
+  });
+});
+
+describe('README.md configuration section', () => {
+  it('holds the generated options table', async () => {
+    const actual = readFileSync(README, 'utf8');
+    const start = START.exec(actual);
+    const end = actual.indexOf(END);
+    expect(start).not.toBeNull();
+    expect(end).toBeGreaterThan(start!.index);
+    const replaced =
+      actual.slice(0, start!.index + start![0].length) +
+      `\n${renderOptionsTable()}\n\n` +
+      actual.slice(end);
+    const options = (await prettier.resolveConfig(README)) ?? {};
+    const expected = await prettier.format(replaced, { ...options, parser: 'markdown' });
+    if (process.env.UPDATE_DOCS === '1') writeFileSync(README, expected);
+    if (readFileSync(README, 'utf8') !== expected) {
+      throw new Error(
+        'README.md configuration table is out of date with src/config/schema.ts; regenerate it with: UPDATE_DOCS=1 npm test -- test/unit/config/reference',
       );
     }
   });
