@@ -223,3 +223,13 @@ function demux(buffer: Buffer): { stdout: string; stderr: string } {
     stderr: Buffer.concat(err).toString('utf8'),
   };
 }
+
+/** `docker compose` (v2 plugin) or `docker-compose` (v1, Debian's package), whichever works. */
+export function findComposeCli(): string[] | undefined {
+  for (const candidate of [['docker', 'compose'], ['docker-compose']]) {
+    const [command, ...args] = candidate;
+    const probe = spawnSync(command ?? '', [...args, 'version'], { stdio: 'ignore' });
+    if (probe.status === 0) return candidate;
+  }
+  return undefined;
+}

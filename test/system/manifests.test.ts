@@ -2,7 +2,7 @@
 // (kubernetes-models for built-in kinds, KEDA's CRD schemas for KEDA's), every kustomization
 // renders with `kubectl kustomize`, the security properties hold, and the pieces agree with each
 // other (config, Secrets, volumes, the image's user, the target clusters' namespace and quota).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,6 +28,7 @@ import {
   yamlFiles,
   type KubeObject,
 } from './deploy-manifests.js';
+import { findComposeCli } from './image-fixture.js';
 
 // ---------------------------------------------------------------------------------------------
 // Shapes used below (only the fields the assertions read).
@@ -676,7 +677,7 @@ describe('docker-compose.yml', () => {
 
   it('builds every podbus service from the Dockerfile and runs it hardened', () => {
     const podbusServices = Object.entries(compose.services).filter(
-      ([, s]) => s.image === 'podbus:local',
+      ([, s]) => s.image === '${PODBUS_IMAGE:-podbus:local}',
     );
     expect(podbusServices.map(([name]) => name).sort()).toEqual(
       [
@@ -747,13 +748,3 @@ describe('docker-compose.yml', () => {
     },
   );
 });
-
-/** `docker compose` (v2 plugin) or `docker-compose` (v1, Debian's package), whichever works. */
-function findComposeCli(): string[] | undefined {
-  for (const candidate of [['docker', 'compose'], ['docker-compose']]) {
-    const [command, ...args] = candidate;
-    const probe = spawnSync(command ?? '', [...args, 'version'], { stdio: 'ignore' });
-    if (probe.status === 0) return candidate;
-  }
-  return undefined;
-}
