@@ -5,8 +5,9 @@
 #      Secret, quota, limits, default-deny network policy) with k3s's admin kubeconfig;
 #   2. wait for the token controller to fill in the token Secret;
 #   3. write token and ca.crt where the worker reads them (clusters-k3s.yaml).
-# It is what `podbus clusters add` will do, done with kubectl; the worker itself never sees the
-# admin kubeconfig. Idempotent: re-running it re-applies and rewrites the same files.
+# It is what `podbus clusters add` does, done with kubectl: k3s's kubeconfig names
+# https://127.0.0.1:6443, which `clusters add` would connect to from its own container. The worker
+# never sees the admin kubeconfig. Idempotent: re-running it re-applies and rewrites the files.
 set -eu
 
 admin_kubeconfig=/output/kubeconfig.yaml
