@@ -156,7 +156,7 @@ export interface ApiDeps {
   controllers: Controllers;
   discovery: Discovery;
   random: SeededRandom;
-  stats: EmulatorStats;
+  stats: Pick<EmulatorStats, 'requests' | 'byVerb' | 'connections'>;
   /** Handles /_emulator/* (admin endpoint). */
   admin: (
     req: IncomingMessage,

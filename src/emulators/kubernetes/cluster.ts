@@ -61,7 +61,7 @@ export class ClusterRuntime implements EmulatedCluster {
   caFile = '';
   adminToken = '';
   serviceAccountToken = '';
-  readonly stats: EmulatorStats = { requests: 0, byVerb: {}, connections: 0 };
+  private readonly counters = { requests: 0, byVerb: {} as Record<string, number>, connections: 0 };
   readonly state: ClusterState;
   readonly auth: TokenAuthenticator;
   readonly rbac: RbacAuthorizer;
@@ -120,7 +120,7 @@ export class ClusterRuntime implements EmulatedCluster {
       controllers: this.controllers,
       discovery,
       random: this.state.random,
-      stats: this.stats,
+      stats: this.counters,
       admin: adminHandler(() => this, o.resolveSibling),
     });
     this.listener = new ClusterListener({
@@ -131,7 +131,7 @@ export class ClusterRuntime implements EmulatedCluster {
       connectionFault: () =>
         this.faults.blackhole ? 'blackhole' : this.faults.connectionReset ? 'reset' : undefined,
       onConnection: () => {
-        this.stats.connections++;
+        this.counters.connections++;
       },
     });
     const port = await this.listener.listen();
@@ -316,6 +316,16 @@ export class ClusterRuntime implements EmulatedCluster {
     this.lifecycle.setPhase(namespace, name, phase, options);
   }
 
+  get stats(): EmulatorStats {
+    return {
+      requests: this.counters.requests,
+      byVerb: { ...this.counters.byVerb },
+      connections: this.counters.connections,
+      objects: this.state.objectCount(),
+      compactionBacklog: this.state.compactor.backlog,
+    };
+  }
+
   /** Open watch streams (test helper). */
   get openWatches(): number {
     return this.api.openWatches;
@@ -324,6 +334,7 @@ export class ClusterRuntime implements EmulatedCluster {
   async stop(): Promise<void> {
     this.faults.dispose();
     this.lifecycle.stop();
+    this.state.compactor.stop();
     this.controllers?.stop();
     this.api?.shutdown();
     await this.listener?.close();

@@ -33,6 +33,7 @@ export type {
   PodObject,
   PodPhase,
   SetPodPhaseOptions,
+  StorageOptions,
   WatchOptions,
 } from './types.js';
 export { kubeconfigYaml } from './kubeconfig.js';
@@ -114,6 +115,16 @@ export function resolveClusterConfigs(options: KubernetesEmulatorOptions): Clust
         options.tokenControllerDelayMs ?? 100,
         'tokenControllerDelayMs',
       ),
+      storage: {
+        compressAfterMs: nonNegativeInt(
+          options.storage?.compressAfterMs ?? 2000,
+          'storage.compressAfterMs',
+        ),
+        compressAboveObjects: nonNegativeInt(
+          options.storage?.compressAboveObjects ?? 5000,
+          'storage.compressAboveObjects',
+        ),
+      },
     };
   });
 }

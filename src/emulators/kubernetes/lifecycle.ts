@@ -134,6 +134,8 @@ interface PodRecord {
   manual: boolean;
   /** False when the pod's nodeSelector does not match the node: never schedulable. */
   fits: boolean;
+  containers: { name: string; image: string }[];
+  activeDeadlineSeconds: number | undefined;
 }
 
 class TimerHeap {
@@ -225,7 +227,7 @@ export class PodLifecycle implements CollectionListener {
     const key = `${obj.namespace}/${obj.name}`;
     if (event.type === 'ADDED') {
       if (this.records.has(key)) return;
-      this.track(obj);
+      this.track(obj, event.parsed);
     } else if (event.type === 'DELETED') {
       this.forget(key);
     } else if (event.type === 'MODIFIED') {
@@ -238,13 +240,11 @@ export class PodLifecycle implements CollectionListener {
     }
   }
 
-  private track(obj: StoredObject): void {
-    const phase = obj.fields['status.phase'];
-    if (phase !== undefined && TERMINAL.has(phase)) return;
-    const pod = obj.parse();
+  private makeRecord(obj: StoredObject, parsed?: JsonObject): PodRecord {
+    const pod = parsed ?? obj.parse();
     const spec = (pod.spec ?? {}) as JsonObject;
     const containers = (spec.containers as JsonObject[] | undefined) ?? [];
-    const rec: PodRecord = {
+    return {
       key: `${obj.namespace}/${obj.name}`,
       namespace: obj.namespace,
       name: obj.name,
@@ -259,9 +259,18 @@ export class PodLifecycle implements CollectionListener {
       pullAttempts: 0,
       manual: false,
       fits: this.fits(spec),
+      containers: containers.map((c) => ({ name: String(c.name), image: String(c.image) })),
+      activeDeadlineSeconds:
+        typeof spec.activeDeadlineSeconds === 'number' ? spec.activeDeadlineSeconds : undefined,
     };
+  }
+
+  private track(obj: StoredObject, parsed?: JsonObject): void {
+    const phase = obj.fields['status.phase'];
+    if (phase !== undefined && TERMINAL.has(phase)) return;
+    const rec = this.makeRecord(obj, parsed);
     this.records.set(rec.key, rec);
-    const nodeName = spec.nodeName as string | undefined;
+    const nodeName = obj.fields['spec.nodeName'];
     if (nodeName) {
       // Bound at creation (spec.nodeName set by the client): no scheduler involved.
       if (nodeName !== this.state.config.nodeName) return; // no kubelet for other nodes
@@ -298,16 +307,20 @@ export class PodLifecycle implements CollectionListener {
 
   private scheduleWaiting(): void {
     let free = this.capacity - this.boundCount;
-    for (const [key] of this.waiting) {
+    if (free <= 0 || this.waiting.size === 0) return;
+    const pods = this.state.collection(podResourceType);
+    for (const [key, uid] of this.waiting) {
       if (free <= 0) break;
-      const rec = this.records.get(key);
       this.waiting.delete(key);
-      if (!rec) continue;
-      rec.stage = 'unscheduled';
+      const slash = key.indexOf('/');
+      const obj = pods.get(key.slice(0, slash), key.slice(slash + 1));
+      if (!obj || obj.uid !== uid) continue;
+      const rec = this.makeRecord(obj);
       // Reserve the slot now so a burst of frees does not over-schedule.
       rec.bound = true;
       this.boundCount++;
       free--;
+      this.records.set(key, rec);
       this.after(rec, Math.min(this.state.config.lifecycle.scheduleMs, 50), 'schedule');
     }
   }
@@ -377,6 +390,22 @@ export class PodLifecycle implements CollectionListener {
     return true;
   }
 
+  /** Status-only write (most kubelet updates): splices the status, no full re-serialization. */
+  private writeStatus(
+    rec: PodRecord,
+    mutate: (status: JsonObject, nowIso: string) => void,
+  ): boolean {
+    const c = this.state.collection(podResourceType);
+    const prev = c.get(rec.namespace, rec.name);
+    if (!prev || prev.uid !== rec.uid) {
+      this.forget(rec.key);
+      return false;
+    }
+    const now = rfc3339(Date.now());
+    this.state.replaceStatus(podResourceType, prev, (status) => mutate(status, now));
+    return true;
+  }
+
   private run(rec: PodRecord, t: TimerEntry): void {
     switch (t.action) {
       case 'schedule':
@@ -404,25 +433,26 @@ export class PodLifecycle implements CollectionListener {
     const deleting = pod.body.includes('"deletionTimestamp"');
     if (deleting) return;
     if (!rec.fits) {
-      if (rec.stage !== 'waiting') {
-        rec.stage = 'waiting';
-        this.markUnschedulable(
-          rec,
-          "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
-        );
-      }
+      // Never schedulable on this node (nodeSelector is immutable): nothing left to simulate.
+      this.markUnschedulable(
+        rec,
+        "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+      );
+      this.records.delete(rec.key);
+      rec.gen++;
       return;
     }
     if (!rec.bound) {
       if (this.boundCount >= this.capacity) {
-        if (rec.stage !== 'waiting') {
-          rec.stage = 'waiting';
-          this.waiting.set(rec.key, rec.uid);
-          this.markUnschedulable(
-            rec,
-            '0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
-          );
-        }
+        // Wait for a free slot (FIFO) without a record: 50,000 waiting pods cost a map entry each.
+        rec.stage = 'waiting';
+        this.waiting.set(rec.key, rec.uid);
+        this.markUnschedulable(
+          rec,
+          '0/1 nodes are available: 1 Too many pods. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.',
+        );
+        this.records.delete(rec.key);
+        rec.gen++;
         return;
       }
       rec.bound = true;
@@ -441,8 +471,7 @@ export class PodLifecycle implements CollectionListener {
   }
 
   private markUnschedulable(rec: PodRecord, message: string): void {
-    this.write(rec, (p, now) => {
-      const status = (p.status ?? {}) as JsonObject;
+    this.writeStatus(rec, (status, now) => {
       status.conditions = [
         {
           type: 'PodScheduled',
@@ -453,7 +482,6 @@ export class PodLifecycle implements CollectionListener {
           message,
         },
       ];
-      p.status = status;
     });
   }
 
@@ -493,10 +521,8 @@ export class PodLifecycle implements CollectionListener {
   }
 
   private doAccept(rec: PodRecord): void {
-    let deadline: number | undefined;
-    const ok = this.write(rec, (p, now) => {
-      const status = (p.status ?? {}) as JsonObject;
-      const names = this.containerNames(p);
+    const ok = this.writeStatus(rec, (status, now) => {
+      const names = rec.containers;
       status.phase = 'Pending';
       status.conditions = this.baseConditions(
         now,
@@ -517,13 +543,11 @@ export class PodLifecycle implements CollectionListener {
         imageID: '',
         started: false,
       }));
-      p.status = status;
-      const ads = (p.spec as JsonObject).activeDeadlineSeconds;
-      if (typeof ads === 'number') deadline = ads * 1000;
     });
     if (!ok) return;
     rec.stage = 'bound';
-    if (deadline !== undefined) this.after(rec, deadline, 'deadline');
+    if (rec.activeDeadlineSeconds !== undefined)
+      this.after(rec, rec.activeDeadlineSeconds * 1000, 'deadline');
     this.after(rec, Math.max(0, this.state.config.lifecycle.startMs - 50), 'start');
   }
 
@@ -544,9 +568,8 @@ export class PodLifecycle implements CollectionListener {
     const pullFailed = rec.outcomes.some((o) => o.pullError);
     if (pullFailed) {
       rec.pullAttempts++;
-      this.write(rec, (p, now) => {
-        const status = p.status as JsonObject;
-        const names = this.containerNames(p);
+      this.writeStatus(rec, (status, now) => {
+        const names = rec.containers;
         status.containerStatuses = names.map((c, i) => {
           const o = rec.outcomes[i];
           const waiting = o?.pullError
@@ -578,9 +601,8 @@ export class PodLifecycle implements CollectionListener {
     }
     rec.stage = 'running';
     const ip = this.nextPodIp();
-    const ok = this.write(rec, (p, now) => {
-      const status = p.status as JsonObject;
-      const names = this.containerNames(p);
+    const ok = this.writeStatus(rec, (status, now) => {
+      const names = rec.containers;
       status.phase = 'Running';
       status.conditions = this.baseConditions(now, true);
       status.podIP = ip;
@@ -604,9 +626,9 @@ export class PodLifecycle implements CollectionListener {
   }
 
   private doPullBackOff(rec: PodRecord): void {
-    this.write(rec, (p) => {
-      const statuses = (p.status as JsonObject).containerStatuses as JsonObject[] | undefined;
-      const names = this.containerNames(p);
+    this.writeStatus(rec, (status) => {
+      const statuses = status.containerStatuses as JsonObject[] | undefined;
+      const names = rec.containers;
       for (const cs of statuses ?? []) {
         const i = names.findIndex((n) => n.name === cs.name);
         if (rec.outcomes[i]?.pullError)
@@ -638,8 +660,7 @@ export class PodLifecycle implements CollectionListener {
       // Never, or OnFailure with every container done: Succeeded unless one failed.
       terminal = rec.exited.every((e) => e === 0) ? 'Succeeded' : 'Failed';
     }
-    this.write(rec, (p, now) => {
-      const status = p.status as JsonObject;
+    this.writeStatus(rec, (status, now) => {
       const statuses = (status.containerStatuses as JsonObject[] | undefined) ?? [];
       const cs = statuses[index];
       if (cs) {
@@ -692,8 +713,7 @@ export class PodLifecycle implements CollectionListener {
 
   private doRestart(rec: PodRecord, index: number): void {
     rec.exited[index] = undefined;
-    this.write(rec, (p, now) => {
-      const status = p.status as JsonObject;
+    this.writeStatus(rec, (status, now) => {
       const statuses = (status.containerStatuses as JsonObject[] | undefined) ?? [];
       const cs = statuses[index];
       if (cs) {
@@ -711,8 +731,7 @@ export class PodLifecycle implements CollectionListener {
 
   private doDeadline(rec: PodRecord): void {
     if (rec.stage === 'terminal') return;
-    this.write(rec, (p, now) => {
-      const status = p.status as JsonObject;
+    this.writeStatus(rec, (status, now) => {
       status.phase = 'Failed';
       status.reason = 'DeadlineExceeded';
       status.message = 'Pod was active on the node longer than the specified deadline';

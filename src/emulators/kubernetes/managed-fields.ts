@@ -62,39 +62,43 @@ function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function elementKey(
-  el: JsonObject,
-  keys: string[],
-  defaults: Record<string, unknown>,
-): string | undefined {
-  const k: Record<string, unknown> = {};
-  for (const key of keys) {
-    const v = el[key] ?? defaults[key];
+function elementKey(el: JsonObject, keys: string[], fieldName: string): string | undefined {
+  // k:{"name":"c"} with the key fields in the list's declared order.
+  let out = 'k:{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    let v = el[key];
+    if (v === undefined && fieldName === 'ports' && key === 'protocol') v = 'TCP';
     if (v === undefined) return undefined;
-    k[key] = v;
+    out += `${i > 0 ? ',' : ''}${JSON.stringify(key)}:${JSON.stringify(v)}`;
   }
-  return `k:${JSON.stringify(k)}`;
+  return out + '}';
 }
 
 function fieldsOf(value: unknown, fieldName: string): JsonObject {
+  const out: JsonObject = {};
   if (Array.isArray(value)) {
     const keys = LIST_KEYS[fieldName];
-    if (!keys) return {};
-    const out: JsonObject = {};
+    if (keys === undefined) return out;
     for (const el of value) {
       if (!isObject(el)) continue;
-      const key = elementKey(el, keys, fieldName === 'ports' ? { protocol: 'TCP' } : {});
+      const key = elementKey(el, keys, fieldName);
       if (key === undefined) continue;
-      out[key] = { '.': {}, ...fieldsOf(el, '') };
+      const item = fieldsOf(el, '');
+      const withDot: JsonObject = { '.': {} };
+      for (const k in item) withDot[k] = item[k];
+      out[key] = withDot;
     }
     return out;
   }
-  if (!isObject(value)) return {};
-  const out: JsonObject = {};
-  if (MAP_FIELDS.has(fieldName) && Object.keys(value).length > 0) out['.'] = {};
-  for (const [k, v] of Object.entries(value)) {
+  if (!isObject(value)) return out;
+  let hasAny = false;
+  for (const k in value) {
+    const v = value[k];
     if (v === undefined || v === null) continue;
-    out[`f:${k}`] = isObject(v) && MAP_FIELDS.has(k) ? fieldsOf(v, k) : fieldsOf(v, k);
+    if (!hasAny && MAP_FIELDS.has(fieldName)) out['.'] = {};
+    hasAny = true;
+    out[`f:${k}`] = typeof v === 'object' ? fieldsOf(v, k) : {};
   }
   return out;
 }

@@ -3,12 +3,13 @@
  * resourceVersion counter, and the storage primitives (insert, replace, remove) that assign
  * server-set metadata, serialize, and emit watch events.
  */
+import { detach } from './delta-codec.js';
 import { METADATA_ORDER, ordered } from './pods.js';
 import type { SeededRandom } from './random.js';
 import { apiVersionOf, metadataOf, typeKey, type ResourceType } from './resource-type.js';
 import { ALL_TYPES } from './resources.js';
 import type { Labels } from './selectors.js';
-import { Collection, StoredObject, WatchEvent, type JsonObject } from './store.js';
+import { Collection, Compactor, StoredObject, WatchEvent, type JsonObject } from './store.js';
 
 /** Resolved configuration of one cluster (all defaults applied). */
 export interface ClusterConfig {
@@ -21,24 +22,44 @@ export interface ClusterConfig {
   historySize: number;
   defaultWatchTimeoutSeconds: number;
   tokenControllerDelayMs: number;
+  /** Compression of cold object versions (see Compactor). */
+  storage: { compressAfterMs: number; compressAboveObjects: number };
 }
 
 const INTERN_LIMIT = 4096;
 
-/** RFC 3339 at second precision, as metav1.Time serializes. */
+let lastSecond = -1;
+let lastText = '';
+
+/** RFC 3339 at second precision, as metav1.Time serializes (memoized per second). */
 export function rfc3339(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastText = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastText;
 }
 
 export class ClusterState {
   private rv = 0;
   private readonly byKey = new Map<string, { type: ResourceType; collection: Collection }>();
   private readonly interned = new Map<string, string>();
+  private readonly internedFields = new Map<string, Readonly<Record<string, string>>>();
+  readonly compactor: Compactor;
 
   constructor(
     readonly config: ClusterConfig,
     readonly random: SeededRandom,
   ) {
+    this.compactor = new Compactor(
+      {
+        coldAfterMs: config.storage.compressAfterMs,
+        minObjects: config.storage.compressAboveObjects,
+        budgetMs: 25,
+      },
+      () => this.objectCount(),
+    );
     for (const t of ALL_TYPES) {
       if (t.virtual) continue;
       this.byKey.set(typeKey(t.group, t.resource), {
@@ -46,6 +67,13 @@ export class ClusterState {
         collection: new Collection(t.kind, apiVersionOf(t), config.historySize),
       });
     }
+  }
+
+  /** Objects stored across all collections. */
+  objectCount(): number {
+    let n = 0;
+    for (const { collection } of this.byKey.values()) n += collection.size;
+    return n;
   }
 
   /** The current resourceVersion (what a list reports). */
@@ -68,6 +96,15 @@ export class ClusterState {
 
   now(): number {
     return Date.now();
+  }
+
+  /** Identical field-value sets (e.g. every Pending pod's) share one object. */
+  private internFields(fields: Record<string, string>): Readonly<Record<string, string>> {
+    const key = JSON.stringify(fields);
+    const hit = this.internedFields.get(key);
+    if (hit !== undefined) return hit;
+    if (this.internedFields.size < INTERN_LIMIT) this.internedFields.set(key, fields);
+    return fields;
   }
 
   private intern(v: string): string {
@@ -97,7 +134,7 @@ export class ClusterState {
       meta.uid as string,
       rv,
       labels && Object.keys(labels).length > 0 ? labels : undefined,
-      fields,
+      this.internFields(fields),
       JSON.stringify(out),
     );
   }
@@ -114,7 +151,8 @@ export class ClusterState {
     const stored = this.serialize(type, obj, ++this.rv);
     const c = this.collection(type);
     c.put(stored);
-    c.emit(new WatchEvent('ADDED', stored, undefined, c.header));
+    this.compactor.written(stored, c);
+    c.emit(new WatchEvent('ADDED', stored, undefined, c.header, obj));
     return stored;
   }
 
@@ -123,6 +161,64 @@ export class ClusterState {
     const stored = this.serialize(type, obj, ++this.rv);
     const c = this.collection(type);
     c.put(stored);
+    this.compactor.written(stored, c);
+    c.emit(new WatchEvent('MODIFIED', stored, prev, c.header, obj));
+    return stored;
+  }
+
+  /**
+   * Replaces only the `status` of `prev` (status is the last top-level key of stored objects):
+   * splices the new status into the stored JSON instead of re-serializing the whole object.
+   * Falls back to a full parse when the stored shape is unusual.
+   */
+  replaceStatus(
+    type: ResourceType,
+    prev: StoredObject,
+    mutate: (status: JsonObject) => void,
+  ): StoredObject {
+    const body = prev.body;
+    const at = body.lastIndexOf(',"status":{');
+    let status: JsonObject | undefined;
+    if (at > 0 && body.endsWith('}}')) {
+      try {
+        status = JSON.parse(body.slice(at + 10, -1)) as JsonObject;
+      } catch {
+        status = undefined;
+      }
+    }
+    if (status === undefined) {
+      const obj = prev.parse();
+      const st = (obj.status ?? {}) as JsonObject;
+      mutate(st);
+      obj.status = st;
+      return this.replace(type, obj, prev);
+    }
+    mutate(status);
+    const rv = ++this.rv;
+    const oldRv = `"resourceVersion":"${prev.rv}"`;
+    const head = body.slice(0, at);
+    const rvAt = head.indexOf(oldRv);
+    const newHead =
+      rvAt < 0
+        ? head
+        : `${head.slice(0, rvAt)}"resourceVersion":"${rv}"${head.slice(rvAt + oldRv.length)}`;
+    const fields: Record<string, string> = { ...prev.fields };
+    if (type.fieldLabels)
+      for (const [f, get] of Object.entries(type.fieldLabels))
+        if (f.startsWith('status.')) fields[f] = this.intern(get({ status }) ?? '');
+    const stored = new StoredObject(
+      prev.namespace,
+      prev.name,
+      prev.uid,
+      rv,
+      prev.labels,
+      this.internFields(fields),
+      // Flattened copy: the slices of the previous version must not keep it alive.
+      detach(`${newHead},"status":${JSON.stringify(status)}}`),
+    );
+    const c = this.collection(type);
+    c.put(stored);
+    this.compactor.written(stored, c);
     c.emit(new WatchEvent('MODIFIED', stored, prev, c.header));
     return stored;
   }
@@ -132,6 +228,7 @@ export class ClusterState {
     const c = this.collection(type);
     c.remove(prev.namespace, prev.name);
     const tombstone = this.serialize(type, prev.parse(), ++this.rv);
+    this.compactor.written(tombstone, c);
     c.emit(new WatchEvent('DELETED', tombstone, prev, c.header));
     return tombstone;
   }

@@ -8,12 +8,21 @@
  * each instead of a tree of small objects) and makes list and watch fan-out string
  * concatenation instead of re-serialization.
  */
+import { DeltaDictionary } from './delta-codec.js';
 import type { Labels } from './selectors.js';
 
 export type JsonObject = Record<string, unknown>;
 
-/** One stored version of an object. Immutable; a write creates a new one. */
+/**
+ * One stored version of an object. Immutable in content; a write creates a new one. A version
+ * that has been idle for a while may be compressed in place (see Compactor): its JSON is then
+ * kept delta-encoded against a per-collection dictionary and decoded on each read.
+ */
 export class StoredObject {
+  private text: string | undefined;
+  private packed: string | undefined;
+  private dictionary: DeltaDictionary | undefined;
+
   constructor(
     readonly namespace: string,
     readonly name: string,
@@ -23,8 +32,32 @@ export class StoredObject {
     /** Values of the type's field labels (field selectors), interned strings. */
     readonly fields: Readonly<Record<string, string>>,
     /** JSON of the object without kind/apiVersion: `{"metadata":{...},...}`. */
-    readonly body: string,
-  ) {}
+    body: string,
+  ) {
+    this.text = body;
+  }
+
+  /** JSON of the object without kind/apiVersion. */
+  get body(): string {
+    if (this.text !== undefined) return this.text;
+    return (this.dictionary as DeltaDictionary).decode(this.packed as string);
+  }
+
+  get compressed(): boolean {
+    return this.text === undefined;
+  }
+
+  /** Delta-encodes the JSON against `dictionary` when that saves at least a fifth; returns chars saved. */
+  compress(dictionary: DeltaDictionary): number {
+    const text = this.text;
+    if (text === undefined) return 0;
+    const packed = dictionary.encode(text);
+    if (packed === undefined) return 0;
+    this.packed = packed;
+    this.dictionary = dictionary;
+    this.text = undefined;
+    return text.length - packed.length;
+  }
 
   /** A fresh parsed copy, safe to mutate. */
   parse(): JsonObject {
@@ -44,10 +77,19 @@ export class WatchEvent {
     /** State before the change (MODIFIED and DELETED). */
     readonly prev: StoredObject | undefined,
     private readonly header: string,
+    /**
+     * The object `object` was serialized from, when the writer had it (saves listeners a parse).
+     * Listeners must treat it as read-only; it is dropped after the event is dispatched.
+     */
+    public parsed?: JsonObject,
   ) {}
 
   get rv(): number {
     return this.object.rv;
+  }
+
+  dropLines(): void {
+    this.lines = {};
   }
 
   /** The wire line of this event as `type` (cached: every watcher shares one string). */
@@ -210,10 +252,99 @@ export class Collection {
   emit(event: WatchEvent): void {
     this.history.push(event);
     for (const l of this.listeners) l.onEvent(event);
+    // Keep history entries small: the rendered lines and the parsed object were for this dispatch.
+    event.parsed = undefined;
+    event.dropLines();
   }
 
   /** Renders one stored object as a GET returns it. */
   render(obj: StoredObject): string {
     return withTypeMeta(this.header, obj.body);
+  }
+}
+
+/**
+ * Compresses cold object versions so that tens of thousands of stored pods stay small: versions
+ * idle for `coldAfterMs` (current objects and the history's old versions alike) are
+ * delta-encoded against a dictionary sampled from the collection's own objects. Runs on a timer with a time
+ * budget per tick, only while the cluster holds at least `minObjects` objects.
+ */
+export class Compactor {
+  private readonly queue: { obj: StoredObject; collection: Collection; at: number }[] = [];
+  private head = 0;
+  private readonly dictionaries = new Map<
+    Collection,
+    { dict: DeltaDictionary; samples: string[]; misses: number }
+  >();
+  private timer: NodeJS.Timeout | undefined;
+  bytesSaved = 0;
+
+  constructor(
+    private readonly options: { coldAfterMs: number; minObjects: number; budgetMs: number },
+    private readonly objectCount: () => number,
+  ) {}
+
+  /** Registers a freshly written version. */
+  written(obj: StoredObject, collection: Collection): void {
+    this.queue.push({ obj, collection, at: Date.now() });
+    if (this.timer === undefined && this.options.coldAfterMs >= 0) {
+      this.timer = setInterval(() => this.sweep(), 100);
+      this.timer.unref();
+    }
+  }
+
+  /**
+   * Compresses one version with its collection's dictionary: initially the first version seen;
+   * when versions keep encoding poorly (a new shape, e.g. pods in a phase not sampled yet), one
+   * of them is added to the samples (up to 6) and the dictionary rebuilt. Versions already
+   * encoded keep a reference to the dictionary they were encoded with.
+   */
+  private compressOne(collection: Collection, obj: StoredObject): void {
+    const body = obj.body;
+    let st = this.dictionaries.get(collection);
+    if (st === undefined) {
+      st = { dict: new DeltaDictionary(body), samples: [body], misses: 0 };
+      this.dictionaries.set(collection, st);
+    }
+    const before = body.length;
+    const saved = obj.compress(st.dict);
+    this.bytesSaved += saved;
+    if (saved < before * 0.75 && ++st.misses >= 16) {
+      st.samples.push(body);
+      if (st.samples.length > 6) st.samples.shift();
+      st.dict = new DeltaDictionary(st.samples.join(''));
+      st.misses = 0;
+    }
+  }
+
+  /** Compresses what has cooled down, within the time budget. */
+  sweep(now = Date.now()): void {
+    const big = this.objectCount() >= this.options.minObjects;
+    // A larger slice while far behind (bursts of writes), a small one otherwise.
+    const budget = this.backlog > 5000 ? this.options.budgetMs * 2 : this.options.budgetMs;
+    const deadline = performance.now() + budget;
+    while (this.head < this.queue.length) {
+      const e = this.queue[this.head] as { obj: StoredObject; collection: Collection; at: number };
+      if (now - e.at < this.options.coldAfterMs) break;
+      if (big && !e.obj.compressed) this.compressOne(e.collection, e.obj);
+      this.head++;
+      if (performance.now() > deadline) break;
+    }
+    if (this.head > 4096 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Written versions not yet considered for compression. */
+  get backlog(): number {
+    return this.queue.length - this.head;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.queue.length = 0;
+    this.head = 0;
   }
 }
