@@ -10,11 +10,15 @@
 # never sees the admin kubeconfig. Idempotent: re-running it re-applies and rewrites the files.
 set -eu
 
-admin_kubeconfig=/output/kubeconfig.yaml
-out=/var/run/secrets/podbus/clusters/k3s
+# The defaults are docker-compose.yml's; the variables let the integration test run this script
+# against podbus's Kubernetes emulator.
+admin_kubeconfig="${ONBOARD_KUBECONFIG:-/output/kubeconfig.yaml}"
 # k3s writes its kubeconfig for https://127.0.0.1:6443; from this container it is k3s:6443
 # (a name on the server certificate: --tls-san=k3s).
-k() { kubectl --kubeconfig "$admin_kubeconfig" --server https://k3s:6443 "$@"; }
+server="${ONBOARD_SERVER:-https://k3s:6443}"
+target_cluster="${ONBOARD_MANIFESTS:-/deploy/target-cluster}"
+out="${ONBOARD_OUT:-/var/run/secrets/podbus/clusters/k3s}"
+k() { kubectl --kubeconfig "$admin_kubeconfig" --server "$server" "$@"; }
 
 i=0
 until [ -s "$admin_kubeconfig" ] && k get --raw=/readyz >/dev/null 2>&1; do
@@ -23,7 +27,7 @@ until [ -s "$admin_kubeconfig" ] && k get --raw=/readyz >/dev/null 2>&1; do
   sleep 1
 done
 
-k apply -k /deploy/target-cluster
+k apply -k "$target_cluster"
 
 i=0
 until [ -n "$(k -n challenges get secret podbus-token -o 'go-template={{or .data.token ""}}')" ]; do
