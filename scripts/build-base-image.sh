@@ -63,6 +63,12 @@ done
 started=$SECONDS
 "$script_dir/ensure-docker.sh"
 
+# One build at a time (parallel test workers); a waiting caller then finds the tag and skips.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"${PODBUS_LOCK_DIR:-/tmp}/podbus-build-base-image.lock"
+  flock 9
+fi
+
 human_size() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1000 / 1000 }'; }
 
 if [ "$force" -eq 0 ] && docker image inspect "$tag" >/dev/null 2>&1; then

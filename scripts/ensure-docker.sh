@@ -28,6 +28,13 @@ die() {
 
 engine_ready() { docker info >/dev/null 2>&1; }
 
+# One at a time: parallel test workers call this together, and two apt-get runs or two dockerd
+# starts would trip over each other. The others wait here, then find the engine ready.
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"${PODBUS_LOCK_DIR:-/tmp}/podbus-ensure-docker.lock"
+  flock 9
+fi
+
 # A compose CLI for `docker-compose config` in test/system/manifests.test.ts: Debian bookworm
 # has no compose v2 plugin, only docker-compose 1.29 (which reads the Compose Specification).
 # Not fatal: the engine is what this script guarantees.
@@ -92,7 +99,8 @@ else
   say "starting dockerd (log: $log_file)"
   # setsid + nohup: the daemon gets its own session so it survives the caller (jest, CI step)
   # ending or killing its process group.
-  setsid nohup dockerd >>"$log_file" 2>&1 </dev/null &
+  # 9>&-: the daemon must not inherit (and so hold forever) the lock taken above.
+  setsid nohup dockerd >>"$log_file" 2>&1 </dev/null 9>&- &
 fi
 
 deadline=$((SECONDS + timeout_s))
