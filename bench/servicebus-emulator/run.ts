@@ -3,20 +3,20 @@
  * against the emulator running in a child process, and reports:
  *   - send throughput: sendMessages() in batches of 100 (a few batches in flight),
  *   - receive+complete throughput: subscribe() with maxConcurrentCalls 32, autoComplete,
+ *   - for both, messages per CPU-second the emulator process used: its throughput on one core,
+ *     independent of what else runs on the machine (Linux /proc),
  *   - the emulator process's RSS idle, with 100,000 queued 1 KB messages, and after draining.
  *
  * Run (Node 24 runs this TypeScript file directly; the emulator runs from the compiled dist/):
  *   npm run build && node bench/servicebus-emulator/run.ts [--messages 20000] [--queued 100000] [--data-dir]
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
-import { cpus } from 'node:os';
 
 import { ServiceBusClient } from '@azure/service-bus';
 import type { ServiceBusMessage } from '@azure/service-bus';
@@ -59,9 +59,7 @@ async function startEmulator(): Promise<Emulator> {
   const child = spawn(
     process.execPath,
     [join(here, 'emulator-process.mjs'), JSON.stringify(options)],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const firstLine = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
@@ -87,6 +85,26 @@ function rssMiB(pid: number): number {
       ) / 1024
     );
   }
+}
+
+/** CPU seconds (user + system) the process has used so far, or NaN where /proc is missing. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ ticks
+  } catch {
+    return NaN;
+  }
+}
+
+/** Runs a phase; reports its rate and the messages the emulator handled per CPU-second. */
+async function measured(pid: number, count: number, phase: () => Promise<number>): Promise<string> {
+  const before = cpuSeconds(pid);
+  const rate = await phase();
+  const cpu = cpuSeconds(pid) - before;
+  const perCpu = cpu > 0 ? `${(count / cpu).toFixed(0)} per emulator CPU-second` : 'CPU n/a';
+  return `${rate.toFixed(0)} msg/s  (${perCpu})`;
 }
 
 async function settle(ms: number): Promise<void> {
@@ -146,42 +164,41 @@ async function main(): Promise<void> {
   const pid = emulator.child.pid!;
   const client = new ServiceBusClient(emulator.connectionString);
   const rows: [string, string][] = [];
+  const rss = (): string => `${rssMiB(pid).toFixed(0)} MiB`;
   try {
     await settle(500);
-    rows.push(['emulator RSS, idle', `${rssMiB(pid).toFixed(0)} MiB`]);
+    rows.push(['emulator RSS, idle', rss()]);
 
     await send(client, 1_000); // warm-up
     await receiveAndComplete(client, 1_000);
 
-    const sendRate = await send(client, THROUGHPUT_MESSAGES);
     rows.push([
       `send, ${THROUGHPUT_MESSAGES} x 1 KB, batches of ${BATCH}`,
-      `${sendRate.toFixed(0)} msg/s`,
+      await measured(pid, THROUGHPUT_MESSAGES, () => send(client, THROUGHPUT_MESSAGES)),
     ]);
-    const receiveRate = await receiveAndComplete(client, THROUGHPUT_MESSAGES);
     rows.push([
-      `receive+complete, ${THROUGHPUT_MESSAGES} x 1 KB, maxConcurrentCalls ${MAX_CONCURRENT_CALLS}`,
-      `${receiveRate.toFixed(0)} msg/s`,
+      `receive+complete, ${THROUGHPUT_MESSAGES}, maxConcurrentCalls ${MAX_CONCURRENT_CALLS}`,
+      await measured(pid, THROUGHPUT_MESSAGES, () =>
+        receiveAndComplete(client, THROUGHPUT_MESSAGES),
+      ),
     ]);
 
-    const queuedSendRate = await send(client, QUEUED_MESSAGES);
-    rows.push([`send, ${QUEUED_MESSAGES} x 1 KB`, `${queuedSendRate.toFixed(0)} msg/s`]);
     rows.push([
-      `emulator RSS, ${QUEUED_MESSAGES} x 1 KB queued, right after the burst`,
-      `${rssMiB(pid).toFixed(0)} MiB`,
+      `send, ${QUEUED_MESSAGES} x 1 KB`,
+      await measured(pid, QUEUED_MESSAGES, () => send(client, QUEUED_MESSAGES)),
     ]);
+    rows.push([`emulator RSS, ${QUEUED_MESSAGES} x 1 KB queued, right after the burst`, rss()]);
     await settle(SETTLE_MS);
     rows.push([
       `emulator RSS, ${QUEUED_MESSAGES} x 1 KB queued, ${SETTLE_MS / 1000} s later`,
-      `${rssMiB(pid).toFixed(0)} MiB`,
+      rss(),
     ]);
-    const drainRate = await receiveAndComplete(client, QUEUED_MESSAGES);
-    rows.push([`receive+complete, draining ${QUEUED_MESSAGES}`, `${drainRate.toFixed(0)} msg/s`]);
-    await settle(SETTLE_MS);
     rows.push([
-      `emulator RSS, drained, ${SETTLE_MS / 1000} s later`,
-      `${rssMiB(pid).toFixed(0)} MiB`,
+      `receive+complete, draining ${QUEUED_MESSAGES}`,
+      await measured(pid, QUEUED_MESSAGES, () => receiveAndComplete(client, QUEUED_MESSAGES)),
     ]);
+    await settle(SETTLE_MS);
+    rows.push([`emulator RSS, drained, ${SETTLE_MS / 1000} s later`, rss()]);
   } finally {
     await client.close();
     emulator.child.kill('SIGTERM');
@@ -191,7 +208,8 @@ async function main(): Promise<void> {
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(
     `podbus Service Bus emulator benchmark (${USE_JOURNAL ? 'journal in --data-dir' : 'in memory'}; ` +
-      `Node ${process.version}; ${cpus().length} CPU(s): ${cpus()[0]?.model ?? 'unknown'})`,
+      `Node ${process.version}; ${cpus().length} CPU(s): ${cpus()[0]?.model ?? 'unknown'}; ` +
+      `load average ${loadavg()[0]?.toFixed(1)})`,
   );
   for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
 }
