@@ -45,37 +45,12 @@ export const SECTION = {
   footer: 0x78,
 } as const;
 
-const SYMBOLIC_SECTIONS: Record<string, number> = {
-  'amqp:header:list': 0x70,
-  'amqp:delivery-annotations:map': 0x71,
-  'amqp:message-annotations:map': 0x72,
-  'amqp:properties:list': 0x73,
-  'amqp:application-properties:map': 0x74,
-  'amqp:data:binary': 0x75,
-  'amqp:amqp-sequence:list': 0x76,
-  'amqp:value:*': 0x77,
-  'amqp:footer:map': 0x78,
-};
-
-/** The numeric section code of a described value's descriptor, if it names a message section. */
-export function sectionCode(value: Typed): number | undefined {
-  const descriptor = (value as unknown as { descriptor?: { value?: unknown } }).descriptor;
-  const d = descriptor?.value;
-  if (typeof d === 'number') return d >= 0x70 && d <= 0x78 ? d : undefined;
-  if (typeof d === 'string') return SYMBOLIC_SECTIONS[d];
-  return undefined;
-}
-
 export function headerSection(fields: Record<string, unknown>): Typed {
   return messageInternals.header(fields).described();
 }
 
 export function propertiesSection(fields: Record<string, unknown>): Typed {
   return messageInternals.properties(fields).described();
-}
-
-export function symbolicMapSection(code: number, map: Record<string, unknown>): Typed {
-  return amqpTypes.described(amqpTypes.wrap_ulong(code), amqpTypes.wrap_symbolic_map(map));
 }
 
 export function mapSectionFromItems(code: number, items: Typed[]): Typed {

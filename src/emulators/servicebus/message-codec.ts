@@ -7,7 +7,6 @@ import {
   encodeTyped,
   mapSectionFromItems,
   propertiesSection,
-  symbolicMapSection,
 } from './amqp.js';
 import {
   HeadWriter,
@@ -93,22 +92,6 @@ export function splitBatch(envelope: Buffer): Buffer[] {
   }
   if (parts.length === 0) throw new MessageFormatError('the batch carries no messages');
   return parts;
-}
-
-/** Text form of an AMQP message-id (string, ulong, uuid or binary). */
-export function messageIdText(id: unknown): string | undefined {
-  if (id === undefined || id === null) return undefined;
-  if (typeof id === 'string') return id;
-  if (typeof id === 'number') return String(id);
-  if (Buffer.isBuffer(id)) {
-    return id.length === 16 ? uuidText(id) : id.toString('hex');
-  }
-  return String(id);
-}
-
-function uuidText(b: Buffer): string {
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** Puts a message id into a bare message that has none (the service assigns one). */
@@ -282,16 +265,4 @@ export function encodeDelivery(
   w.uint32(fields.state);
   writeBare(out, w.pos);
   return out;
-}
-
-/** Encodes an AMQP map of annotations (for the journal). */
-export function encodeAnnotations(annotations: Record<string, unknown>): Buffer {
-  return encodeTyped([symbolicMapSection(SECTION.messageAnnotations, annotations)]);
-}
-
-export function decodeAnnotations(encoded: Buffer): Record<string, unknown> | undefined {
-  if (encoded.length === 0) return undefined;
-  const decoded = amqpMessage.decode(encoded).message_annotations as
-    Record<string, unknown> | undefined;
-  return decoded && Object.keys(decoded).length > 0 ? decoded : undefined;
 }
