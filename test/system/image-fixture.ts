@@ -16,7 +16,16 @@
 // podbus is tested; TESTCONTAINERS_RYUK_DISABLED=true is set here (unless already set), so every
 // test must stop the containers it starts (afterAll/finally).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -74,8 +83,66 @@ let built: Promise<PodbusImage> | undefined;
 
 /** Builds the repository's Dockerfile as podbus:test (once per test file). */
 export function buildPodbusImage(): Promise<PodbusImage> {
-  built ??= build();
+  built ??= withBuildLock(build);
   return built;
+}
+
+/**
+ * One image build at a time across jest's parallel workers (each test file builds): the
+ * second waits, then gets every layer from the cache in seconds instead of competing for the
+ * two cores with its own `npm ci`. The lock is a directory holding the owner's pid; a lock whose
+ * owner is gone is taken over.
+ */
+async function withBuildLock<T>(work: () => Promise<T>): Promise<T> {
+  const lock = path.join(tmpdir(), 'podbus-image-build.lock');
+  const deadline = Date.now() + IMAGE_SETUP_TIMEOUT_MS;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = lockOwner(lock);
+      if (owner === 'gone') continue; // released meanwhile: try again at once
+      if (owner === 'orphaned' || (typeof owner === 'number' && !processAlive(owner))) {
+        rmSync(lock, { recursive: true, force: true });
+      } else if (Date.now() > deadline) {
+        throw new Error(`${lock} is held by pid ${owner}`, { cause: error });
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** The pid holding the lock; 'orphaned' when none was written for a minute; 'gone' if released. */
+function lockOwner(lock: string): number | 'orphaned' | 'pending' | 'gone' {
+  try {
+    const pid = Number(readFileSync(path.join(lock, 'pid'), 'utf8'));
+    if (pid > 0) return pid;
+  } catch {
+    // not written yet, or released
+  }
+  try {
+    return Date.now() - statSync(lock).mtimeMs > 60_000 ? 'orphaned' : 'pending';
+  } catch {
+    return 'gone';
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Extra CAs for npm inside the build: the same rule (and value) as scripts/build-image.sh. */
