@@ -50,6 +50,7 @@ export interface ClusterStartOptions {
   random: SeededRandom;
   tempDir: string;
   faults?: FaultConfig;
+  tls?: { certPem: string; keyPem: string; caPem: string };
   resolveSibling: (name: string) => EmulatedCluster | undefined;
 }
 
@@ -102,7 +103,9 @@ export class ClusterRuntime implements EmulatedCluster {
     const scheme = o.plainHttp ? 'http' : 'https';
     let tls: { cert: string; key: string } | undefined;
     if (!o.plainHttp) {
-      const certs = await generateClusterCertificates(this.name, [o.host]);
+      const certs = o.tls
+        ? { caPem: o.tls.caPem, serverCertPem: o.tls.certPem, serverKeyPem: o.tls.keyPem }
+        : await generateClusterCertificates(this.name, [o.host]);
       this.caPem = certs.caPem;
       tls = { cert: certs.serverCertPem, key: certs.serverKeyPem };
       this.caFile = join(o.tempDir, `${this.name}-ca.crt`);

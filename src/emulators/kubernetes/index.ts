@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import type { ClusterEntry } from '../../clusters/cluster-entry.js';
 import { ClusterRuntime } from './cluster.js';
 import { writeKubeconfigFile } from './kubeconfig.js';
 import { SeededRandom } from './random.js';
@@ -37,6 +38,28 @@ export type {
   WatchOptions,
 } from './types.js';
 export { kubeconfigYaml } from './kubeconfig.js';
+
+/**
+ * The podbus cluster entry (clusters file / config `clusters`) that points at an emulated
+ * cluster with its least-privilege service-account token and CA. `overrides` adjusts the rest.
+ */
+export function toClusterEntry(
+  cluster: EmulatedCluster,
+  overrides: Partial<ClusterEntry> = {},
+): ClusterEntry {
+  return {
+    name: cluster.name,
+    server: cluster.server,
+    token: cluster.serviceAccountToken,
+    ...(cluster.caPem ? { ca: cluster.caPem } : {}),
+    insecureSkipTlsVerify: cluster.caPem === '',
+    namespace: cluster.namespace,
+    weight: 1,
+    maxActivePods: 0,
+    labels: {},
+    ...overrides,
+  };
+}
 export { PODBUS_SERVICE_ACCOUNT } from './cluster.js';
 
 export const DEFAULT_CLUSTERS: readonly ClusterSpec[] = [
@@ -156,6 +179,7 @@ export async function startKubernetesEmulator(
         random: root.fork(i),
         tempDir,
         faults: specs[i]?.faults,
+        tls: specs[i]?.tls,
         resolveSibling: (name) => byName.get(name),
       });
       clusters.push(c);

@@ -57,6 +57,12 @@ export interface ClusterSpec {
   lifecycle?: LifecycleSpec;
   /** Faults active from the start. */
   faults?: FaultConfig;
+  /**
+   * Serve this certificate instead of generating a CA and certificate (PEM). `caPem` is what
+   * clients verify against (EmulatedCluster.caPem/caFile); the certificate must be valid for
+   * the host clients connect to.
+   */
+  tls?: { certPem: string; keyPem: string; caPem: string };
 }
 
 /** Durations of the simulated scheduler and kubelet, in milliseconds. */
