@@ -17,12 +17,13 @@ import type { ServiceBusEmulator } from '../../../../src/emulators/servicebus/in
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..', '..');
 const DOC = join(root, 'docs', 'servicebus-emulator.md');
+const README = join(root, 'README.md');
 
-function snippet(name: string): string {
-  const text = readFileSync(DOC, 'utf8');
+function snippet(name: string, file = DOC): string {
+  const text = readFileSync(file, 'utf8');
   const marker = `<!-- snippet:${name} -->`;
   const at = text.indexOf(marker);
-  if (at < 0) throw new Error(`${DOC} has no ${marker}`);
+  if (at < 0) throw new Error(`${file} has no ${marker}`);
   const match = /```js\n([\s\S]*?)```/.exec(text.slice(at));
   if (!match?.[1]) throw new Error(`no js code block after ${marker}`);
   return match[1];
@@ -35,6 +36,10 @@ describe('docs/servicebus-emulator.md', () => {
   });
   afterAll(async () => {
     await emulator.stop();
+  });
+
+  it('the README shows the same snippet (so it is run too)', () => {
+    expect(snippet('sdk-quickstart', README)).toBe(snippet('sdk-quickstart'));
   });
 
   it('the SDK quick-start snippet sends and receives through the emulator', async () => {
