@@ -191,10 +191,25 @@ async function build(): Promise<PodbusImage> {
       { cause: error },
     );
   }
-  const image = client.container.dockerode.getImage(attempt);
+  const docker = client.container.dockerode;
+  const previous = await docker
+    .getImage(IMAGE_TAG)
+    .inspect()
+    .then((i) => i.Id)
+    .catch(() => undefined);
+  const image = docker.getImage(attempt);
   await image.tag({ repo: 'podbus', tag: 'test' });
   await image.remove({ noprune: true }); // only untags: podbus:test still points at it
-  const info = await client.container.dockerode.getImage(IMAGE_TAG).inspect();
+  const info = await docker.getImage(IMAGE_TAG).inspect();
+  if (previous !== undefined && previous !== info.Id) {
+    // The last run's podbus:test, now untagged, with its own metadata layers (labels onwards,
+    // which differ per build date); pruning stops at the first layer this build shares, so the
+    // cache stays. Kept if a container still uses it.
+    await docker
+      .getImage(previous)
+      .remove()
+      .catch(() => undefined);
+  }
   const result: PodbusImage = {
     tag: IMAGE_TAG,
     id: info.Id,
