@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 import { Command } from 'commander';
 
 import { registerClustersCommands } from './clusters-command.js';
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** From package.json, which sits two levels above both src/cli/ and dist/cli/ (and ships in the image). */
 function packageVersion(): string {
-  return process.env.npm_package_version ?? '0.1.0';
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
 }

@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
+
 import { describe, expect, test } from '@jest/globals';
 
 import { runCli } from './support/run-cli.js';
 
 const COMMANDS = [
+  ['run'],
+  ['local'],
   ['enqueue'],
   ['dlq'],
   ['dlq', 'list'],
@@ -22,10 +26,19 @@ describe('--help on every operator command', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`Usage: podbus ${command.join(' ')}`);
       expect(run.stdout).toContain('Examples:');
-      if (command.length > 1 || command[0] === 'enqueue')
+      if (command.length > 1 || ['enqueue', 'run', 'local'].includes(command[0]!))
         expect(run.stdout).toMatch(/Exit codes: 0 /);
     },
   );
+
+  test('--version prints the version from package.json (also where npm is not around)', async () => {
+    const { version } = JSON.parse(
+      readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string };
+    const run = await runCli(['--version']);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toBe(version);
+  });
 
   test('the root help lists them', async () => {
     const run = await runCli(['--help']);
