@@ -489,7 +489,7 @@ export class ClusterApi {
         return this.watch(ctx, type);
       case 'create':
         if (info.name !== '') throw methodNotSupported(type.group, type.resource, 'create');
-        return this.create(ctx, type, await this.decode(ctx));
+        return this.create(ctx, type, await this.decode(ctx, type.kind));
       case 'update':
         return this.update(ctx, type, await this.decode(ctx), false);
       case 'patch':

@@ -9,15 +9,45 @@
 import { badRequest } from './status.js';
 import type { JsonObject } from './store.js';
 
-type FieldType = 'string' | 'int' | 'bool' | 'strings' | Schema;
+type FieldType =
+  | 'string'
+  | 'int'
+  | 'bool'
+  | 'strings'
+  | 'bytes'
+  | Schema
+  | { list: Schema }
+  | { map: 'string' | 'bytes' | 'quantity' };
 interface Schema {
   [field: number]: [name: string, type: FieldType];
 }
 
+const STRING_MAP = { map: 'string' } as const;
 const OBJECT_META: Schema = {
   1: ['name', 'string'],
   2: ['generateName', 'string'],
   3: ['namespace', 'string'],
+  11: ['labels', STRING_MAP],
+  12: ['annotations', STRING_MAP],
+  14: ['finalizers', 'strings'],
+};
+const POLICY_RULE: Schema = {
+  1: ['verbs', 'strings'],
+  2: ['apiGroups', 'strings'],
+  3: ['resources', 'strings'],
+  4: ['resourceNames', 'strings'],
+  5: ['nonResourceURLs', 'strings'],
+};
+const SUBJECT: Schema = {
+  1: ['kind', 'string'],
+  2: ['apiGroup', 'string'],
+  3: ['name', 'string'],
+  4: ['namespace', 'string'],
+};
+const ROLE_REF: Schema = {
+  1: ['apiGroup', 'string'],
+  2: ['kind', 'string'],
+  3: ['name', 'string'],
 };
 const RESOURCE_ATTRIBUTES: Schema = {
   1: ['namespace', 'string'],
@@ -81,6 +111,43 @@ const SCHEMAS: Record<string, Schema> = {
     2: ['spec', { 1: ['token', 'string'], 2: ['audiences', 'strings'] }],
   },
   SelfSubjectReview: { 1: ['metadata', OBJECT_META] },
+  // What `kubectl create namespace|configmap|secret|serviceaccount|role|rolebinding|
+  // clusterrole|clusterrolebinding|quota` send (k8s.io/api core/v1 and rbac/v1 generated.proto).
+  Namespace: { 1: ['metadata', OBJECT_META], 2: ['spec', { 1: ['finalizers', 'strings'] }] },
+  ConfigMap: {
+    1: ['metadata', OBJECT_META],
+    2: ['data', STRING_MAP],
+    3: ['binaryData', { map: 'bytes' }],
+    4: ['immutable', 'bool'],
+  },
+  Secret: {
+    1: ['metadata', OBJECT_META],
+    2: ['data', { map: 'bytes' }],
+    3: ['type', 'string'],
+    4: ['stringData', STRING_MAP],
+    5: ['immutable', 'bool'],
+  },
+  ServiceAccount: {
+    1: ['metadata', OBJECT_META],
+    3: ['imagePullSecrets', { list: { 1: ['name', 'string'] } }],
+    4: ['automountServiceAccountToken', 'bool'],
+  },
+  ResourceQuota: {
+    1: ['metadata', OBJECT_META],
+    2: ['spec', { 1: ['hard', { map: 'quantity' }], 2: ['scopes', 'strings'] }],
+  },
+  Role: { 1: ['metadata', OBJECT_META], 2: ['rules', { list: POLICY_RULE }] },
+  ClusterRole: { 1: ['metadata', OBJECT_META], 2: ['rules', { list: POLICY_RULE }] },
+  RoleBinding: {
+    1: ['metadata', OBJECT_META],
+    2: ['subjects', { list: SUBJECT }],
+    3: ['roleRef', ROLE_REF],
+  },
+  ClusterRoleBinding: {
+    1: ['metadata', OBJECT_META],
+    2: ['subjects', { list: SUBJECT }],
+    3: ['roleRef', ROLE_REF],
+  },
 };
 
 /** Kinds whose protobuf bodies can be decoded. */
@@ -138,11 +205,26 @@ function decodeMessage(buf: Buffer, schema: Schema): JsonObject {
       continue;
     }
     const [name, type] = spec;
-    if (type === 'string') out[name] = r.bytes().toString('utf8');
+    if (type === 'string') {
+      // Go's JSON omits empty optional strings (omitempty); so does the decoded object.
+      const v = r.bytes().toString('utf8');
+      if (v !== '') out[name] = v;
+    } else if (type === 'bytes') out[name] = r.bytes().toString('base64');
     else if (type === 'strings') ((out[name] ??= []) as string[]).push(r.bytes().toString('utf8'));
     else if (type === 'int') out[name] = Number(BigInt.asIntN(64, r.varint()));
     else if (type === 'bool') out[name] = r.varint() !== 0n;
-    else out[name] = decodeMessage(r.bytes(), type);
+    else if ('list' in type)
+      ((out[name] ??= []) as JsonObject[]).push(decodeMessage(r.bytes(), type.list as Schema));
+    else if ('map' in type) {
+      // A map entry is a message {key = 1, value = 2}; a Quantity is {string = 1}.
+      const kind = type.map as 'string' | 'bytes' | 'quantity';
+      const valueType: FieldType = kind === 'quantity' ? { 1: ['string', 'string'] } : kind;
+      const entry = decodeMessage(r.bytes(), { 1: ['key', 'string'], 2: ['value', valueType] });
+      const value =
+        kind === 'quantity' ? (entry.value as JsonObject | undefined)?.string : entry.value;
+      ((out[name] ??= {}) as JsonObject)[String(entry.key ?? '')] =
+        value ?? (kind === 'quantity' ? '0' : '');
+    } else out[name] = decodeMessage(r.bytes(), type as Schema);
   }
   return out;
 }

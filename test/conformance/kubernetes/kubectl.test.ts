@@ -211,6 +211,69 @@ describe('kubectl', () => {
     }
   });
 
+  it('create generators (protobuf bodies from typed clients) make the objects they describe', async () => {
+    const ns = uniq('created');
+    const steps = [
+      ['create', 'namespace', ns],
+      ['create', 'configmap', 'cm1', '--from-literal=a=b', '-n', ns],
+      ['create', 'secret', 'generic', 's1', '--from-literal=pw=hunter2', '-n', ns],
+      ['create', 'serviceaccount', 'sa1', '-n', ns],
+      ['create', 'role', 'r1', '--verb=get,list', '--resource=pods', '-n', ns],
+      [
+        'create',
+        'rolebinding',
+        'rb1',
+        '--role=r1',
+        `--serviceaccount=${ns}:sa1`,
+        '--user=alice',
+        '-n',
+        ns,
+      ],
+      ['create', 'quota', 'q1', '--hard=pods=3', '-n', ns],
+    ];
+    try {
+      for (const args of steps) {
+        const r = await t.kubectl(args);
+        expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+      }
+      const cm = await t.admin.core.readNamespacedConfigMap({ name: 'cm1', namespace: ns });
+      expect(cm.data).toEqual({ a: 'b' });
+      const secret = await t.admin.core.readNamespacedSecret({ name: 's1', namespace: ns });
+      expect(Buffer.from(secret.data!.pw!, 'base64').toString()).toBe('hunter2');
+      expect(secret.type).toBe('Opaque');
+      const role = await t.admin.rbac.readNamespacedRole({ name: 'r1', namespace: ns });
+      expect(role.rules).toEqual([
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
+      ]);
+      const rb = await t.admin.rbac.readNamespacedRoleBinding({ name: 'rb1', namespace: ns });
+      expect(rb.roleRef).toEqual({
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'Role',
+        name: 'r1',
+      });
+      expect(rb.subjects).toEqual(
+        expect.arrayContaining([
+          { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' },
+          { kind: 'ServiceAccount', name: 'sa1', namespace: ns },
+        ]),
+      );
+      const quota = await t.admin.core.readNamespacedResourceQuota({ name: 'q1', namespace: ns });
+      expect(quota.spec!.hard).toEqual({ pods: '3' });
+      const can = await t.kubectl([
+        'auth',
+        'can-i',
+        'list',
+        'pods',
+        '-n',
+        ns,
+        `--as=system:serviceaccount:${ns}:sa1`,
+      ]);
+      expect(can.stdout.trim()).toBe('yes');
+    } finally {
+      await t.kubectl(['delete', 'namespace', ns, '--wait=false']);
+    }
+  });
+
   it('delete pod removes it (graceful on a running pod)', async () => {
     const name = uniq('kdel');
     await t.sa.core.createNamespacedPod({

@@ -152,7 +152,8 @@ describe('list', () => {
       cont = page.metadata?._continue || undefined;
       pages++;
     } while (cont && pages < 10);
-    expect(pages).toBe(3);
+    // At most `limit` per page (a filtered page may hold fewer), all items once, in key order.
+    expect(pages).toBeGreaterThanOrEqual(3);
     expect(seen).toEqual([0, 1, 2, 3, 4].map((i) => `${run}-${i}`));
   });
 });
