@@ -5,12 +5,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
+import { Command } from 'commander';
+
 import {
+  registerKubernetesEmulatorCommand,
   resolveKubernetesEmulatorFlags,
   runKubernetesEmulator,
 } from '../../../../src/cli/emulator-kubernetes-command.js';
 import { CliUsageError } from '../../../../src/cli/exit-codes.js';
-import { buildProgram } from '../../../../src/cli/program.js';
 
 describe('podbus emulator kubernetes: flags', () => {
   it('defaults to 2 clusters on 6443.. in namespace challenges', () => {
@@ -38,9 +40,9 @@ describe('podbus emulator kubernetes: flags', () => {
   });
 
   it('registers the command with its flags', () => {
-    const cmd = buildProgram()
-      .commands.find((c) => c.name() === 'emulator')!
-      .commands.find((c) => c.name() === 'kubernetes')!;
+    const emulator = new Command('emulator');
+    registerKubernetesEmulatorCommand(emulator);
+    const cmd = emulator.commands.find((c) => c.name() === 'kubernetes')!;
     expect(cmd.options.map((o) => o.long)).toEqual(
       expect.arrayContaining([
         '--clusters',
