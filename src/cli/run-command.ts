@@ -1,24 +1,9 @@
+// The `podbus run` command line. Its action loads the worker (and with it the Kubernetes and
+// Service Bus clients) only when the command runs, so other commands start fast and light.
 import type { Command } from 'commander';
 
-import { ConfigError } from '../config/config-error.js';
-import { unknownEnvVars } from '../config/env-vars.js';
-import { loadConfig } from '../config/load-config.js';
-import { createLogger, LOG_LEVELS } from '../observability/logger.js';
-import { startWorkerApp } from '../worker/worker-app.js';
-import { CliUsageError, EXIT } from './exit-codes.js';
-import { onStopSignals } from './signals.js';
-
-/** PODBUS_* variables read by the command line itself rather than the config schema. */
-const CLI_ENV_VARS: readonly string[] = ['PODBUS_CONFIG'];
-
-export interface RunFlags {
-  config?: string;
-  pretty?: boolean;
-  logLevel?: string;
-  queue?: string;
-  strategy?: string;
-  maxConcurrentCalls?: string;
-}
+import { LOG_LEVELS } from '../observability/log-levels.js';
+import type { RunFlags } from './run-actions.js';
 
 /** `podbus run`: the worker, until SIGINT/SIGTERM (the container image's default command). */
 export function registerRunCommand(program: Command): void {
@@ -51,56 +36,7 @@ Exit codes: 0 stopped cleanly, 2 invalid configuration or flags, 1 failed to sta
 130/143 forced by a second SIGINT/SIGTERM.`,
     )
     .action(async (flags: RunFlags) => {
+      const { runWorker } = await import('./run-actions.js');
       process.exitCode = await runWorker(flags);
     });
-}
-
-export async function runWorker(flags: RunFlags, env = process.env): Promise<number> {
-  const config = loadRunConfig(flags, env);
-  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
-  for (const unknown of unknownEnvVars(env)) {
-    if (CLI_ENV_VARS.includes(unknown.name)) continue;
-    logger.warn(
-      { variable: unknown.name, didYouMean: unknown.suggestion },
-      'PODBUS_* variable sets no option',
-    );
-  }
-  const signals = onStopSignals({
-    onForce: (signal) =>
-      logger.warn({ signal }, 'second signal: exiting without finishing the drain'),
-  });
-  try {
-    const app = await startWorkerApp(config, { logger });
-    const signal = await signals.stopped;
-    logger.info(
-      { signal, graceMs: config.worker.shutdownGraceMs },
-      'stopping: draining in-flight messages',
-    );
-    await app.stop();
-    logger.info('stopped');
-    return EXIT.ok;
-  } catch (error) {
-    logger.fatal({ err: error }, 'the worker failed');
-    return EXIT.failure;
-  } finally {
-    signals.dispose();
-  }
-}
-
-/** Flags become config overrides, so one validation reports every problem with its path. */
-export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv) {
-  const overrides: Record<string, string | number | boolean> = {};
-  if (flags.pretty) overrides['log.pretty'] = true;
-  if (flags.logLevel !== undefined) overrides['log.level'] = flags.logLevel;
-  if (flags.queue !== undefined) overrides['serviceBus.queueName'] = flags.queue;
-  if (flags.strategy !== undefined) overrides['selection.strategy'] = flags.strategy;
-  if (flags.maxConcurrentCalls !== undefined) {
-    overrides['serviceBus.maxConcurrentCalls'] = flags.maxConcurrentCalls;
-  }
-  try {
-    return loadConfig({ file: flags.config ?? env.PODBUS_CONFIG, env, overrides });
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliUsageError(error.message);
-    throw error;
-  }
 }

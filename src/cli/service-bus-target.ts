@@ -10,6 +10,8 @@ import { scrubText } from '../observability/redaction.js';
 import { CliUsageError } from './exit-codes.js';
 import { cliIo } from './io.js';
 
+export { CONNECTION_HELP } from './connection-help.js';
+
 /** Flags shared by the commands that talk to the queue (enqueue, dlq ...). */
 export interface ServiceBusFlags {
   config?: string;
@@ -17,10 +19,6 @@ export interface ServiceBusFlags {
 }
 
 /** Help text shared by those commands: where the connection string comes from and why. */
-export const CONNECTION_HELP = `The connection string is a secret, so there is no flag for it (command lines end up in
-shell history and in \`ps\`): set ${CONNECTION_STRING_ENV}, or serviceBus.connectionString
-in the file given with --config (env PODBUS_CONFIG). The queue is --queue, else
-serviceBus.queueName (PODBUS_SERVICE_BUS_QUEUE_NAME), else "challenges".`;
 
 /** Settings from --config / PODBUS_CONFIG, the environment and --queue; problems exit 2. */
 export function serviceBusSettingsFor(flags: ServiceBusFlags): ServiceBusSettings {

@@ -2,21 +2,11 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { isColorSupported, prettyFactory } from 'pino-pretty';
 
+import type { LogLevel } from './log-levels.js';
 import { REDACT_PATHS, REDACTED, scrubJsonLine } from './redaction.js';
 
 export type { Logger } from 'pino';
-
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-
-export const LOG_LEVELS: readonly LogLevel[] = [
-  'fatal',
-  'error',
-  'warn',
-  'info',
-  'debug',
-  'trace',
-  'silent',
-];
+export { LOG_LEVELS, type LogLevel } from './log-levels.js';
 
 /** Where log lines go: stdout by default; tests pass a collector. */
 export interface LogDestination {

@@ -34,8 +34,8 @@ describe('enqueue -> worker -> dlq resubmit', () => {
       const run = await runCli(['dlq', 'list', '--json'], { env });
       const rows = JSON.parse(run.stdout) as {
         messageId: string;
-        reason: string;
-        description: string;
+        deadLetterReason: string;
+        deadLetterErrorDescription: string;
       }[];
       return rows.length === 1 && rows;
     });

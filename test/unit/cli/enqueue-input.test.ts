@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { ServiceBusSender } from '@azure/service-bus';
 
-import { sendInBatches } from '../../../src/cli/enqueue-command.js';
+import { sendInBatches } from '../../../src/cli/enqueue-actions.js';
 import {
   bodyFromFlags,
   formatProblems,

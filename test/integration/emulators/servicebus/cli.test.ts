@@ -8,7 +8,7 @@ import { ServiceBusClient } from '@azure/service-bus';
 import {
   resolveServiceBusEmulatorFlags,
   runServiceBusEmulator,
-} from '../../../../src/cli/emulator-servicebus-command.js';
+} from '../../../../src/cli/emulator-servicebus-actions.js';
 import { CliUsageError } from '../../../../src/cli/exit-codes.js';
 import type { ServiceBusEmulator } from '../../../../src/emulators/servicebus/index.js';
 import { main } from '../../../../src/main.js';
