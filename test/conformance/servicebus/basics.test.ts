@@ -1,36 +1,19 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 
 import {
-  ClientPool,
   errorCode,
-  purge,
   receiveAndComplete,
   receiveCount,
   uniqueId,
+  useConformanceTarget,
 } from './helpers.js';
-import { TARGET_START_TIMEOUT_MS, startTarget } from './target.js';
-import type { ConformanceTarget } from './target.js';
 
 const QUEUE = 'conf-basic';
 const LOCK_DURATION_MS = 60_000; // config.json
 const DEFAULT_TTL_MS = 3_600_000; // official default
 
 describe('Service Bus conformance: sending, receiving, message format', () => {
-  let target: ConformanceTarget;
-  const pool = new ClientPool(() => target);
-
-  beforeAll(async () => {
-    target = await startTarget();
-  }, TARGET_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await target?.stop();
-  });
-  beforeEach(async () => {
-    await purge(pool.client(), QUEUE);
-  });
-  afterEach(async () => {
-    await pool.closeAll();
-  });
+  const { pool } = useConformanceTarget(QUEUE);
 
   it('round-trips body, properties and application properties of a single message', async () => {
     const client = pool.client();

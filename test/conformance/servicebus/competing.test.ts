@@ -1,28 +1,12 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 
-import { ClientPool, purge, sleep, within } from './helpers.js';
-import { TARGET_START_TIMEOUT_MS, startTarget } from './target.js';
-import type { ConformanceTarget } from './target.js';
+import { sleep, within, useConformanceTarget } from './helpers.js';
 
 const QUEUE = 'conf-compete';
 const MESSAGES = 200;
 
 describe('Service Bus conformance: competing consumers', () => {
-  let target: ConformanceTarget;
-  const pool = new ClientPool(() => target);
-
-  beforeAll(async () => {
-    target = await startTarget();
-  }, TARGET_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await target?.stop();
-  });
-  beforeEach(async () => {
-    await purge(pool.client(), QUEUE);
-  });
-  afterEach(async () => {
-    await pool.closeAll();
-  });
+  const { pool } = useConformanceTarget(QUEUE);
 
   it('two receivers on separate connections never hold the same message', async () => {
     const ids = Array.from({ length: MESSAGES }, (_, i) => `compete-${i}-${Date.now()}`);

@@ -1,28 +1,12 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 
-import { ClientPool, purge, receiveAndComplete, receiveCount, uniqueId } from './helpers.js';
-import { TARGET_START_TIMEOUT_MS, startTarget } from './target.js';
-import type { ConformanceTarget } from './target.js';
+import { receiveAndComplete, receiveCount, uniqueId, useConformanceTarget } from './helpers.js';
 
 const QUEUE = 'conf-dlq';
 const MAX_DELIVERY_COUNT = 3; // config.json
 
 describe('Service Bus conformance: MaxDeliveryCount and the dead-letter queue', () => {
-  let target: ConformanceTarget;
-  const pool = new ClientPool(() => target);
-
-  beforeAll(async () => {
-    target = await startTarget();
-  }, TARGET_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await target?.stop();
-  });
-  beforeEach(async () => {
-    await purge(pool.client(), QUEUE);
-  });
-  afterEach(async () => {
-    await pool.closeAll();
-  });
+  const { pool } = useConformanceTarget(QUEUE);
 
   it('moves a message delivered MaxDeliveryCount times to the DLQ with MaxDeliveryCountExceeded', async () => {
     const client = pool.client();

@@ -1,27 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 
-import { ClientPool, purge, receiveAndComplete, uniqueId } from './helpers.js';
-import { TARGET_START_TIMEOUT_MS, startTarget } from './target.js';
-import type { ConformanceTarget } from './target.js';
+import { receiveAndComplete, uniqueId, useConformanceTarget } from './helpers.js';
 
 const QUEUE = 'conf-dedup'; // RequiresDuplicateDetection, window PT1M
 
 describe('Service Bus conformance: duplicate detection', () => {
-  let target: ConformanceTarget;
-  const pool = new ClientPool(() => target);
-
-  beforeAll(async () => {
-    target = await startTarget();
-  }, TARGET_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await target?.stop();
-  });
-  beforeEach(async () => {
-    await purge(pool.client(), QUEUE);
-  });
-  afterEach(async () => {
-    await pool.closeAll();
-  });
+  const { pool } = useConformanceTarget(QUEUE);
 
   it('accepts but drops a resend of a message id inside the window', async () => {
     const client = pool.client();

@@ -1,29 +1,12 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 
-import { ClientPool, purge, receiveAndComplete, sleep, uniqueId } from './helpers.js';
-import { TARGET_START_TIMEOUT_MS, startTarget } from './target.js';
-import type { ConformanceTarget } from './target.js';
+import { receiveAndComplete, sleep, uniqueId, useConformanceTarget } from './helpers.js';
 
 const DEAD_LETTERING = 'conf-expiry'; // DeadLetteringOnMessageExpiration: true
 const DROPPING = 'conf-expiry-drop'; // DeadLetteringOnMessageExpiration: false
 
 describe('Service Bus conformance: message time-to-live', () => {
-  let target: ConformanceTarget;
-  const pool = new ClientPool(() => target);
-
-  beforeAll(async () => {
-    target = await startTarget();
-  }, TARGET_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await target?.stop();
-  });
-  beforeEach(async () => {
-    await purge(pool.client(), DEAD_LETTERING);
-    await purge(pool.client(), DROPPING);
-  });
-  afterEach(async () => {
-    await pool.closeAll();
-  });
+  const { pool } = useConformanceTarget(DEAD_LETTERING, DROPPING);
 
   it('dead-letters an expired message with TTLExpiredException when the queue asks for it', async () => {
     const client = pool.client();

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 
 import { ServiceBusClient } from '@azure/service-bus';
+import { afterAll, afterEach, beforeAll, beforeEach } from '@jest/globals';
 import type {
   ServiceBusClientOptions,
   ServiceBusReceivedMessage,
   ServiceBusReceiver,
 } from '@azure/service-bus';
 
+import { TARGET_START_TIMEOUT_MS, startTarget } from './target.js';
 import type { ConformanceTarget } from './target.js';
 
 /** Closes every client a test opened (receivers and senders close with their client). */
@@ -102,4 +104,26 @@ export async function purge(client: ServiceBusClient, queue: string): Promise<vo
 
 export function errorCode(error: unknown): string | undefined {
   return (error as { code?: string } | undefined)?.code;
+}
+
+/**
+ * The hooks every conformance file needs: one target for the file (started before, stopped
+ * after), the named queues emptied before each test, and every client closed after it.
+ */
+export function useConformanceTarget(...queues: string[]): { pool: ClientPool } {
+  let target: ConformanceTarget | undefined;
+  const pool = new ClientPool(() => target!);
+  beforeAll(async () => {
+    target = await startTarget();
+  }, TARGET_START_TIMEOUT_MS);
+  afterAll(async () => {
+    await target?.stop();
+  });
+  beforeEach(async () => {
+    for (const queue of queues) await purge(pool.client(), queue);
+  });
+  afterEach(async () => {
+    await pool.closeAll();
+  });
+  return { pool };
 }

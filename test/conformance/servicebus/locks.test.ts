@@ -1,37 +1,20 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import type { ProcessErrorArgs, ServiceBusReceivedMessage } from '@azure/service-bus';
 
 import {
-  ClientPool,
   errorCode,
-  purge,
   receiveAndComplete,
   receiveCount,
   sleep,
   uniqueId,
+  useConformanceTarget,
 } from './helpers.js';
-import { TARGET_START_TIMEOUT_MS, startTarget } from './target.js';
-import type { ConformanceTarget } from './target.js';
 
 const QUEUE = 'conf-locks';
 const LOCK_DURATION_MS = 5_000; // config.json: PT5S, the official minimum
 
 describe('Service Bus conformance: peek-lock, lock expiry and renewal', () => {
-  let target: ConformanceTarget;
-  const pool = new ClientPool(() => target);
-
-  beforeAll(async () => {
-    target = await startTarget();
-  }, TARGET_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await target?.stop();
-  });
-  beforeEach(async () => {
-    await purge(pool.client(), QUEUE);
-  });
-  afterEach(async () => {
-    await pool.closeAll();
-  });
+  const { pool } = useConformanceTarget(QUEUE);
 
   it('redelivers a message whose lock expired, with deliveryCount + 1; the old lock is lost', async () => {
     const client = pool.client({ retryOptions: { maxRetries: 0, timeoutInMs: 10_000 } });

@@ -1,29 +1,13 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 
-import { ClientPool, purge, receiveAndComplete, sleep, uniqueId } from './helpers.js';
-import { TARGET_START_TIMEOUT_MS, startTarget } from './target.js';
-import type { ConformanceTarget } from './target.js';
+import { receiveAndComplete, sleep, uniqueId, useConformanceTarget } from './helpers.js';
 
 const QUEUE = 'conf-schedule';
 /** Clock skew allowed between this process and the target. */
 const SKEW_MS = 250;
 
 describe('Service Bus conformance: scheduled messages', () => {
-  let target: ConformanceTarget;
-  const pool = new ClientPool(() => target);
-
-  beforeAll(async () => {
-    target = await startTarget();
-  }, TARGET_START_TIMEOUT_MS);
-  afterAll(async () => {
-    await target?.stop();
-  });
-  beforeEach(async () => {
-    await purge(pool.client(), QUEUE);
-  });
-  afterEach(async () => {
-    await pool.closeAll();
-  });
+  const { pool } = useConformanceTarget(QUEUE);
 
   it('holds a message sent with scheduledEnqueueTimeUtc until that time', async () => {
     const client = pool.client();
