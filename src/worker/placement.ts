@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
-import type { Fleet, FleetCluster, ReadAttempt } from './fleet.js';
+import type { CreateAttempt, Fleet, FleetCluster, ReadAttempt } from './fleet.js';
 
 /**
  * Pod placement for one message: where its pod is created, or why it cannot be yet.
@@ -139,13 +139,9 @@ export class PodPlacement {
     let retryAfterMs: number | undefined;
     for (const cluster of ordered) {
       const result = await cluster.createPod(this.input.pod, signal);
+      const decided = this.decided(cluster, result, readSignal);
+      if (decided) return decided;
       switch (result.kind) {
-        case 'created':
-          return { kind: 'created', cluster: cluster.name };
-        case 'exists':
-          return this.resolveExisting(cluster, readSignal);
-        case 'rejected':
-          return { kind: 'rejected', cluster: cluster.name, description: result.reason };
         case 'unknown':
           this.pinned = cluster;
           return {
@@ -174,21 +170,36 @@ export class PodPlacement {
     readSignal?: AbortSignal,
   ): Promise<PlacementResult> {
     const result = await cluster.createPod(this.input.pod, signal);
+    const decided = this.decided(cluster, result, readSignal);
+    if (decided) return decided;
+    const failure = result as Extract<CreateAttempt, { kind: 'unknown' | 'unavailable' }>;
+    return {
+      kind: 'retry',
+      why: 'pinned-cluster-unavailable',
+      detail: `waiting for ${cluster.name}, where an earlier create may have succeeded: ${failure.reason}`,
+      retryAfterMs: failure.retryAfterMs,
+    };
+  }
+
+  /** The create outcomes that settle the message, whichever cluster answered them. */
+  private decided(
+    cluster: FleetCluster,
+    result: CreateAttempt,
+    readSignal?: AbortSignal,
+  ): Promise<PlacementResult> | undefined {
     switch (result.kind) {
       case 'created':
-        return { kind: 'created', cluster: cluster.name };
+        return Promise.resolve({ kind: 'created', cluster: cluster.name });
       case 'exists':
         return this.resolveExisting(cluster, readSignal);
       case 'rejected':
-        return { kind: 'rejected', cluster: cluster.name, description: result.reason };
-      case 'unknown':
-      case 'unavailable':
-        return {
-          kind: 'retry',
-          why: 'pinned-cluster-unavailable',
-          detail: `waiting for ${cluster.name}, where an earlier create may have succeeded: ${result.reason}`,
-          retryAfterMs: result.retryAfterMs,
-        };
+        return Promise.resolve({
+          kind: 'rejected',
+          cluster: cluster.name,
+          description: result.reason,
+        });
+      default:
+        return undefined;
     }
   }
 
