@@ -67,6 +67,7 @@ function b64url(data: string | Buffer): string {
 export class TokenAuthenticator {
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly revoked = new Set<string>();
+  private pruneAt = 10_000;
   private readonly key: KeyObject;
   private readonly kid: string;
 
@@ -123,6 +124,7 @@ export class TokenAuthenticator {
       nbf: iat,
       sub: `system:serviceaccount:${opts.namespace}:${opts.serviceAccount}`,
     });
+    if (this.tokens.size >= this.pruneAt) this.pruneExpired();
     this.tokens.set(token, {
       user: serviceAccountUser(opts.namespace, opts.serviceAccount, opts.serviceAccountUid),
       expiresAt: exp * 1000,
@@ -170,6 +172,14 @@ export class TokenAuthenticator {
       },
     });
     return token;
+  }
+
+  /** Drops expired tokens (they would fail anyway); keeps long runs from accumulating them. */
+  private pruneExpired(): void {
+    const now = this.now();
+    for (const [token, rec] of this.tokens)
+      if (rec.expiresAt !== undefined && rec.expiresAt <= now) this.tokens.delete(token);
+    this.pruneAt = Math.max(10_000, this.tokens.size * 2);
   }
 
   revoke(token: string): void {
