@@ -4,7 +4,7 @@
  * cluster's seeded generator, so a seed reproduces which requests fail.
  */
 import type { SeededRandom } from './random.js';
-import type { FaultConfig, FaultControl, FaultErrorRate, FaultVerb } from './types.js';
+import type { FaultConfig, FaultControl, FaultErrorRate, FaultPatch, FaultVerb } from './types.js';
 
 const VERBS: readonly FaultVerb[] = [
   'create',
@@ -129,7 +129,7 @@ export class FaultState implements FaultControl {
   }
 
   /** The faults `set` (merge) or `replace` would produce, without applying them. Validates. */
-  preview(faults: FaultConfig, mode: 'merge' | 'replace'): FaultConfig {
+  preview(faults: FaultPatch, mode: 'merge' | 'replace'): FaultConfig {
     const patch = parseFaultConfig(faults);
     const next: Record<string, unknown> = mode === 'merge' ? { ...this.current } : {};
     for (const [k, v] of Object.entries(patch)) {
@@ -139,7 +139,7 @@ export class FaultState implements FaultControl {
     return next as FaultConfig;
   }
 
-  async set(faults: FaultConfig): Promise<void> {
+  async set(faults: FaultPatch): Promise<void> {
     await this.apply(this.preview(faults, 'merge'));
   }
 

@@ -27,6 +27,7 @@ export type {
   FaultConfig,
   FaultControl,
   FaultErrorRate,
+  FaultPatch,
   FaultVerb,
   KubernetesEmulator,
   KubernetesEmulatorOptions,

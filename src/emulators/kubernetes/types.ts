@@ -109,18 +109,21 @@ export interface FaultConfig {
   clearAfterMs?: number;
 }
 
+/** A change to the faults: keys set to `null` (or undefined) are cleared. */
+export type FaultPatch = { [K in keyof FaultConfig]?: FaultConfig[K] | null };
+
 /** Runtime fault switchboard of one cluster (the admin endpoint uses the same object). */
 export interface FaultControl {
   /** The faults in force now. */
   get(): FaultConfig;
-  /** Merges `faults` into the current ones (a key set to undefined/null clears it). */
-  set(faults: FaultConfig): Promise<void>;
+  /** Merges `faults` into the current ones (a key set to null clears it). */
+  set(faults: FaultPatch): Promise<void>;
   /** Replaces all faults. */
   replace(faults: FaultConfig): Promise<void>;
   /** Removes every fault (and brings the listener up again). */
   clear(): Promise<void>;
   /** What `set` (merge) or `replace` would produce; throws on invalid faults; applies nothing. */
-  preview(faults: FaultConfig, mode: 'merge' | 'replace'): FaultConfig;
+  preview(faults: FaultPatch, mode: 'merge' | 'replace'): FaultConfig;
 }
 
 /** A pod as the emulator stores it (the JSON a GET returns). */

@@ -49,7 +49,7 @@ describe('fault configuration', () => {
     expect(f.takeThrottle()).toBe(3);
     expect(f.takeThrottle()).toBeUndefined();
     expect(f.injectedError('list')).toBe(500);
-    await f.set({ errorRate: null } as never);
+    await f.set({ errorRate: null });
     expect(f.injectedError('list')).toBeUndefined();
     await f.set({ down: true });
     await f.clear();
