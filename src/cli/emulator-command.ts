@@ -7,7 +7,14 @@ import { registerServiceBusEmulatorCommand } from './emulator-servicebus-command
 export function registerEmulatorCommands(program: Command): void {
   const emulator = program
     .command('emulator')
-    .description('Run a bundled local stand-in for Azure Service Bus or Kubernetes.');
+    .description('Run a bundled local stand-in for Azure Service Bus or Kubernetes.')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  podbus emulator servicebus --port 5672
+  podbus emulator kubernetes --clusters 2 --write-kubeconfig kubeconfig`,
+    );
   registerServiceBusEmulatorCommand(emulator);
   registerKubernetesEmulatorCommand(emulator);
 }

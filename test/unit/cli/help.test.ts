@@ -7,6 +7,9 @@ import { runCli } from './support/run-cli.js';
 const COMMANDS = [
   ['run'],
   ['local'],
+  ['emulator'],
+  ['emulator', 'servicebus'],
+  ['emulator', 'kubernetes'],
   ['enqueue'],
   ['dlq'],
   ['dlq', 'list'],

@@ -8,10 +8,10 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Command } from 'commander';
 
 import {
-  registerKubernetesEmulatorCommand,
   resolveKubernetesEmulatorFlags,
   runKubernetesEmulator,
-} from '../../../../src/cli/emulator-kubernetes-command.js';
+} from '../../../../src/cli/emulator-kubernetes-actions.js';
+import { registerKubernetesEmulatorCommand } from '../../../../src/cli/emulator-kubernetes-command.js';
 import { CliUsageError } from '../../../../src/cli/exit-codes.js';
 
 describe('podbus emulator kubernetes: flags', () => {
