@@ -92,6 +92,8 @@ type WatchEnd =
  * consistent: replicas creating at the same moment can overshoot `maxActivePods` by up to
  * their combined concurrency.
  */
+export type PodPresence = 'present' | 'absent' | 'unknown';
+
 export class ActivePodTracker {
   readonly cluster: string;
   readonly maxActivePods: number;
@@ -174,6 +176,17 @@ export class ActivePodTracker {
       this.reserved -= 1;
       this.notify();
     };
+  }
+
+  /**
+   * What the cache says about a pod name, for best-effort duplicate lookups that would
+   * otherwise cost a GET per cluster per message: `present` (listed, watched, or created
+   * here), `absent` (not in a cache whose watch is live), or `unknown` (not synced yet, or
+   * between watches: the cache may be stale, so ask the API server).
+   */
+  presence(name: string): PodPresence {
+    if (this.pods.has(name) || this.optimistic.has(name)) return 'present';
+    return this.isSynced && this.currentWatch !== undefined ? 'absent' : 'unknown';
   }
 
   /** Counts a pod this replica just created, before the watch reports it. */

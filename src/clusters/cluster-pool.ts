@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
-import { ActivePodTracker, type ActivePodTrackerOptions } from './active-pods.js';
+import { ActivePodTracker, type ActivePodTrackerOptions, type PodPresence } from './active-pods.js';
 import {
   CircuitBreaker,
   type BreakerOptions,
@@ -255,6 +255,13 @@ export class ClusterPool {
     const member = this.members.get(cluster);
     if (member === undefined) throw new Error(`unknown cluster ${cluster}`);
     return member.tracker.reserve();
+  }
+
+  /** What `cluster`'s watch cache says about a pod name (see ActivePodTracker.presence). */
+  podPresence(cluster: string, podName: string): PodPresence {
+    const member = this.members.get(cluster);
+    if (member === undefined) throw new Error(`unknown cluster ${cluster}`);
+    return member.tracker.presence(podName);
   }
 
   /** Whether any cluster has room for one more pod (health is not considered). */

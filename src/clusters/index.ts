@@ -41,7 +41,12 @@ export {
   type SkipReason,
   type StrategyName,
 } from './strategies.js';
-export { ActivePodTracker, MANAGED_BY_SELECTOR, isActivePod } from './active-pods.js';
+export {
+  ActivePodTracker,
+  MANAGED_BY_SELECTOR,
+  isActivePod,
+  type PodPresence,
+} from './active-pods.js';
 export {
   ClusterPool,
   type ClusterCheck,

@@ -45,6 +45,7 @@ function fleetCluster(name: string, pool: ClusterPool): FleetCluster {
         release();
       }
     },
+    knownAbsent: (podName) => pool.podPresence(name, podName) === 'absent',
     async readPod(podName: string, signal?: AbortSignal): Promise<ReadAttempt> {
       try {
         const pod = await client.getPod(podName, { signal });

@@ -27,6 +27,11 @@ export interface FleetCluster {
   readonly name: string;
   createPod(pod: V1Pod, signal?: AbortSignal): Promise<CreateAttempt>;
   readPod(name: string, signal?: AbortSignal): Promise<ReadAttempt>;
+  /**
+   * True when a live watch cache of this cluster's podbus pods has no pod of that name: a
+   * best-effort lookup may then skip the GET. False when unsure.
+   */
+  knownAbsent(name: string): boolean;
 }
 
 export type SkipReason = 'unhealthy' | 'full';

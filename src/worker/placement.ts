@@ -93,11 +93,14 @@ export class PodPlacement {
 
   private async lookup(signal?: AbortSignal): Promise<PlacementResult | undefined> {
     const podName = this.podName;
+    // A best-effort lookup trusts a live watch cache's "not there" (no GET per cluster per
+    // message); a strict one always asks every API server.
+    const ask = (cluster: FleetCluster): Promise<ReadAttempt> =>
+      this.input.lookup === 'best-effort' && cluster.knownAbsent(podName)
+        ? Promise.resolve({ kind: 'absent' })
+        : cluster.readPod(podName, signal);
     const reads = await Promise.all(
-      this.fleet.clusters.map(async (cluster) => ({
-        cluster,
-        read: await cluster.readPod(podName, signal),
-      })),
+      this.fleet.clusters.map(async (cluster) => ({ cluster, read: await ask(cluster) })),
     );
     const found = reads.find((r) => r.read.kind === 'found');
     if (found) return this.judgeExisting(found.cluster.name, found.read);

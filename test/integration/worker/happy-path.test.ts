@@ -68,3 +68,36 @@ describe('worker: messages become pods', () => {
     expect(metrics).toContain('podbus_messages_settled_total{outcome="created"} 2');
   });
 });
+
+describe('worker: duplicate lookups for first deliveries', () => {
+  let stack: Stack | undefined;
+  afterEach(async () => {
+    await stack?.stop();
+    stack = undefined;
+  });
+
+  it('answer from the live watch caches (no GET per message), and still catch a sender’s duplicate', async () => {
+    stack = await Stack.start();
+    await stack.startWorker({ 'selection.strategy': 'least-loaded' });
+    const gets = () => stack!.k8s.clusters.reduce((n, c) => n + (c.stats.byVerb.get ?? 0), 0);
+    // Let both trackers list and start watching before the first message.
+    await new Promise((r) => setTimeout(r, 500));
+    const before = gets();
+
+    await stack.send(
+      ...Array.from({ length: 6 }, (_, i) => ({
+        messageId: `cached-${i}`,
+        body: challenge('web-1', 'busybox:1.36'),
+      })),
+    );
+    await eventually('six pods', () => stack!.pods().length === 6);
+    expect(gets() - before).toBe(0);
+
+    // The sender sends cached-0 again (a retried send): a new message, deliveryCount 0.
+    await stack.send({ messageId: 'cached-0', body: challenge('web-1', 'busybox:1.36') });
+    await eventually('the duplicate settled', () => stack!.sb.inspect('challenges').active === 0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stack.pods()).toHaveLength(6);
+    expect(gets() - before).toBe(1); // one read, on the cluster whose cache holds the name
+  });
+});

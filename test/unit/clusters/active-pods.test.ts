@@ -393,6 +393,31 @@ describe('ActivePodTracker', () => {
     expect(tracker.hasCapacity()).toBe(true);
   });
 
+  test('presence: unknown until synced and while no watch is live; absent only from a live cache', async () => {
+    const { source, tracker } = setup(0);
+    expect(tracker.presence('a')).toBe('unknown');
+    tracker.start();
+    source.queueList(list('1', pod('a', 'Succeeded')));
+    await until(() => source.watches.length === 1);
+    await until(() => tracker.presence('zzz') !== 'unknown');
+    expect(tracker.presence('a')).toBe('present'); // terminal pods still hold their name
+    expect(tracker.presence('zzz')).toBe('absent');
+    tracker.noteCreated({ metadata: { name: 'mine' } });
+    expect(tracker.presence('mine')).toBe('present');
+    source.watches[0]!.emit('ADDED', pod('b', 'Pending'));
+    expect(tracker.presence('b')).toBe('present');
+
+    // Between watches (the next one still connecting) the cache may be stale: unsure again.
+    let release!: () => void;
+    source.holdWatch = new Promise<void>((resolve) => (release = resolve));
+    source.watches[0]!.end(clusterError('connection'));
+    await until(() => tracker.presence('zzz') === 'unknown');
+    expect(tracker.presence('a')).toBe('present');
+    source.holdWatch = undefined;
+    release();
+    await until(() => tracker.presence('zzz') === 'absent');
+  });
+
   test('relist drops optimistic entries noted before it began that it did not show', async () => {
     let now = 0;
     const { source, tracker } = setup(0, { now: () => now });

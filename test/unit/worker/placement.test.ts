@@ -106,6 +106,29 @@ describe('PodPlacement', () => {
     expect(a.creates + b.creates).toBe(0);
   });
 
+  it('a best-effort lookup trusts a live cache that has no such pod (no GET), a strict one never does', async () => {
+    const { a, b, place } = setup('best-effort');
+    a.cache = new Set();
+    b.cache = new Set(['other-pod']);
+    await expect(place().attempt()).resolves.toEqual({ kind: 'created', cluster: 'a' });
+    expect([a.reads, b.reads]).toEqual([0, 0]);
+
+    const strict = setup('strict');
+    strict.a.cache = new Set();
+    strict.b.cache = new Set();
+    await strict.place().attempt();
+    expect([strict.a.reads, strict.b.reads]).toEqual([1, 1]);
+  });
+
+  it('a best-effort lookup reads the pod where the cache says it is', async () => {
+    const { a, b, place } = setup('best-effort');
+    a.cache = new Set();
+    b.cache = new Set(['msg-1']);
+    b.pods.set('msg-1', pod('msg-1', 'h1'));
+    await expect(place().attempt()).resolves.toEqual({ kind: 'duplicate', cluster: 'b' });
+    expect([a.reads, b.reads]).toEqual([0, 1]);
+  });
+
   it('a best-effort lookup still finds a pod on the clusters it can reach', async () => {
     const { a, b, place } = setup('best-effort');
     a.readScript = [{ kind: 'unreachable', reason: 'timeout' }];

@@ -19,8 +19,14 @@ export class MemoryCluster implements FleetCluster {
   readScript: ReadAttempt[] = [];
   creates = 0;
   reads = 0;
+  /** Stands in for a live watch cache: when set, it answers knownAbsent. */
+  cache: Set<string> | undefined;
 
   constructor(readonly name: string) {}
+
+  knownAbsent(name: string): boolean {
+    return this.cache !== undefined && !this.cache.has(name);
+  }
 
   async createPod(pod: V1Pod): Promise<CreateAttempt> {
     this.creates += 1;
