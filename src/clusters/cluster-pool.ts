@@ -1,5 +1,3 @@
-import type { V1Pod } from '@kubernetes/client-node';
-
 import { ActivePodTracker, type ActivePodTrackerOptions, type PodPresence } from './active-pods.js';
 import {
   CircuitBreaker,
@@ -52,16 +50,6 @@ export interface ClusterPoolOptions {
   /** Seam for tests. */
   readonly createClient?: (options: ClusterClientOptions) => PoolClient;
 }
-
-export type ExistingPodLookup =
-  | { readonly kind: 'found'; readonly cluster: string; readonly pod: V1Pod }
-  | { readonly kind: 'not-found' }
-  | {
-      /** At least one cluster could not be asked; the pod may exist there. */
-      readonly kind: 'unknown';
-      readonly clusters: readonly string[];
-      readonly errors: readonly ClusterError[];
-    };
 
 export interface ClusterStatus {
   readonly name: string;
@@ -187,47 +175,6 @@ export class ClusterPool {
       hasCapacity: m.tracker.hasCapacity(),
     }));
     return this.selector.select(views, { messageId, preferred: preferredCluster });
-  }
-
-  /**
-   * Looks for the pod on every cluster (in parallel). `found` wins even when some cluster could
-   * not be asked (we will not create it anyway); otherwise any cluster that could not be asked
-   * — down, open breaker, unauthorized — makes the answer `unknown`, and the caller must hold
-   * the message rather than risk creating a duplicate there.
-   */
-  async findExistingPod(
-    podName: string,
-    options: { signal?: AbortSignal } = {},
-  ): Promise<ExistingPodLookup> {
-    const members = [...this.members.values()];
-    const results = await Promise.allSettled(
-      members.map((m) => m.client.getPod(podName, { signal: options.signal })),
-    );
-    const unknown: string[] = [];
-    const errors: ClusterError[] = [];
-    let found: { cluster: string; pod: V1Pod } | undefined;
-    results.forEach((r, i) => {
-      const cluster = members[i]!.entry.name;
-      if (r.status === 'fulfilled') {
-        if (r.value !== undefined && found === undefined) found = { cluster, pod: r.value };
-        else if (r.value !== undefined) {
-          this.logger.error(
-            { pod: podName, clusters: [found!.cluster, cluster] },
-            'pod exists on more than one cluster',
-          );
-        }
-      } else {
-        unknown.push(cluster);
-        errors.push(
-          r.reason instanceof ClusterError
-            ? r.reason
-            : new ClusterError({ kind: 'unknown', cluster, message: String(r.reason) }),
-        );
-      }
-    });
-    if (found !== undefined) return { kind: 'found', ...found };
-    if (unknown.length > 0) return { kind: 'unknown', clusters: unknown, errors };
-    return { kind: 'not-found' };
   }
 
   /**

@@ -52,7 +52,6 @@ export {
   type ClusterCheck,
   type ClusterPoolOptions,
   type ClusterStatus,
-  type ExistingPodLookup,
   type PoolClient,
 } from './cluster-pool.js';
 export type { ClusterLogger } from './logger.js';

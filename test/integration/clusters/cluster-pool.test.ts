@@ -84,36 +84,6 @@ describe('circuit breaker', () => {
   });
 });
 
-describe('findExistingPod', () => {
-  test('found on the cluster that has it; not-found when every cluster answers', async () => {
-    pool = new ClusterPool({
-      entries: [entryFor(alpha), entryFor(beta)],
-      strategy: 'hash',
-      client: fastClient,
-    });
-    const pod = testPod('lookup');
-    await pool.client('beta')!.createPod(pod);
-    await expect(pool.findExistingPod(pod.metadata!.name!)).resolves.toMatchObject({
-      kind: 'found',
-      cluster: 'beta',
-      pod: { metadata: { name: pod.metadata!.name } },
-    });
-    await expect(pool.findExistingPod('not-there')).resolves.toEqual({ kind: 'not-found' });
-  });
-
-  test('unknown when one cluster is down', async () => {
-    pool = new ClusterPool({
-      entries: [entryFor(alpha), entryFor(beta)],
-      strategy: 'hash',
-      client: fastClient,
-    });
-    await alpha.faults.set({ down: true });
-    const result = await pool.findExistingPod('maybe-on-alpha');
-    expect(result).toMatchObject({ kind: 'unknown', clusters: ['alpha'] });
-    expect(result.kind === 'unknown' && result.errors[0]?.kind).toBe('connection');
-  });
-});
-
 describe('active pods (watch-backed)', () => {
   test('the count follows pods created and deleted by another client; capacity and waiting', async () => {
     pool = new ClusterPool({

@@ -136,49 +136,15 @@ describe('ClusterPool', () => {
     expect(() => makePool([entry('a'), entry('a')])).toThrow('duplicate cluster name a');
   });
 
-  describe('findExistingPod', () => {
-    test('found on one cluster', async () => {
-      const { pool, fakes } = makePool([entry('a'), entry('b'), entry('c')]);
-      fakes.get('b')!.pods.set('p', running('p'));
-      await expect(pool.findExistingPod('p')).resolves.toMatchObject({
-        kind: 'found',
-        cluster: 'b',
-        pod: { metadata: { name: 'p' } },
-      });
-    });
-
-    test('not found anywhere, all clusters answered', async () => {
-      const { pool } = makePool([entry('a'), entry('b')]);
-      await expect(pool.findExistingPod('p')).resolves.toEqual({ kind: 'not-found' });
-    });
-
-    test('unknown when a cluster could not be asked (down, then breaker open)', async () => {
-      const { pool, fakes } = makePool([entry('a'), entry('b')]);
-      fakes.get('b')!.down = true;
-      const first = await pool.findExistingPod('p');
-      expect(first).toMatchObject({ kind: 'unknown', clusters: ['b'] });
-      expect(first.kind === 'unknown' && first.errors[0]?.kind).toBe('connection');
-      const second = await pool.findExistingPod('p');
-      expect(second.kind === 'unknown' && second.errors[0]?.kind).toBe('circuit-open');
-    });
-
-    test('found wins over an unreachable cluster', async () => {
-      const { pool, fakes } = makePool([entry('a'), entry('b')]);
-      fakes.get('a')!.down = true;
-      fakes.get('b')!.pods.set('p', running('p'));
-      await expect(pool.findExistingPod('p')).resolves.toMatchObject({
-        kind: 'found',
-        cluster: 'b',
-      });
-    });
-  });
-
   describe('candidates', () => {
     test('open breakers are skipped; after the cool-down the cluster is offered again', async () => {
       let now = 0;
       const { pool, fakes } = makePool([entry('a'), entry('b')], { now: () => now });
       fakes.get('a')!.down = true;
-      await pool.findExistingPod('x'); // a fails once -> open (threshold 1)
+      await pool
+        .client('a')!
+        .getPod('x')
+        .catch(() => undefined); // a fails once -> open (threshold 1)
       const sel = pool.candidates('m1');
       expect(sel.candidates).toEqual(['b']);
       expect(sel.skipped).toEqual([{ name: 'a', reason: 'unhealthy' }]);
@@ -238,7 +204,10 @@ describe('ClusterPool', () => {
     test('unavailableReason names every cluster when none can take a pod', async () => {
       const { pool, fakes } = makePool([entry('a'), entry('b', { maxActivePods: 2 })]);
       fakes.get('a')!.down = true;
-      await pool.findExistingPod('x');
+      await pool
+        .client('a')!
+        .getPod('x')
+        .catch(() => undefined);
       expect(pool.unavailableReason()).toBe(
         'a: circuit breaker open, b: active pod count not known yet',
       );
