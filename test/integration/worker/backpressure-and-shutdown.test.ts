@@ -32,9 +32,10 @@ describe('worker: capacity and shutdown', () => {
     expect(stack.pods()).toHaveLength(2);
     expect(stack.sb.inspect(QUEUE)).toMatchObject({ active: 3, locked: 0 });
 
-    // A pod finishes: the two handlers waiting at the gate return their credit, so two more
-    // messages are taken; one gets the free slot, the other is held (lock renewed, not
-    // abandoned) and the fifth stays in the queue.
+    // A pod finishes and frees one slot. The two handlers waiting at the gate may both return
+    // their credit (then one extra message is taken and held, its lock renewed, never
+    // abandoned), or the second may find the gate closed again by the first one's create.
+    // Either way exactly one new pod, at most one message held, the rest still in the queue.
     const [first] = stack.pods();
     stack.k8s
       .cluster(first!.cluster)
@@ -42,9 +43,12 @@ describe('worker: capacity and shutdown', () => {
     await eventually('a third pod once capacity frees', () => stack!.pods().length === 3, 20_000);
     await new Promise((r) => setTimeout(r, 1_500));
     expect(stack.pods()).toHaveLength(3);
-    expect(stack.sb.inspect(QUEUE)).toMatchObject({ active: 1, locked: 1, deadLettered: 0 });
+    const queue = stack.sb.inspect(QUEUE);
+    expect(queue.deadLettered).toBe(0);
+    expect(queue.active + queue.locked).toBe(2);
+    expect(queue.locked).toBeLessThanOrEqual(1);
 
-    // The held message gets the next free slot at once (event-driven, no backoff wait).
+    // The next free slot is taken at once (event-driven, no backoff wait).
     const running = stack.pods().find((p) => p.pod.status.phase !== 'Succeeded')!;
     stack.k8s
       .cluster(running.cluster)
