@@ -26,7 +26,13 @@ export default {
       displayName: 'conformance',
       testMatch: ['<rootDir>/test/conformance/**/*.test.ts'],
     },
-    { ...common, displayName: 'system', testMatch: ['<rootDir>/test/system/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'system',
+      testMatch: ['<rootDir>/test/system/**/*.test.ts'],
+      // Docker engine, compose CLI and the local base image, whichever system test runs first.
+      globalSetup: '<rootDir>/test/system/global-setup.mjs',
+    },
   ],
   testTimeout: 60_000,
 };
