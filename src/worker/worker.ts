@@ -35,6 +35,8 @@ export interface WorkerOptions {
   metrics: WorkerMetrics;
   /** How often the Service Bus connection is probed for /readyz (default 15 s). */
   probeIntervalMs?: number;
+  /** How long each closing step of stop() may take (default 5 s). */
+  closeTimeoutMs?: number;
 }
 
 interface InFlight {
@@ -123,27 +125,42 @@ export class Worker {
     }
     this.setState('draining');
     if (this.probeTimer) clearInterval(this.probeTimer);
-    const log = this.options.logger;
     // First stop the credit, then release the waits: a handler that hands its message back
     // returns credit, and with the subscription still open the broker would at once deliver
     // another (or the same) message to a worker that is going away.
-    await this.subscription
-      ?.close()
-      .catch((error: unknown) => log.warn({ err: error }, 'closing the subscription failed'));
+    await this.closeStep('closing the subscription', () => this.subscription?.close());
     this.stopWaiting.abort(new Error('worker is shutting down'));
 
     const finished = await this.waitForInFlight(this.options.shutdownGraceMs);
-    if (!finished) await this.handBackInFlight();
+    if (!finished) await this.closeStep('handing messages back', () => this.handBackInFlight());
 
-    await this.receiver
-      ?.close()
-      .catch((error: unknown) => log.warn({ err: error }, 'closing the receiver failed'));
-    await this.client
-      ?.close()
-      .catch((error: unknown) => log.warn({ err: error }, 'closing the Service Bus client failed'));
+    await this.closeStep('closing the receiver', () => this.receiver?.close());
+    await this.closeStep('closing the Service Bus client', () => this.client?.close());
     this.setState('stopped');
     for (const resolve of this.stopWaiters) resolve();
     this.stopWaiters.clear();
+  }
+
+  /**
+   * One step of stop(), bounded: with Service Bus unreachable the SDK would spend its whole
+   * operation timeout (60 s) on each close, and the pod would be killed mid-shutdown. A step
+   * that fails or runs out of time is logged and skipped; the broker's lock expiry covers it.
+   */
+  private async closeStep(what: string, step: () => Promise<unknown> | undefined): Promise<void> {
+    const log = this.options.logger;
+    const limitMs = this.options.closeTimeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), limitMs);
+    });
+    try {
+      const result = await Promise.race([Promise.resolve(step()), timedOut]);
+      if (result === 'timeout') log.warn({ limitMs }, `${what} timed out; going on`);
+    } catch (error) {
+      log.warn({ err: error }, `${what} failed; going on`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private isRunning(): boolean {
