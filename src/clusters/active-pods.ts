@@ -15,10 +15,11 @@ import type {
   WatchPodsOptions,
 } from './cluster-client.js';
 import { ClusterError } from './errors.js';
+import { MANAGED_BY_SELECTOR } from '../pod/metadata-keys.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
 
-/** Every pod podbus creates carries this label (see src/pod/). */
-export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=podbus';
+// Every pod podbus creates carries this label; the pod builder defines it.
+export { MANAGED_BY_SELECTOR } from '../pod/metadata-keys.js';
 
 /** The slice of ClusterClient the tracker uses; tests script it. */
 export interface PodWatchSource {

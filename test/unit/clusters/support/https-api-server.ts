@@ -8,15 +8,16 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-import './reflect-shim.js';
+import { installReflectMetadata } from '../../../../src/emulators/kubernetes/reflect-metadata.js';
 
 import type * as X509Module from '@peculiar/x509';
 
 // Loaded lazily: jest links CommonJS dependencies (x509's tsyringe) before evaluating sibling ES
-// modules, so a static import would run before the Reflect shim above is installed.
+// modules, so a static import would run before installReflectMetadata() (the emulator's polyfill).
 type X509 = typeof X509Module;
 let x509Module: Promise<X509> | undefined;
 function loadX509(): Promise<X509> {
+  installReflectMetadata();
   x509Module ??= import('@peculiar/x509').then((m) => {
     m.cryptoProvider.set(webcrypto as unknown as Parameters<X509['cryptoProvider']['set']>[0]);
     return m;
