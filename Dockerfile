@@ -13,7 +13,9 @@
 ARG BASE_IMAGE=node:24-bookworm-slim
 
 # --- prod-deps: production node_modules only ------------------------------------------------
-# Its own stage so it is cached on package*.json alone and never contains dev packages.
+# Its own stage so it is cached on package*.json alone and never contains dev packages. Only the
+# root package's dependencies: the emulator workspaces (packages/*) and what they need stay out
+# of the image (--workspaces=false), and podbus loads them only for `podbus local|emulator`.
 FROM ${BASE_IMAGE} AS prod-deps
 # Extra CA certificates (PEM text) trusted by npm during the build only, for networks whose
 # egress goes through a TLS-intercepting proxy. Empty by default; never reaches the final image.
@@ -28,24 +30,28 @@ COPY package.json package-lock.json ./
 RUN if [ -n "$BUILD_CA_CERTS" ]; then \
       printf '%s\n' "$BUILD_CA_CERTS" > /tmp/build-ca.pem && export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; \
     fi \
- && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --cache /tmp/npm-cache \
+ && npm ci --omit=dev --workspaces=false --ignore-scripts --no-audit --no-fund --cache /tmp/npm-cache \
  && rm -rf /tmp/npm-cache /tmp/build-ca.pem \
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
       -o -name '*.map' -o -iname 'readme*' -o -iname 'changelog*' -o -iname 'history.md' \) -delete \
  && rm -rf node_modules/@types
 
 # --- build: dev dependencies + TypeScript compile ---------------------------------------------
+# The emulator packages are built here too: podbus's sources import their types.
 FROM ${BASE_IMAGE} AS build
 ARG BUILD_CA_CERTS=""
 ARG NPM_CONFIG_REGISTRY=https://registry.npmjs.org/
 WORKDIR /build
 COPY package.json package-lock.json ./
+COPY packages/servicebus-emulator/package.json packages/servicebus-emulator/
+COPY packages/kubernetes-emulator/package.json packages/kubernetes-emulator/
 RUN if [ -n "$BUILD_CA_CERTS" ]; then \
       printf '%s\n' "$BUILD_CA_CERTS" > /tmp/build-ca.pem && export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; \
     fi \
  && npm ci --ignore-scripts --no-audit --no-fund --cache /tmp/npm-cache \
  && rm -rf /tmp/npm-cache /tmp/build-ca.pem
-# The rest of the context (.dockerignore is an allowlist: sources, bin/, scripts/, schema/).
+# The rest of the context (.dockerignore is an allowlist: sources, bin/, scripts/, schema/,
+# the packages' sources).
 COPY . .
 # `npm run build` goes through scripts/with-node24, which is a no-op here: Node 24 is already
 # on PATH. schema/ (the published JSON Schemas) may not be in the context; make sure it exists

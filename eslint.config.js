@@ -3,7 +3,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist-bench/', 'coverage/', '.tools/', 'node_modules/'] },
+  { ignores: ['**/dist/', 'coverage/', '.tools/', '**/node_modules/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,16 +1,6 @@
-// Jest runs the TypeScript sources as native ES modules (see README, "Why ESM"):
-// @kubernetes/client-node 2.x ships only ESM, so the whole project is ESM and jest runs under
-// `node --experimental-vm-modules`. ts-jest only transpiles (type checking is `npm run lint`),
-// which keeps a test run fast.
-const transform = {
-  '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: false }],
-};
-const common = {
-  extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform,
-  testEnvironment: 'node',
-};
+// All tests of the repository: the podbus worker's projects, then each emulator package's own
+// (packages/*/jest.config.js; `npm test -w @podbus/<name>` runs one package alone).
+import { common, testTimeout } from './jest.preset.js';
 
 /** @type {import('jest').Config} */
 export default {
@@ -23,16 +13,13 @@ export default {
     },
     {
       ...common,
-      displayName: 'conformance',
-      testMatch: ['<rootDir>/test/conformance/**/*.test.ts'],
-    },
-    {
-      ...common,
       displayName: 'system',
       testMatch: ['<rootDir>/test/system/**/*.test.ts'],
       // Docker engine, compose CLI and the local base image, whichever system test runs first.
       globalSetup: '<rootDir>/test/system/global-setup.mjs',
     },
+    '<rootDir>/packages/servicebus-emulator',
+    '<rootDir>/packages/kubernetes-emulator',
   ],
-  testTimeout: 60_000,
+  testTimeout,
 };

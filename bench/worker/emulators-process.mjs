@@ -1,8 +1,8 @@
 // Both emulators in one process of their own, so the benchmark's worker process competes with
 // them only for CPU, not for an event loop. Requires `npm run build` (runs the compiled dist/).
 // Prints one JSON line describing the stack, serves until SIGTERM/SIGINT.
-import { startKubernetesEmulator } from '../../dist/emulators/kubernetes/index.js';
-import { startServiceBusEmulator } from '../../dist/emulators/servicebus/index.js';
+import { startKubernetesEmulator } from '@podbus/kubernetes-emulator';
+import { startServiceBusEmulator } from '@podbus/servicebus-emulator';
 
 const serviceBus = await startServiceBusEmulator({ port: 0 });
 const kubernetes = await startKubernetesEmulator({

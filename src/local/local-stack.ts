@@ -3,10 +3,12 @@ import { join, resolve } from 'node:path';
 
 import { stringify } from 'yaml';
 
+import type { KubernetesEmulator } from '@podbus/kubernetes-emulator';
+import type { ServiceBusEmulator } from '@podbus/servicebus-emulator';
+
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
-import { startKubernetesEmulator, type KubernetesEmulator } from '../emulators/kubernetes/index.js';
-import { startServiceBusEmulator, type ServiceBusEmulator } from '../emulators/servicebus/index.js';
+import { loadKubernetesEmulator, loadServiceBusEmulator } from '../cli/emulator-packages.js';
 import type { Logger } from '../observability/logger.js';
 import { startWorkerApp, type WorkerApp } from '../worker/worker-app.js';
 import { LOCAL_ALLOWED_IMAGES } from './samples.js';
@@ -36,6 +38,9 @@ export interface LocalStack {
  * file, loaded by the real loader), so `podbus run --config <stateDir>/podbus.yaml` works too.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  // First, so that an installation without the emulators says so before writing anything.
+  const { startServiceBusEmulator } = await loadServiceBusEmulator('podbus local');
+  const { startKubernetesEmulator } = await loadKubernetesEmulator('podbus local');
   const stateDir = resolve(options.stateDir);
   await mkdir(stateDir, { recursive: true });
   const started: { stop(): Promise<void> }[] = [];

@@ -1,6 +1,6 @@
 import type { ServiceBusClient, ServiceBusReceiver } from '@azure/service-bus';
 
-import type { KubernetesEmulator, PodObject } from '../emulators/kubernetes/index.js';
+import type { KubernetesEmulator, PodObject } from '@podbus/kubernetes-emulator';
 
 /** What has been seen so far, for the demo's summary. */
 export interface Seen {

@@ -1,6 +1,6 @@
 /**
  * The sample challenges `podbus local` sends: each shows one thing podbus does. Images use
- * the Kubernetes emulator's conventions (docs/kubernetes-emulator.md): `exit-<N>` makes a
+ * the Kubernetes emulator's conventions (packages/kubernetes-emulator/README.md): `exit-<N>` makes a
  * container exit with N, `sleep-<S>` makes it run S seconds.
  */
 export interface SampleMessage {

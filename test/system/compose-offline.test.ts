@@ -1,5 +1,5 @@
-// docker-compose.yml's `offline` profile, end to end, with the image built from this checkout:
-// podbus's Kubernetes and Service Bus emulators, two `podbus clusters add` one-shots and the
+// docker-compose.yml's `offline` profile, end to end, with the images built from this checkout:
+// the Kubernetes and Service Bus emulator packages' images, two `podbus clusters add` one-shots and the
 // worker come up; a challenge message becomes a pod, a message with an image outside the
 // allowlist is dead-lettered, and `stop` ends the worker with exit code 0. Needs Docker and a
 // compose CLI (scripts/ensure-docker.sh installs Debian's docker-compose); fails, never skips.
@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import {
   IMAGE_SETUP_TIMEOUT_MS,
+  buildEmulatorImage,
   buildPodbusImage,
   findComposeCli,
   prepareDocker,
@@ -82,11 +83,15 @@ beforeAll(async () => {
   }
   compose = cli;
   const image = await buildPodbusImage();
+  const serviceBusEmulator = await buildEmulatorImage('servicebus-emulator');
+  const kubernetesEmulator = await buildEmulatorImage('kubernetes-emulator');
   amqpPort = await freePort();
   metricsPort = await freePort();
   env = {
     ...process.env,
     PODBUS_IMAGE: image.tag,
+    PODBUS_SERVICEBUS_EMULATOR_IMAGE: serviceBusEmulator.tag,
+    PODBUS_KUBERNETES_EMULATOR_IMAGE: kubernetesEmulator.tag,
     PODBUS_AMQP_PORT: String(amqpPort),
     PODBUS_METRICS_PORT: String(metricsPort),
   };

@@ -6,6 +6,8 @@
 // buildPodbusImage()  builds the Dockerfile at the repository root with testcontainers
 //                     (GenericContainer.fromDockerfile) as `podbus:test`, once per test file;
 //                     the layer cache makes a second file's build take seconds.
+// buildEmulatorImage(name)  the same for an emulator package's image (packages/Dockerfile),
+//                     as `podbus-<name>:test`.
 // podbusContainer()   a GenericContainer for that image, hardened like deploy/worker's
 //                     Deployment: read-only root filesystem, tmpfs /tmp, all capabilities
 //                     dropped, no-new-privileges.
@@ -70,6 +72,25 @@ export function prepareDocker(): void {
   runScript('build-base-image.sh');
 }
 
+/** What to build: a tag, and the Dockerfile (repository root as context) with its arguments. */
+export interface ImageSpec {
+  readonly tag: string;
+  readonly dockerfile?: string;
+  readonly args?: Readonly<Record<string, string>>;
+}
+
+export const PODBUS_IMAGE: ImageSpec = { tag: IMAGE_TAG };
+
+export type EmulatorName = 'servicebus-emulator' | 'kubernetes-emulator';
+
+export function emulatorImage(name: EmulatorName): ImageSpec {
+  return {
+    tag: `podbus-${name}:test`,
+    dockerfile: 'packages/Dockerfile',
+    args: { EMULATOR: name },
+  };
+}
+
 export interface PodbusImage {
   tag: string;
   id: string;
@@ -79,12 +100,26 @@ export interface PodbusImage {
   config: Dockerode.ImageInspectInfo['Config'] & { StopSignal?: string };
 }
 
-let built: Promise<PodbusImage> | undefined;
+const built = new Map<string, Promise<PodbusImage>>();
+
+/** Builds an image (once per test file and tag). */
+export function buildImage(spec: ImageSpec): Promise<PodbusImage> {
+  let image = built.get(spec.tag);
+  if (image === undefined) {
+    image = withBuildLock(() => build(spec));
+    built.set(spec.tag, image);
+  }
+  return image;
+}
 
 /** Builds the repository's Dockerfile as podbus:test (once per test file). */
 export function buildPodbusImage(): Promise<PodbusImage> {
-  built ??= withBuildLock(build);
-  return built;
+  return buildImage(PODBUS_IMAGE);
+}
+
+/** Builds an emulator package's image as podbus-<name>:test (once per test file). */
+export function buildEmulatorImage(name: EmulatorName): Promise<PodbusImage> {
+  return buildImage(emulatorImage(name));
 }
 
 /**
@@ -164,45 +199,48 @@ function gitRevision(): string {
   return result.status === 0 ? result.stdout.trim() : 'unknown';
 }
 
-async function build(): Promise<PodbusImage> {
+async function build(spec: ImageSpec): Promise<PodbusImage> {
   const started = Date.now();
   const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
     version: string;
   };
   const buildArgs = {
+    ...spec.args,
     VERSION: pkg.version,
     REVISION: gitRevision(),
     CREATED: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     BUILD_CA_CERTS: buildCaCerts(),
   };
-  // Build under a unique tag, then move podbus:test onto it. testcontainers does not report
+  // Build under a unique tag, then move the wanted tag onto it. testcontainers does not report
   // build errors (it only checks that the tag exists afterwards), so building straight onto
-  // podbus:test would let a stale image from an earlier run pass for a failed build.
-  const attempt = `podbus:test-${process.pid}-${Date.now()}`;
+  // the tag would let a stale image from an earlier run pass for a failed build.
+  const [repo, tag] = spec.tag.split(':') as [string, string];
+  const attempt = `${repo}:${tag}-${process.pid}-${Date.now()}`;
+  const dockerfile = spec.dockerfile ?? 'Dockerfile';
   const client = await getContainerRuntimeClient();
   try {
-    await GenericContainer.fromDockerfile(repoRoot)
+    await GenericContainer.fromDockerfile(repoRoot, dockerfile)
       .withBuildArgs(buildArgs)
       .build(attempt, { deleteOnExit: false });
   } catch (error) {
     throw new Error(
-      `building the Dockerfile failed (${error instanceof Error ? error.message : String(error)}); ` +
-        `the builder's own output:\n${explainBuildFailure(buildArgs)}`,
+      `building ${dockerfile} failed (${error instanceof Error ? error.message : String(error)}); ` +
+        `the builder's own output:\n${explainBuildFailure(dockerfile, buildArgs)}`,
       { cause: error },
     );
   }
   const docker = client.container.dockerode;
   const previous = await docker
-    .getImage(IMAGE_TAG)
+    .getImage(spec.tag)
     .inspect()
     .then((i) => i.Id)
     .catch(() => undefined);
   const image = docker.getImage(attempt);
-  await image.tag({ repo: 'podbus', tag: 'test' });
-  await image.remove({ noprune: true }); // only untags: podbus:test still points at it
-  const info = await docker.getImage(IMAGE_TAG).inspect();
+  await image.tag({ repo, tag });
+  await image.remove({ noprune: true }); // only untags: the wanted tag still points at it
+  const info = await docker.getImage(spec.tag).inspect();
   if (previous !== undefined && previous !== info.Id) {
-    // The last run's podbus:test, now untagged, with its own metadata layers (labels onwards,
+    // The last run's image of this tag, now untagged, with its own metadata layers (labels onwards,
     // which differ per build date); pruning stops at the first layer this build shares, so the
     // cache stays. Kept if a container still uses it.
     await docker
@@ -211,22 +249,22 @@ async function build(): Promise<PodbusImage> {
       .catch(() => undefined);
   }
   const result: PodbusImage = {
-    tag: IMAGE_TAG,
+    tag: spec.tag,
     id: info.Id,
     sizeBytes: info.Size,
     buildMs: Date.now() - started,
     config: info.Config,
   };
   console.log(
-    `built ${IMAGE_TAG} (${info.Id.slice(7, 19)}) in ${result.buildMs} ms, ` +
+    `built ${spec.tag} (${info.Id.slice(7, 19)}) in ${result.buildMs} ms, ` +
       `size ${(info.Size / 1e6).toFixed(1)} MB`,
   );
   return result;
 }
 
 /** Re-runs the build with the docker CLI to surface the failing step (cached steps are fast). */
-function explainBuildFailure(buildArgs: Record<string, string>): string {
-  const args = ['build', '-t', 'podbus:test-failed'];
+function explainBuildFailure(dockerfile: string, buildArgs: Record<string, string>): string {
+  const args = ['build', '-f', path.join(repoRoot, dockerfile), '-t', 'podbus:test-failed'];
   for (const [key, value] of Object.entries(buildArgs)) args.push('--build-arg', `${key}=${value}`);
   args.push(repoRoot);
   const result = spawnSync('docker', args, { encoding: 'utf8', timeout: IMAGE_SETUP_TIMEOUT_MS });

@@ -15,11 +15,8 @@ import {
   startKubernetesEmulator,
   type EmulatedCluster,
   type KubernetesEmulator,
-} from '../../src/emulators/kubernetes/index.js';
-import {
-  startServiceBusEmulator,
-  type ServiceBusEmulator,
-} from '../../src/emulators/servicebus/index.js';
+} from '@podbus/kubernetes-emulator';
+import { startServiceBusEmulator, type ServiceBusEmulator } from '@podbus/servicebus-emulator';
 import { podNameForMessageId } from '../../src/message/names.js';
 
 import {
@@ -138,6 +135,9 @@ describe('podbus image: runs hardened (read-only root, tmpfs /tmp, no capabiliti
         testcontainers: has('/app/node_modules/testcontainers'),
         clientNode: has('/app/node_modules/@kubernetes/client-node'),
         serviceBus: has('/app/node_modules/@azure/service-bus'),
+        emulatorPackages: has('/app/packages') || has('/app/node_modules/@podbus'),
+        emulatorCode: fs.readdirSync('/app/dist', { recursive: true }).some((f) => /emulator/.test(f) && !/emulator-(command|packages)/.test(f)),
+        x509: has('/app/node_modules/@peculiar/x509'),
       }));`;
     const run = await runToCompletion(
       podbusContainer().withEntrypoint(['node']).withCommand(['-e', probe]),
@@ -155,71 +155,25 @@ describe('podbus image: runs hardened (read-only root, tmpfs /tmp, no capabiliti
       testcontainers: false,
       clientNode: true,
       serviceBus: true,
+      emulatorPackages: false,
+      emulatorCode: false,
+      x509: false,
     });
   });
 });
 
-describe('podbus image: `podbus emulator kubernetes` (docker-compose.yml, offline profile)', () => {
-  it('serves kubectl over verified TLS from a read-only container and exits 0 on SIGTERM', async () => {
-    // As in docker-compose.yml, it listens on a name of its own: that name is in the server URL
-    // and on the certificate (which also always names 127.0.0.1, used from the host here). The
-    // container's hostname stands in for the compose service name: a network alias would need a
-    // second network, and a container on two networks publishes its port on either of them.
-    const started = await podbusContainer()
-      .withHostname('kubernetes-emulator')
-      .withCommand([
-        'emulator',
-        'kubernetes',
-        '--host',
-        'kubernetes-emulator',
-        '--clusters',
-        '1',
-        '--write-kubeconfig',
-        '/tmp/kubeconfig',
-      ])
-      .withExposedPorts(6443)
-      .withWaitStrategy(Wait.forLogMessage(/Stop with Ctrl-C/))
-      .withStartupTimeout(30_000)
-      .start();
-    const dir = mkdtempSync(path.join(tmpdir(), 'podbus-image-emulator-'));
-    try {
-      const read = await started.exec([
-        'node',
-        '-e',
-        'process.stdout.write(require("fs").readFileSync("/tmp/kubeconfig", "utf8"))',
-      ]);
-      expect(read.exitCode).toBe(0);
-      expect(read.output).toContain('server: https://kubernetes-emulator:6443');
-      const kubeconfig = path.join(dir, 'kubeconfig');
-      writeFileSync(
-        kubeconfig,
-        read.output.replaceAll(
-          'https://kubernetes-emulator:6443',
-          `https://127.0.0.1:${started.getMappedPort(6443)}`,
-        ),
-        { mode: 0o600 },
-      );
-      const namespaces = execFileSync(
-        'kubectl',
-        ['--kubeconfig', kubeconfig, '--context', 'cluster-1', 'get', 'namespaces', '-o', 'name'],
-        { encoding: 'utf8' },
-      );
-      expect(namespaces).toContain('namespace/challenges');
-
-      // `docker stop` sends the image's STOPSIGNAL (SIGTERM) to node, PID 1.
-      const client = await getContainerRuntimeClient();
-      const handle = client.container.getById(started.getId());
-      const stopStarted = Date.now();
-      await started.stop({ timeout: 20_000, remove: false });
-      const state = (await handle.inspect()).State;
-      console.log(`emulator container stopped on SIGTERM in ${Date.now() - stopStarted} ms`);
-      expect(state.ExitCode).toBe(0);
-      await handle.remove();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-      await started.stop().catch(() => undefined);
-    }
-  }, 90_000);
+describe('podbus image: ships without the emulators', () => {
+  it.each([
+    [['emulator', 'servicebus'], '@podbus/servicebus-emulator'],
+    [['emulator', 'kubernetes', '--clusters', '1'], '@podbus/kubernetes-emulator'],
+    [['local'], '@podbus/servicebus-emulator'],
+  ])('`podbus %j` says how to get %s (exit 1)', async (args, pkg) => {
+    const run = await runToCompletion(podbusContainer().withCommand(args));
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain(`needs the ${pkg} package, which this installation does not have`);
+    expect(run.stderr).toContain(`npx ${pkg}`);
+    expect(run.stderr).not.toContain('ERR_MODULE_NOT_FOUND');
+  });
 });
 
 // The worker in the image against podbus's emulators, which run in this process and listen on

@@ -675,22 +675,32 @@ describe('docker-compose.yml', () => {
     expect(compose.services.k3s?.image).toMatch(/^rancher\/k3s:/);
   });
 
-  it('builds every podbus service from the Dockerfile and runs it hardened', () => {
-    const podbusServices = Object.entries(compose.services).filter(
-      ([, s]) => s.image === '${PODBUS_IMAGE:-podbus:local}',
+  it('builds every podbus service from its Dockerfile and runs it hardened', () => {
+    const builtBy = (image: string) =>
+      Object.entries(compose.services)
+        .filter(([, s]) => s.image === image)
+        .map(([name, service]) => ({ name, service }));
+    const podbus = builtBy('${PODBUS_IMAGE:-podbus:local}');
+    expect(podbus.map((s) => s.name).sort()).toEqual(
+      ['clusters-add-1', 'clusters-add-2', 'worker', 'worker-offline'].sort(),
     );
-    expect(podbusServices.map(([name]) => name).sort()).toEqual(
-      [
-        'clusters-add-1',
-        'clusters-add-2',
-        'kubernetes-emulator',
-        'servicebus-emulator',
-        'worker',
-        'worker-offline',
-      ].sort(),
-    );
-    for (const [, service] of podbusServices) {
-      expect(service.build).toMatchObject({ context: '.' });
+    const emulators = [
+      ...builtBy('${PODBUS_SERVICEBUS_EMULATOR_IMAGE:-podbus-servicebus-emulator:local}'),
+      ...builtBy('${PODBUS_KUBERNETES_EMULATOR_IMAGE:-podbus-kubernetes-emulator:local}'),
+    ];
+    expect(emulators.map((s) => s.name).sort()).toEqual([
+      'kubernetes-emulator',
+      'servicebus-emulator',
+    ]);
+    for (const { service } of podbus) expect(service.build).toMatchObject({ context: '.' });
+    for (const { name, service } of emulators) {
+      expect(service.build).toMatchObject({
+        context: '.',
+        dockerfile: 'packages/Dockerfile',
+        args: { EMULATOR: name },
+      });
+    }
+    for (const { service } of [...podbus, ...emulators]) {
       expect(service.read_only).toBe(true);
       expect(service.cap_drop).toEqual(['ALL']);
     }

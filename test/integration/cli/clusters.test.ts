@@ -16,7 +16,7 @@ import {
   startKubernetesEmulator,
   type EmulatedCluster,
   type KubernetesEmulator,
-} from '../../../src/emulators/kubernetes/index.js';
+} from '@podbus/kubernetes-emulator';
 import { runCli } from '../../unit/cli/support/run-cli.js';
 
 let emu: KubernetesEmulator;

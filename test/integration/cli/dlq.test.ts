@@ -6,10 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service-bus';
 
-import {
-  startServiceBusEmulator,
-  type ServiceBusEmulator,
-} from '../../../src/emulators/servicebus/index.js';
+import { startServiceBusEmulator, type ServiceBusEmulator } from '@podbus/servicebus-emulator';
 import { runCli } from '../../unit/cli/support/run-cli.js';
 
 const QUEUES = ['list', 'resubmit', 'purge'];

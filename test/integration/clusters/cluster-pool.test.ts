@@ -12,7 +12,7 @@ import {
   startKubernetesEmulator,
   type EmulatedCluster,
   type KubernetesEmulator,
-} from '../../../src/emulators/kubernetes/index.js';
+} from '@podbus/kubernetes-emulator';
 import { entryFor, eventually, testPod } from './support/entries.js';
 
 let emu: KubernetesEmulator;

@@ -10,10 +10,7 @@ import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
-import {
-  startKubernetesEmulator,
-  type KubernetesEmulator,
-} from '../../../src/emulators/kubernetes/index.js';
+import { startKubernetesEmulator, type KubernetesEmulator } from '@podbus/kubernetes-emulator';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

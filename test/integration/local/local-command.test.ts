@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { runCli } from '../../unit/cli/support/run-cli.js';
 
 const repo = new URL('../../../', import.meta.url).pathname;
-const tsHooks = join(repo, 'test/integration/emulators/servicebus/ts-hooks.mjs');
+const tsHooks = join(repo, 'test/support/ts-hooks.mjs');
 
 describe('podbus local', () => {
   let stateDir: string;
@@ -46,6 +46,7 @@ describe('podbus local', () => {
         '--import',
         tsHooks,
         '--experimental-transform-types',
+        '--conditions=podbus-source',
         '--disable-warning=ExperimentalWarning',
         join(repo, 'test/integration/local/run-podbus.ts'),
         'local',

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service-bus';
 
-import {
-  startServiceBusEmulator,
-  type ServiceBusEmulator,
-} from '../../../src/emulators/servicebus/index.js';
+import { startServiceBusEmulator, type ServiceBusEmulator } from '@podbus/servicebus-emulator';
 import { serialSettler } from '../../../src/worker/settle.js';
 
 /**

@@ -12,11 +12,8 @@ import {
   type ClusterSpec,
   type KubernetesEmulator,
   type PodObject,
-} from '../../../src/emulators/kubernetes/index.js';
-import {
-  startServiceBusEmulator,
-  type ServiceBusEmulator,
-} from '../../../src/emulators/servicebus/index.js';
+} from '@podbus/kubernetes-emulator';
+import { startServiceBusEmulator, type ServiceBusEmulator } from '@podbus/servicebus-emulator';
 import { createLogger } from '../../../src/observability/logger.js';
 import { startWorkerApp, type WorkerApp } from '../../../src/worker/worker-app.js';
 

@@ -85,6 +85,15 @@ describe('usage errors exit 2 and name the flag', () => {
       '--timeout must be a whole number of at least 1',
     ],
     [['dlq', 'frobnicate'], "unknown command 'frobnicate'"],
+    // Passed through to the emulator packages, which name the flag in podbus's terms.
+    [
+      ['emulator', 'servicebus', '--port', 'x'],
+      'podbus emulator servicebus: --port must be an integer between 0 and 65535, got "x"',
+    ],
+    [
+      ['emulator', 'kubernetes', '--clusters', '0'],
+      'podbus emulator kubernetes: --clusters must be an integer between 1 and 32, got "0"',
+    ],
   ])('podbus %j', async (args, message) => {
     const run = await runCli(args, {
       env: {

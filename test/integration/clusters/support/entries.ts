@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
 import type { ClusterEntry } from '../../../../src/clusters/cluster-entry.js';
-import type { EmulatedCluster } from '../../../../src/emulators/kubernetes/index.js';
+import type { EmulatedCluster } from '@podbus/kubernetes-emulator';
 
 /** A ClusterEntry for an emulated cluster, as the config loader would produce it. */
 export function entryFor(cluster: EmulatedCluster, over: Partial<ClusterEntry> = {}): ClusterEntry {

@@ -3,87 +3,25 @@
  * stack in unit tests: every response is scripted by the test. It is not a mock of the library —
  * requests go over real TLS — and it counts TLS connections so keep-alive can be asserted.
  */
-import { webcrypto } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-import { installReflectMetadata } from '../../../../src/emulators/kubernetes/reflect-metadata.js';
-
-import type * as X509Module from '@peculiar/x509';
-
-// Loaded lazily: jest links CommonJS dependencies (x509's tsyringe) before evaluating sibling ES
-// modules, so a static import would run before installReflectMetadata() (the emulator's polyfill).
-type X509 = typeof X509Module;
-let x509Module: Promise<X509> | undefined;
-function loadX509(): Promise<X509> {
-  installReflectMetadata();
-  x509Module ??= import('@peculiar/x509').then((m) => {
-    m.cryptoProvider.set(webcrypto as unknown as Parameters<X509['cryptoProvider']['set']>[0]);
-    return m;
-  });
-  return x509Module;
-}
-
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+import { generateClusterCertificates } from '@podbus/kubernetes-emulator';
 
 export interface TestCa {
   readonly caPem: string;
-  /** Issues a server certificate for 127.0.0.1/localhost signed by this CA. */
+  /** A server certificate for 127.0.0.1/localhost signed by this CA. */
   issueServer(): Promise<{ certPem: string; keyPem: string }>;
 }
 
-async function exportKeyPem(key: webcrypto.CryptoKey): Promise<string> {
-  const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n');
-  return `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
-}
-
+/** A throw-away CA and its server certificate (the Kubernetes emulator's generator). */
 export async function createTestCa(name = 'podbus-test-ca'): Promise<TestCa> {
-  const x509 = await loadX509();
-  const caKeys = (await webcrypto.subtle.generateKey(ALG, true, [
-    'sign',
-    'verify',
-  ])) as webcrypto.CryptoKeyPair;
-  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `CN=${name}`,
-    keys: caKeys,
-    signingAlgorithm: ALG,
-    notBefore: new Date(Date.now() - 60_000),
-    notAfter: new Date(Date.now() + 24 * 3600_000),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-        true,
-      ),
-    ],
-  });
+  const certs = await generateClusterCertificates(name, ['127.0.0.1', 'localhost']);
   return {
-    caPem: caCert.toString('pem'),
-    async issueServer() {
-      const keys = (await webcrypto.subtle.generateKey(ALG, true, [
-        'sign',
-        'verify',
-      ])) as webcrypto.CryptoKeyPair;
-      const cert = await x509.X509CertificateGenerator.create({
-        subject: 'CN=127.0.0.1',
-        issuer: caCert.subject,
-        publicKey: keys.publicKey,
-        signingKey: caKeys.privateKey,
-        signingAlgorithm: ALG,
-        notBefore: new Date(Date.now() - 60_000),
-        notAfter: new Date(Date.now() + 24 * 3600_000),
-        extensions: [
-          new x509.SubjectAlternativeNameExtension([
-            { type: 'ip', value: '127.0.0.1' },
-            { type: 'dns', value: 'localhost' },
-          ]),
-          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        ],
-      });
-      return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
-    },
+    caPem: certs.caPem,
+    issueServer: () =>
+      Promise.resolve({ certPem: certs.serverCertPem, keyPem: certs.serverKeyPem }),
   };
 }
 

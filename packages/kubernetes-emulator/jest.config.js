@@ -1,0 +1,11 @@
+// This package's tests: unit, integration (the emulator over real AMQP/HTTPS) and the
+// target-agnostic conformance suite. Run alone with `npm test -w @podbus/kubernetes-emulator`.
+import { common, testTimeout } from '../../jest.preset.js';
+
+/** @type {import('jest').Config} */
+export default {
+  ...common,
+  displayName: 'kubernetes-emulator',
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testTimeout,
+};
