@@ -13,15 +13,12 @@ import {
   type OnboardOptions,
   type OnboardReport,
 } from '../clusters/onboarding/index.js';
-import {
-  CLUSTERS_FILE_ENV,
-  loadClusterSettings,
-  resolveClustersSource,
-  type ClustersSource,
-} from '../config/cluster-settings.js';
-import { ConfigError } from '../config/config-error.js';
+import { CLUSTERS_FILE_ENV } from '../config/clusters-part.js';
+import { loadClusterSettings, resolveClustersSource } from '../config/load-config.js';
+import type { ConfigSources } from '../config/sources.js';
 import { isDns1123Label } from '../message/names.js';
 import { scrubText } from '../observability/redaction.js';
+import { commandSources, configOrUsageError } from './config-sources.js';
 import { CliUsageError, EXIT } from './exit-codes.js';
 import { cliIo, err, out } from './io.js';
 import { renderTable } from './output/table.js';
@@ -69,20 +66,19 @@ function dnsLabel(what: string, value: string): string {
   return value;
 }
 
-/** The clusters file `clusters add` writes: --clusters-file, else the config's, else the env's. */
+/** --config / PODBUS_CONFIG, the environment and --clusters-file. */
+function clustersSources(flags: ClustersFileFlags): ConfigSources {
+  if (flags.clustersFile?.trim() === '')
+    throw new CliUsageError('--clusters-file needs a file path');
+  return commandSources(flags.config, cliIo().env, [
+    { path: 'clustersFile', flag: '--clusters-file', value: flags.clustersFile },
+  ]);
+}
+
+/** The clusters file `clusters add` writes: the one the configuration names (flag, env, file). */
 function clustersFileForAdd(flags: ClustersFileFlags): string {
-  const env = cliIo().env;
-  let source: ClustersSource;
-  try {
-    source = resolveClustersSource({
-      file: flags.config ?? env.PODBUS_CONFIG,
-      env,
-      ...(flags.clustersFile !== undefined && { clustersFile: flags.clustersFile }),
-    });
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliUsageError(error.message);
-    throw error;
-  }
+  const sources = clustersSources(flags);
+  const source = configOrUsageError(() => resolveClustersSource(sources));
   if (source.kind === 'file') return source.file;
   if (source.kind === 'inline') {
     throw new CliUsageError(
@@ -221,18 +217,8 @@ export interface VerifyResult {
 
 export async function runClustersVerify(flags: VerifyFlags): Promise<number> {
   const timeoutSeconds = positiveInt('--timeout', flags.timeout, 1) ?? 5;
-  const env = cliIo().env;
-  let entries: readonly ClusterEntry[];
-  try {
-    entries = loadClusterSettings({
-      file: flags.config ?? env.PODBUS_CONFIG,
-      env,
-      ...(flags.clustersFile !== undefined && { clustersFile: flags.clustersFile }),
-    }).entries;
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliUsageError(error.message);
-    throw error;
-  }
+  const sources = clustersSources(flags);
+  const { entries } = configOrUsageError(() => loadClusterSettings(sources));
   const results = await verifyClusters(entries, { timeoutMs: timeoutSeconds * 1000 });
   if (flags.json) out(JSON.stringify(results, null, 2));
   else cliIo().stdout.write(verifyTable(results));

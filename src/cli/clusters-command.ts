@@ -50,7 +50,7 @@ Examples:
     )
     .option(
       '--clusters-file <path>',
-      `clusters file to update (default: clustersFile of --config, else ${CLUSTERS_FILE_ENV})`,
+      `clusters file to update (default: ${CLUSTERS_FILE_ENV}, else clustersFile of --config)`,
     )
     .option(
       '-c, --config <file>',

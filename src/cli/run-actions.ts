@@ -1,13 +1,11 @@
-import { ConfigError } from '../config/config-error.js';
+import type { Config } from '../config/config.js';
 import { unknownEnvVars } from '../config/env-vars.js';
 import { loadConfig } from '../config/load-config.js';
 import { createLogger } from '../observability/logger.js';
 import { startWorkerApp } from '../worker/worker-app.js';
-import { CliUsageError, EXIT } from './exit-codes.js';
+import { CLI_ENV_VARS, commandSources, configOrUsageError } from './config-sources.js';
+import { EXIT } from './exit-codes.js';
 import { onStopSignals } from './signals.js';
-
-/** PODBUS_* variables read by the command line itself rather than the config schema. */
-const CLI_ENV_VARS: readonly string[] = ['PODBUS_CONFIG'];
 
 export interface RunFlags {
   config?: string;
@@ -50,20 +48,18 @@ export async function runWorker(flags: RunFlags, env = process.env): Promise<num
   }
 }
 
-/** Flags become config overrides, so one validation reports every problem with its path. */
-export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv) {
-  const overrides: Record<string, string | number | boolean> = {};
-  if (flags.pretty) overrides['log.pretty'] = true;
-  if (flags.logLevel !== undefined) overrides['log.level'] = flags.logLevel;
-  if (flags.queue !== undefined) overrides['serviceBus.queueName'] = flags.queue;
-  if (flags.strategy !== undefined) overrides['selection.strategy'] = flags.strategy;
-  if (flags.maxConcurrentCalls !== undefined) {
-    overrides['serviceBus.maxConcurrentCalls'] = flags.maxConcurrentCalls;
-  }
-  try {
-    return loadConfig({ file: flags.config ?? env.PODBUS_CONFIG, env, overrides });
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliUsageError(error.message);
-    throw error;
-  }
+/** Flags set options, so one validation reports every problem with its path and flag. */
+export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): Config {
+  const sources = commandSources(flags.config, env, [
+    { path: 'log.pretty', flag: '--pretty', value: flags.pretty ? true : undefined },
+    { path: 'log.level', flag: '--log-level', value: flags.logLevel },
+    { path: 'serviceBus.queueName', flag: '--queue', value: flags.queue },
+    { path: 'selection.strategy', flag: '--strategy', value: flags.strategy },
+    {
+      path: 'serviceBus.maxConcurrentCalls',
+      flag: '--max-concurrent-calls',
+      value: flags.maxConcurrentCalls,
+    },
+  ]);
+  return configOrUsageError(() => loadConfig(sources));
 }

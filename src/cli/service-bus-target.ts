@@ -1,15 +1,13 @@
 import { isServiceBusError, ServiceBusClient } from '@azure/service-bus';
 
-import { ConfigError } from '../config/config-error.js';
-import {
-  CONNECTION_STRING_ENV,
-  loadServiceBusSettings,
-  type ServiceBusSettings,
-} from '../config/service-bus-settings.js';
+import type { ServiceBusSettings } from '../config/config.js';
+import { loadServiceBusSettings } from '../config/load-config.js';
+import { CONNECTION_STRING_ENV } from '../config/service-bus-part.js';
 import { scrubText } from '../observability/redaction.js';
-import { CliUsageError } from './exit-codes.js';
+import { commandSources, configOrUsageError } from './config-sources.js';
 import { cliIo } from './io.js';
 
+/** Help text shared by those commands: where the connection string comes from and why. */
 export { CONNECTION_HELP } from './connection-help.js';
 
 /** Flags shared by the commands that talk to the queue (enqueue, dlq ...). */
@@ -18,21 +16,12 @@ export interface ServiceBusFlags {
   queue?: string;
 }
 
-/** Help text shared by those commands: where the connection string comes from and why. */
-
 /** Settings from --config / PODBUS_CONFIG, the environment and --queue; problems exit 2. */
 export function serviceBusSettingsFor(flags: ServiceBusFlags): ServiceBusSettings {
-  const env = cliIo().env;
-  try {
-    return loadServiceBusSettings({
-      file: flags.config ?? env.PODBUS_CONFIG,
-      env,
-      ...(flags.queue !== undefined && { queueName: flags.queue }),
-    });
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliUsageError(error.message);
-    throw error;
-  }
+  const sources = commandSources(flags.config, cliIo().env, [
+    { path: 'serviceBus.queueName', flag: '--queue', value: flags.queue },
+  ]);
+  return configOrUsageError(() => loadServiceBusSettings(sources));
 }
 
 /**

@@ -3,7 +3,6 @@ import { imagePatternProblem } from '../policy/image-allowlist.js';
 import { keyHasDomainPrefix, labelKeyProblem, labelValueProblem } from '../policy/label-syntax.js';
 import { compareQuantities, parseQuantity } from '../policy/quantity.js';
 import type { ConfigProblem } from './config-error.js';
-import { connectionStringMembers } from './connection-string.js';
 
 /**
  * Checks that need more than one option, or more than a format can say. They run after convict
@@ -19,7 +18,7 @@ export const CROSS_CHECK_DOCS: readonly string[] = [
   "pod.labels must be valid Kubernetes labels and may not use podbus's own keys; pod.annotations keys must be valid and may not use the podbus.io/ prefix.",
   'policy.labels.forbiddenPrefixes entries must be DNS subdomains such as example.com.',
   'An EntityPath in serviceBus.connectionString must equal serviceBus.queueName.',
-  'Exactly one of clusters and clustersFile, with at least one entry; entry names unique.',
+  'One of clusters and clustersFile (from the later source when both are set; both in one source is an error), with at least one entry; entry names unique.',
 ];
 
 type Get = (path: string) => unknown;
@@ -39,7 +38,6 @@ export function crossChecks(get: Get, broken: ReadonlySet<string>): ConfigProble
     ...(ok('policy.labels.forbiddenPrefixes')
       ? forbiddenPrefixes(get('policy.labels.forbiddenPrefixes') as string[])
       : []),
-    ...(ok('serviceBus.connectionString', 'serviceBus.queueName') ? entityPath(get) : []),
   ];
 }
 
@@ -139,19 +137,4 @@ function forbiddenPrefixes(prefixes: readonly string[]): ConfigProblem[] {
           },
         ];
   });
-}
-
-function entityPath(get: Get): ConfigProblem[] {
-  const entity = connectionStringMembers(get('serviceBus.connectionString') as string).get(
-    'entitypath',
-  );
-  const queue = get('serviceBus.queueName') as string;
-  if (entity === undefined || entity === queue) return [];
-  return [
-    {
-      path: 'serviceBus.queueName',
-      message: `is "${queue}" but the connection string is scoped to EntityPath=${entity}`,
-      hint: 'use the queue the connection string was issued for, or a namespace-level connection string',
-    },
-  ];
 }

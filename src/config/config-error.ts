@@ -9,7 +9,7 @@ export interface ConfigProblem {
 }
 
 /**
- * Thrown by loadConfig with every problem found (not just the first), one per line, so a
+ * Thrown by compile (compile.ts) with every problem found (not just the first), one per line, so a
  * person fixes them all in one go. Never contains a sensitive value.
  */
 export class ConfigError extends Error {

@@ -5,17 +5,12 @@ import type { PolicySettings } from '../policy/policy.js';
 import type { SELECTION_STRATEGIES } from './schema.js';
 
 /**
- * The validated, fully defaulted, deeply frozen configuration (loadConfig). Every option is
- * documented in src/config/schema.ts and docs/configuration.md.
+ * The validated, fully defaulted, deeply frozen configuration (loadConfig in load-config.ts),
+ * and the parts of it that commands other than `podbus run` compile on their own. Every option
+ * is documented in src/config/schema.ts and docs/configuration.md.
  */
 export interface Config {
-  readonly serviceBus: {
-    /** Sensitive: never log it. */
-    readonly connectionString: string;
-    readonly queueName: string;
-    readonly maxConcurrentCalls: number;
-    readonly maxAutoLockRenewalDurationMs: number;
-  };
+  readonly serviceBus: ServiceBusSettings;
   /** Absolute path of the clusters file, or '' when the clusters were given inline. */
   readonly clustersFile: string;
   /** Validated entries (at least one); token/caFile paths are absolute. */
@@ -37,3 +32,29 @@ export interface Config {
 }
 
 export type SelectionStrategy = (typeof SELECTION_STRATEGIES)[number];
+
+/**
+ * The serviceBus section: what `podbus run` receives from, and all that `podbus enqueue` and
+ * `podbus dlq` need (loadServiceBusSettings), so they do not demand an allowlist or clusters.
+ */
+export interface ServiceBusSettings {
+  /** Sensitive: never log or print it. */
+  readonly connectionString: string;
+  readonly queueName: string;
+  readonly maxConcurrentCalls: number;
+  readonly maxAutoLockRenewalDurationMs: number;
+}
+
+/** Which clusters the configuration names, before the entries are read (`clusters add`). */
+export type ClustersSource =
+  | { readonly kind: 'file'; readonly file: string }
+  | { readonly kind: 'inline'; readonly raw: readonly unknown[]; readonly baseDir: string }
+  | { readonly kind: 'none' };
+
+/** The clusters part on its own, for `podbus clusters verify` (loadClusterSettings). */
+export interface ClusterSettings {
+  /** Validated entries (at least one); token/caFile paths are absolute. */
+  readonly entries: readonly ClusterEntry[];
+  /** Absolute path of the clusters file, or '' when the entries were inline. */
+  readonly clustersFile: string;
+}

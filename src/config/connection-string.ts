@@ -1,12 +1,12 @@
 /**
- * Shape check of a Service Bus connection string, without ever echoing it: the messages below
+ * Shape check of a Service Bus connection string that is set (whether one must be set is the
+ * serviceBus part's rule: service-bus-part.ts), without ever echoing it: the messages below
  * name the members that are missing or wrong, never their values.
  *   Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=<rule>;SharedAccessKey=<key>
  *   Endpoint=sb://...;SharedAccessSignature=SharedAccessSignature sr=...
  *   Endpoint=sb://localhost;SharedAccessKeyName=...;SharedAccessKey=...;UseDevelopmentEmulator=true
  */
 export function connectionStringProblem(value: string): string | undefined {
-  if (value.trim() === '') return 'must be set';
   const members = connectionStringMembers(value);
   const endpoint = members.get('endpoint');
   if (endpoint === undefined) {

@@ -62,6 +62,8 @@ const formats: Record<FormatName, { validate: Validate; coerce?: Coerce }> = {
   'podbus-connection-string': {
     validate: (value) => {
       assert(typeof value === 'string', 'must be a string');
+      // Unset is not a format problem; the serviceBus part says what to set (service-bus-part.ts).
+      if ((value as string).trim() === '') return;
       const problem = connectionStringProblem(value as string);
       assert(problem === undefined, problem ?? '');
     },
@@ -78,7 +80,7 @@ const formats: Record<FormatName, { validate: Validate; coerce?: Coerce }> = {
 
 let registered = false;
 
-/** Adds the formats to convict (a process-wide registry) once; loadConfig calls it. */
+/** Adds the formats to convict (a process-wide registry) once; compile.ts calls it. */
 export function registerFormats(): void {
   if (registered) return;
   for (const [name, { validate, coerce }] of Object.entries(formats)) {
@@ -129,7 +131,7 @@ function coerceList(value: string): unknown {
     .filter((item) => item !== '');
 }
 
-/** A Map, not an object: see toConvict in load-config.ts (convict splits object keys on "."). */
+/** A Map, not an object: see toConvict in compile.ts (convict splits object keys on "."). */
 function coerceMap(value: string): unknown {
   const trimmed = value.trim();
   if (trimmed === '') return new Map();

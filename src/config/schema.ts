@@ -55,7 +55,7 @@ const definition: SectionSpec = {
     ),
   },
   clustersFile: text(
-    'Path to a YAML or JSON list of cluster entries (see "Cluster entries"); typically a mounted ConfigMap. Use this or clusters, not both. Relative paths in the config file resolve against its directory.',
+    'Path to a YAML or JSON list of cluster entries (see "Cluster entries"); typically a mounted ConfigMap. Use this or clusters: set in the same place, both are an error; set in different places, the later source wins (PODBUS_CLUSTERS_FILE over clusters in the config file, `--clusters-file` over both). Relative paths in the config file resolve against its directory, others against the working directory.',
     '',
     { path: true },
   ),

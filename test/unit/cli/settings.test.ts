@@ -4,12 +4,13 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 
+import { ConfigError } from '../../../src/config/config-error.js';
 import {
   loadClusterSettings,
+  loadServiceBusSettings,
   resolveClustersSource,
-} from '../../../src/config/cluster-settings.js';
-import { ConfigError } from '../../../src/config/config-error.js';
-import { loadServiceBusSettings } from '../../../src/config/service-bus-settings.js';
+} from '../../../src/config/load-config.js';
+import { runCli } from './support/run-cli.js';
 
 const CS =
   'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=c2VjcmV0a2V5';
@@ -42,6 +43,8 @@ describe('loadServiceBusSettings: just serviceBus.* (no allowlist, no clusters n
     expect(loadServiceBusSettings({ file, env: {} })).toEqual({
       connectionString: CS,
       queueName: 'from-file',
+      maxConcurrentCalls: 8,
+      maxAutoLockRenewalDurationMs: 1_800_000,
     });
     expect(
       loadServiceBusSettings({ file, env: { PODBUS_SERVICE_BUS_QUEUE_NAME: 'from-env' } })
@@ -51,13 +54,12 @@ describe('loadServiceBusSettings: just serviceBus.* (no allowlist, no clusters n
       loadServiceBusSettings({
         file,
         env: { PODBUS_SERVICE_BUS_QUEUE_NAME: 'from-env' },
-        queueName: 'flag',
+        overrides: { 'serviceBus.queueName': 'flag' },
       }).queueName,
     ).toBe('flag');
-    expect(loadServiceBusSettings({ env: { PODBUS_SERVICE_BUS_CONNECTION_STRING: CS } })).toEqual({
-      connectionString: CS,
-      queueName: 'challenges',
-    });
+    expect(
+      loadServiceBusSettings({ env: { PODBUS_SERVICE_BUS_CONNECTION_STRING: CS } }),
+    ).toMatchObject({ connectionString: CS, queueName: 'challenges' });
   });
 
   test('missing connection string: names the variable and says there is no flag', () => {
@@ -103,13 +105,18 @@ describe('loadServiceBusSettings: just serviceBus.* (no allowlist, no clusters n
 });
 
 describe('cluster settings: just clustersFile / clusters', () => {
-  test('--clusters-file wins; else the config file (relative to it); else the environment', async () => {
+  test('--clusters-file wins; else the environment; else the config file (relative to it)', async () => {
     const config = join(dir, 'cfg', 'podbus.yaml');
     await writeFile(join(dir, 'podbus-clusters.yaml'), '');
     await import('node:fs/promises').then((fs) => fs.mkdir(join(dir, 'cfg'), { recursive: true }));
     await writeFile(config, 'clustersFile: ../clusters.yaml\n');
     expect(
-      resolveClustersSource({ clustersFile: 'x.yaml', file: config, env: {}, cwd: dir }),
+      resolveClustersSource({
+        overrides: { clustersFile: 'x.yaml' },
+        file: config,
+        env: {},
+        cwd: dir,
+      }),
     ).toEqual({
       kind: 'file',
       file: join(dir, 'x.yaml'),
@@ -132,7 +139,7 @@ describe('cluster settings: just clustersFile / clusters', () => {
       file,
       '- name: east\n  server: https://east\n  tokenFile: tok\n  namespace: ctf\n',
     );
-    const settings = loadClusterSettings({ clustersFile: file, env: {} });
+    const settings = loadClusterSettings({ overrides: { clustersFile: file }, env: {} });
     expect(settings.clustersFile).toBe(file);
     expect(settings.entries[0]).toMatchObject({
       name: 'east',
@@ -141,11 +148,42 @@ describe('cluster settings: just clustersFile / clusters', () => {
       weight: 1,
     });
     await writeFile(file, '- name: East\n  server: https://east\n  tokenFile: missing\n');
-    const text = problems(() => loadClusterSettings({ clustersFile: file, env: {} }));
+    const text = problems(() =>
+      loadClusterSettings({ overrides: { clustersFile: file }, env: {} }),
+    );
     expect(text).toContain('clusters[0].name');
     expect(text).toContain('clusters[0].tokenFile');
     expect(problems(() => loadClusterSettings({ env: {} }))).toContain(
       'no clusters are configured',
+    );
+  });
+});
+
+describe('each command passes its flags as the highest-precedence source, named in problems', () => {
+  test('podbus run --strategy, enqueue --queue: the flag, not "a command-line override"', async () => {
+    const run = await runCli(['run', '--strategy', 'fastest'], { env: {} });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(
+      'selection.strategy: must be one of: round-robin, weighted, least-loaded, hash (got "fastest" from --strategy)',
+    );
+    const enqueue = await runCli(
+      ['enqueue', '--challenge', 'c', '--image', 'nginx', '--queue', ''],
+      {
+        env: { PODBUS_SERVICE_BUS_CONNECTION_STRING: CS },
+      },
+    );
+    expect(enqueue.code).toBe(2);
+    expect(enqueue.stderr).toContain('serviceBus.queueName: must not be empty (set from --queue)');
+  });
+
+  test('clusters verify: an empty --clusters-file, and no clusters anywhere', async () => {
+    const empty = await runCli(['clusters', 'verify', '--clusters-file', ''], { env: {} });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--clusters-file needs a file path');
+    const none = await runCli(['clusters', 'verify'], { env: {} });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain(
+      'clusters: no clusters are configured. Fix: set clustersFile to a YAML or JSON list of clusters (PODBUS_CLUSTERS_FILE or --clusters-file), or list them under clusters',
     );
   });
 });

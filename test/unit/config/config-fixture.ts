@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { ConfigError } from '../../../src/config/config-error.js';
 import { loadConfig } from '../../../src/config/load-config.js';
-import type { LoadConfigOptions } from '../../../src/config/load-config.js';
+import type { ConfigSources } from '../../../src/config/sources.js';
 
 /** A SAS key that must never appear in an error. */
 export const SAS_KEY = 'c2VjcmV0LXNhcy1rZXktdGhhdC1tdXN0LW5vdC1sZWFr';
@@ -45,7 +45,7 @@ export function minimalEnv(
 }
 
 /** The ConfigError message loadConfig throws (fails the test when it does not throw). */
-export function errorOf(options: LoadConfigOptions): string {
+export function errorOf(options: ConfigSources): string {
   try {
     loadConfig(options);
   } catch (error) {

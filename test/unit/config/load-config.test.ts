@@ -240,7 +240,7 @@ describe('loadConfig: every problem, as a person reads it', () => {
     expect(errorOf({ env: {} })).toBe(
       [
         'invalid configuration (3 problems):',
-        '  - serviceBus.connectionString: must be set. Fix: set PODBUS_SERVICE_BUS_CONNECTION_STRING (e.g. from a Kubernetes Secret) or serviceBus.connectionString in the config file',
+        '  - serviceBus.connectionString: must be set. Fix: set PODBUS_SERVICE_BUS_CONNECTION_STRING (e.g. from a Kubernetes Secret; a secret has no command-line flag) or serviceBus.connectionString in the file given with --config',
         '  - policy.allowedImages: is empty; podbus refuses to start without an image allowlist. Fix: list the images messages may run, e.g. ["myacr.azurecr.io/challenges/*"], or ["*"] to allow any image (PODBUS_POLICY_ALLOWED_IMAGES takes a comma-separated list)',
         '  - clusters: no clusters are configured. Fix: set clustersFile to a YAML or JSON list of clusters (PODBUS_CLUSTERS_FILE), or list them under clusters',
       ].join('\n'),
@@ -289,10 +289,10 @@ describe('loadConfig: every problem, as a person reads it', () => {
     ).toBe(
       [
         'invalid configuration (6 problems):',
-        '  - serviceBus.queue: is not a podbus option (did you mean serviceBus.queueName?)',
-        '  - servicebus: is not a podbus option (did you mean serviceBus?)',
-        '  - policy: must be a section with allowedImages, maxBodyBytes, maxContainers, maxEnvVarsPerContainer, defaultActiveDeadlineSeconds, maxActiveDeadlineSeconds, resources, labels, not 5',
-        '  - worker.retry.maxDelay: is not a podbus option (did you mean worker.retry.maxDelayMs?)',
+        `  - serviceBus.queue: is not a podbus option (did you mean serviceBus.queueName?) (in ${file})`,
+        `  - servicebus: is not a podbus option (did you mean serviceBus?) (in ${file})`,
+        `  - policy: must be a section with allowedImages, maxBodyBytes, maxContainers, maxEnvVarsPerContainer, defaultActiveDeadlineSeconds, maxActiveDeadlineSeconds, resources, labels, not 5 (in ${file})`,
+        `  - worker.retry.maxDelay: is not a podbus option (did you mean worker.retry.maxDelayMs?) (in ${file})`,
         '  - override log.levl: is not a podbus option (did you mean log.level?)',
         '  - override worker.retry: is a section, not an option; set one of worker.retry.initialDelayMs, worker.retry.maxDelayMs',
       ].join('\n'),
@@ -316,7 +316,7 @@ describe('loadConfig: every problem, as a person reads it', () => {
     );
     expect(message).not.toContain('abc');
     expect(errorOf({ file: s.write('list.yaml', '- a\n'), env: {} })).toBe(
-      'invalid configuration (1 problem):\n  - --config: the file must hold a mapping of sections (serviceBus, policy, ...)',
+      `invalid configuration (1 problem):\n  - --config: "${join(s.dir, 'list.yaml')}" must hold a mapping of sections (serviceBus, policy, ...)`,
     );
   });
 
@@ -504,7 +504,7 @@ describe('loadConfig: clusters', () => {
     const s = scratch();
     const both = minimalEnv(s.tokenFile, { PODBUS_CLUSTERS_FILE: s.write('c.yaml', '[]') });
     expect(errorOf({ env: both })).toBe(
-      'invalid configuration (1 problem):\n  - clustersFile: and clusters are both set; use one',
+      'invalid configuration (1 problem):\n  - clustersFile: and clusters are both set (clustersFile from PODBUS_CLUSTERS_FILE, clusters from PODBUS_CLUSTERS); use one',
     );
     const env = minimalEnv(s.tokenFile);
     delete env.PODBUS_CLUSTERS;
