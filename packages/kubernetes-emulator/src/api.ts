@@ -60,6 +60,7 @@ import {
   notFound,
   requestEntityTooLarge,
   resourceExpired,
+  serverTimeout,
   serviceUnavailable,
   TOO_MANY_REQUESTS_TEXT,
   unauthorized,
@@ -69,7 +70,7 @@ import {
 import { renderTable, wantsTable, type IncludeObject } from './table.js';
 import type { Collection, JsonObject, StoredObject } from './store.js';
 import { WatchConnection, matchesFilter, type WatchFilter } from './watch.js';
-import type { EmulatorStats } from './types.js';
+import type { EmulatorStats, FaultAmbiguousWrite } from './types.js';
 
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
@@ -182,6 +183,12 @@ function isObject(v: unknown): v is JsonObject {
 export class ClusterApi {
   private readonly watches = new Set<WatchConnection>();
   private readonly held = new Set<ServerResponse>();
+  /** Writes chosen for an ambiguous-write fault: their successful answer is lost or late. */
+  private readonly ambiguous = new WeakMap<
+    ServerResponse,
+    { spec: FaultAmbiguousWrite; info: RequestInfo }
+  >();
+  private readonly lateAnswers = new Set<NodeJS.Timeout>();
   private readonly flowSchemaUid: string;
   private readonly priorityLevelUid: string;
 
@@ -195,6 +202,8 @@ export class ClusterApi {
     for (const w of [...this.watches]) w.end();
     for (const r of this.held) r.destroy();
     this.held.clear();
+    for (const t of this.lateAnswers) clearTimeout(t);
+    this.lateAnswers.clear();
   }
 
   get openWatches(): number {
@@ -277,8 +286,10 @@ export class ClusterApi {
       return this.sendError(res, auditId, forbidden(info.group, info.resource, info.name, why));
     }
 
-    const injected = faults.injectedError(info.verb);
+    const injected = faults.injectedError(info);
     if (injected !== undefined) return this.sendError(res, auditId, injectedError(injected, info));
+    const ambiguous = faults.ambiguousWrite(info);
+    if (ambiguous !== undefined) this.ambiguous.set(res, { spec: ambiguous, info });
 
     const type = findType(info.group, info.resource);
     if (
@@ -389,10 +400,51 @@ export class ClusterApi {
     body: string,
     contentType?: string,
   ): void {
+    const ambiguous = code < 300 ? this.ambiguous.get(res) : undefined;
+    if (ambiguous !== undefined) {
+      this.ambiguous.delete(res);
+      return this.loseAnswer(res, auditId, ambiguous.spec, ambiguous.info, () =>
+        this.send(res, auditId, code, body, contentType),
+      );
+    }
     const h = this.headers(auditId, contentType);
     h['Content-Length'] = String(Buffer.byteLength(body));
     res.writeHead(code, h);
     res.end(res.req.method === 'HEAD' ? undefined : body);
+  }
+
+  /**
+   * The write is committed; the client does not learn it: the connection is reset, the answer
+   * comes after `delayMs` (past a client's timeout), or a 500 ServerTimeout / 504 Timeout
+   * replaces it, as when etcd or the request timeout answers before the commit is reported.
+   */
+  private loseAnswer(
+    res: ServerResponse,
+    auditId: string,
+    spec: FaultAmbiguousWrite,
+    info: RequestInfo,
+    answer: () => void,
+  ): void {
+    switch (spec.outcome) {
+      case 'reset':
+        return resetSocket(res.req);
+      case 'delay': {
+        const timer = setTimeout(() => {
+          this.lateAnswers.delete(timer);
+          if (!res.destroyed && !res.writableEnded) answer();
+        }, spec.delayMs ?? 0);
+        this.lateAnswers.add(timer);
+        return;
+      }
+      case 500:
+        return this.sendError(
+          res,
+          auditId,
+          serverTimeout(info.group, info.resource, operationOf(info.verb)),
+        );
+      case 504:
+        return this.sendError(res, auditId, requestTimeout());
+    }
   }
 
   private sendError(res: ServerResponse, auditId: string, e: ApiError): void {
@@ -676,7 +728,10 @@ export class ClusterApi {
     if (type === podResourceType) this.admitPodServiceAccount(namespace, name, body);
     const errs: FieldError[] = type.validate ? type.validate(body) : [];
     if (errs.length > 0) throw invalid(type.group, type.kind, name, errs);
-    if (type === podResourceType) this.d.controllers.admitPod(namespace, name);
+    if (type === podResourceType) {
+      this.d.controllers.admitPod(namespace, name);
+      this.admitPodQuotaFault(namespace, name);
+    }
     const c = this.d.state.collection(type);
     if (c.get(type.namespaced ? namespace : '', name))
       throw alreadyExists(type.group, type.resource, name);
@@ -689,6 +744,19 @@ export class ClusterApi {
     const stored = this.d.state.insert(type, body, sctx.now.getTime());
     this.d.controllers.afterCreate(type, stored);
     return stored;
+  }
+
+  /** The `quotaFull` fault: ResourceQuota admission refuses the pod as a used-up quota would. */
+  private admitPodQuotaFault(namespace: string, name: string): void {
+    const quota = this.d.faults.quotaFull;
+    if (quota === undefined) return;
+    const used = this.d.controllers.activePodCount(namespace);
+    throw forbidden(
+      '',
+      'pods',
+      name,
+      `exceeded quota: ${quota}, requested: pods=1, used: pods=${used}, limited: pods=${used}`,
+    );
   }
 
   /** ServiceAccount admission: the pod's service account must exist. */
@@ -1462,12 +1530,23 @@ function forbiddenWhy(info: RequestInfo, user: UserInfo): string {
   return `User "${user.name}" cannot ${info.verb} resource "${resource}" in API group "${info.group}" ${scope}`;
 }
 
+/** The operation a storage timeout names (`The <op> operation against <resource> ...`). */
+function operationOf(verb: string): string {
+  if (verb === 'patch') return 'update';
+  if (verb === 'deletecollection') return 'delete';
+  return verb;
+}
+
+/** 504 of the request timeout filter. */
+function requestTimeout(): ApiError {
+  return gatewayTimeout(
+    'request did not complete within requested timeout - context deadline exceeded',
+  );
+}
+
 function injectedError(status: 500 | 503 | 504, info: RequestInfo): ApiError {
   if (status === 503) return serviceUnavailable('apiserver is shutting down', 1);
-  if (status === 504)
-    return gatewayTimeout(
-      'request did not complete within requested timeout - context deadline exceeded',
-    );
+  if (status === 504) return requestTimeout();
   const operation = info.verb === 'list' || info.verb === 'watch' ? 'list' : info.verb;
   return internalError(
     `injected fault: the ${operation} operation against ${info.resource} failed`,

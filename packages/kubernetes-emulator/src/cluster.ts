@@ -48,6 +48,8 @@ export interface ClusterStartOptions {
   port: number;
   plainHttp: boolean;
   random: SeededRandom;
+  /** Stream of fault decisions (rates, jitter), separate from `random`. */
+  faultRandom: SeededRandom;
   tempDir: string;
   faults?: FaultConfig;
   tls?: { certPem: string; keyPem: string; caPem: string };
@@ -94,7 +96,7 @@ export class ClusterRuntime implements EmulatedCluster {
     });
     const invalidate: CollectionListener = { onEvent: () => this.rbac.invalidate() };
     for (const t of Object.values(roleTypes)) s.collection(t).listeners.add(invalidate);
-    this.faults = new FaultState(o.random, { setDown: (down) => this.listener.setDown(down) });
+    this.faults = new FaultState(o.faultRandom, { setDown: (down) => this.listener.setDown(down) });
     this.lifecycle = new PodLifecycle(this.state);
   }
 

@@ -4,7 +4,16 @@
  * cluster's seeded generator, so a seed reproduces which requests fail.
  */
 import type { SeededRandom } from './random.js';
-import type { FaultConfig, FaultControl, FaultErrorRate, FaultPatch, FaultVerb } from './types.js';
+import type {
+  FaultAmbiguousOutcome,
+  FaultAmbiguousWrite,
+  FaultConfig,
+  FaultControl,
+  FaultErrorRate,
+  FaultPatch,
+  FaultVerb,
+  FaultWriteVerb,
+} from './types.js';
 
 const VERBS: readonly FaultVerb[] = [
   'create',
@@ -16,12 +25,16 @@ const VERBS: readonly FaultVerb[] = [
   'patch',
   '*',
 ];
+const WRITE_VERBS: readonly FaultWriteVerb[] = ['create', 'update', 'patch', 'delete', '*'];
 const STATUSES = [500, 503, 504];
+const OUTCOMES: readonly FaultAmbiguousOutcome[] = ['reset', 'delay', 500, 504];
 const KEYS = [
   'latencyMs',
   'jitterMs',
   'errorRate',
+  'ambiguousWrite',
   'throttle',
+  'quotaFull',
   'connectionReset',
   'blackhole',
   'down',
@@ -38,6 +51,110 @@ function nonNegative(value: unknown, name: string): number {
       `${name} must be a non-negative number, got ${JSON.stringify(value)}`,
     );
   return value;
+}
+
+function objectOf(value: unknown, name: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new FaultConfigError(`${name} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function rateOf(value: unknown, name: string): number {
+  const rate = nonNegative(value, name);
+  if (rate > 1) throw new FaultConfigError(`${name} must be between 0 and 1`);
+  return rate;
+}
+
+/** The optional `resources` filter: a non-empty list of resource names. */
+function resourcesOf(value: unknown, name: string): { resources?: string[] } {
+  if (value === undefined) return {};
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.some((r) => typeof r !== 'string' || r === '')
+  )
+    throw new FaultConfigError(
+      `${name} must be a non-empty list of resource names (e.g. ["pods"])`,
+    );
+  return { resources: [...(value as string[])] };
+}
+
+/** Per-verb specs: `{ <verb>: spec }` with the verbs `known`. */
+function perVerb<V extends string, T>(
+  value: unknown,
+  name: string,
+  known: readonly V[],
+  parse: (spec: unknown, path: string) => T,
+): Partial<Record<V, T>> {
+  const out: Partial<Record<V, T>> = {};
+  for (const [verb, spec] of Object.entries(objectOf(value, name))) {
+    if (!known.includes(verb as V))
+      throw new FaultConfigError(`${name}: unknown verb "${verb}" (known: ${known.join(', ')})`);
+    out[verb as V] = parse(spec, `${name}.${verb}`);
+  }
+  return out;
+}
+
+function parseErrorRate(value: unknown, path: string): FaultErrorRate {
+  const s = objectOf(value, path);
+  const rate = rateOf(s.rate, `${path}.rate`);
+  if (!STATUSES.includes(s.status as number))
+    throw new FaultConfigError(`${path}.status must be one of 500, 503, 504`);
+  return {
+    rate,
+    status: s.status as FaultErrorRate['status'],
+    ...resourcesOf(s.resources, `${path}.resources`),
+  };
+}
+
+/** One spec, or a non-empty list of them (drawn in turn). */
+function parseAmbiguousWrites(
+  value: unknown,
+  path: string,
+): FaultAmbiguousWrite | FaultAmbiguousWrite[] {
+  if (!Array.isArray(value)) return parseAmbiguousWrite(value, path);
+  if (value.length === 0) throw new FaultConfigError(`${path} must not be an empty list`);
+  return value.map((v, i) => parseAmbiguousWrite(v, `${path}[${i}]`));
+}
+
+function parseAmbiguousWrite(value: unknown, path: string): FaultAmbiguousWrite {
+  const s = objectOf(value, path);
+  const rate = rateOf(s.rate, `${path}.rate`);
+  const outcome = s.outcome as FaultAmbiguousOutcome;
+  if (!OUTCOMES.includes(outcome))
+    throw new FaultConfigError(`${path}.outcome must be one of "reset", "delay", 500, 504`);
+  const spec: FaultAmbiguousWrite = { rate, outcome };
+  if (outcome === 'delay') {
+    const delayMs = nonNegative(s.delayMs, `${path}.delayMs`);
+    if (delayMs <= 0)
+      throw new FaultConfigError(`${path}.delayMs must be > 0 with outcome "delay"`);
+    spec.delayMs = delayMs;
+  } else if (s.delayMs !== undefined)
+    throw new FaultConfigError(`${path}.delayMs is only valid with outcome "delay"`);
+  return { ...spec, ...resourcesOf(s.resources, `${path}.resources`) };
+}
+
+function parseThrottle(v: unknown): NonNullable<FaultConfig['throttle']> {
+  const t = objectOf(v, 'throttle');
+  const retryAfterSeconds = nonNegative(t.retryAfterSeconds, 'throttle.retryAfterSeconds');
+  if (!Number.isInteger(retryAfterSeconds) || retryAfterSeconds < 1)
+    throw new FaultConfigError('throttle.retryAfterSeconds must be an integer >= 1');
+  const throttle: NonNullable<FaultConfig['throttle']> = { retryAfterSeconds };
+  if (t.count !== undefined) {
+    const count = nonNegative(t.count, 'throttle.count');
+    if (!Number.isInteger(count)) throw new FaultConfigError('throttle.count must be an integer');
+    throttle.count = count;
+  }
+  if (t.rate !== undefined) throttle.rate = rateOf(t.rate, 'throttle.rate');
+  return throttle;
+}
+
+function parseQuotaFull(v: unknown): NonNullable<FaultConfig['quotaFull']> {
+  const q = objectOf(v, 'quotaFull');
+  if (q.quota === undefined) return {};
+  if (typeof q.quota !== 'string' || q.quota === '')
+    throw new FaultConfigError('quotaFull.quota must be a non-empty string');
+  return { quota: q.quota };
 }
 
 /** Validates untrusted input (admin endpoint JSON) into a FaultConfig patch; null clears a key. */
@@ -66,48 +183,42 @@ export function parseFaultConfig(input: unknown): FaultConfig {
         if (typeof v !== 'boolean') throw new FaultConfigError(`${k} must be a boolean`);
         out[k] = v;
         break;
-      case 'throttle': {
-        if (typeof v !== 'object' || Array.isArray(v))
-          throw new FaultConfigError('throttle must be an object');
-        const t = v as Record<string, unknown>;
-        const retryAfterSeconds = nonNegative(t.retryAfterSeconds, 'throttle.retryAfterSeconds');
-        if (!Number.isInteger(retryAfterSeconds) || retryAfterSeconds < 1)
-          throw new FaultConfigError('throttle.retryAfterSeconds must be an integer >= 1');
-        const throttle: { retryAfterSeconds: number; count?: number } = { retryAfterSeconds };
-        if (t.count !== undefined) {
-          const count = nonNegative(t.count, 'throttle.count');
-          if (!Number.isInteger(count))
-            throw new FaultConfigError('throttle.count must be an integer');
-          throttle.count = count;
-        }
-        out.throttle = throttle;
+      case 'throttle':
+        out.throttle = parseThrottle(v);
         break;
-      }
-      case 'errorRate': {
-        if (typeof v !== 'object' || Array.isArray(v))
-          throw new FaultConfigError('errorRate must be an object');
-        const rates: Partial<Record<FaultVerb, FaultErrorRate>> = {};
-        for (const [verb, spec] of Object.entries(v as Record<string, unknown>)) {
-          if (!VERBS.includes(verb as FaultVerb))
-            throw new FaultConfigError(
-              `errorRate: unknown verb "${verb}" (known: ${VERBS.join(', ')})`,
-            );
-          const s = spec as Record<string, unknown> | null;
-          if (typeof s !== 'object' || s === null)
-            throw new FaultConfigError(`errorRate.${verb} must be an object`);
-          const rate = nonNegative(s.rate, `errorRate.${verb}.rate`);
-          if (rate > 1)
-            throw new FaultConfigError(`errorRate.${verb}.rate must be between 0 and 1`);
-          if (!STATUSES.includes(s.status as number))
-            throw new FaultConfigError(`errorRate.${verb}.status must be one of 500, 503, 504`);
-          rates[verb as FaultVerb] = { rate, status: s.status as 500 | 503 | 504 };
-        }
-        out.errorRate = rates;
+      case 'quotaFull':
+        out.quotaFull = parseQuotaFull(v);
         break;
-      }
+      case 'errorRate':
+        out.errorRate = perVerb(v, 'errorRate', VERBS, parseErrorRate);
+        break;
+      case 'ambiguousWrite':
+        out.ambiguousWrite = perVerb(v, 'ambiguousWrite', WRITE_VERBS, parseAmbiguousWrites);
+        break;
     }
   }
   return out as FaultConfig;
+}
+
+/** The request a fault decision is about. */
+export interface FaultTarget {
+  verb: string;
+  resource: string;
+  subresource: string;
+}
+
+function appliesTo(spec: { resources?: string[] }, target: FaultTarget): boolean {
+  if (spec.resources === undefined) return true;
+  const full = target.subresource ? `${target.resource}/${target.subresource}` : target.resource;
+  return spec.resources.includes(full);
+}
+
+/** The write verb a request's verb counts as for `ambiguousWrite`. */
+function writeVerbOf(verb: string): FaultWriteVerb | undefined {
+  if (verb === 'deletecollection') return 'delete';
+  return (WRITE_VERBS as readonly string[]).includes(verb) && verb !== '*'
+    ? (verb as FaultWriteVerb)
+    : undefined;
 }
 
 /** Connection-level effects of faults, implemented by the listener. */
@@ -194,12 +305,13 @@ export class FaultState implements FaultControl {
   takeThrottle(): number | undefined {
     const t = this.current.throttle;
     if (t === undefined) return undefined;
+    if (t.count !== undefined && t.count <= 0) {
+      const { throttle: _t, ...rest } = this.current;
+      this.current = rest;
+      return undefined;
+    }
+    if (t.rate !== undefined && !(this.random.next() < t.rate)) return undefined;
     if (t.count !== undefined) {
-      if (t.count <= 0) {
-        this.current = { ...this.current, throttle: undefined };
-        delete this.current.throttle;
-        return undefined;
-      }
       const left = t.count - 1;
       if (left <= 0) {
         const { throttle: _t, ...rest } = this.current;
@@ -209,12 +321,42 @@ export class FaultState implements FaultControl {
     return t.retryAfterSeconds;
   }
 
-  /** The injected status for a request with `verb`, if this one is chosen to fail. */
-  injectedError(verb: string): 500 | 503 | 504 | undefined {
+  /** The injected status for this request, if it is chosen to fail before it is handled. */
+  injectedError(target: FaultTarget | string): 500 | 503 | 504 | undefined {
     const rates = this.current.errorRate;
     if (rates === undefined) return undefined;
-    const spec = rates[verb as FaultVerb] ?? rates['*'];
-    if (spec === undefined || spec.rate <= 0) return undefined;
+    const t = typeof target === 'string' ? { verb: target, resource: '', subresource: '' } : target;
+    const spec = rates[t.verb as FaultVerb] ?? rates['*'];
+    if (spec === undefined || spec.rate <= 0 || (t.resource !== '' && !appliesTo(spec, t)))
+      return undefined;
     return this.random.next() < spec.rate ? spec.status : undefined;
   }
+
+  /**
+   * How the answer to this write is lost if it is chosen for an ambiguous write; decided
+   * before the write (so the decision does not depend on its outcome), applied only when the
+   * write succeeds.
+   */
+  ambiguousWrite(target: FaultTarget): FaultAmbiguousWrite | undefined {
+    const specs = this.current.ambiguousWrite;
+    if (specs === undefined) return undefined;
+    const verb = writeVerbOf(target.verb);
+    if (verb === undefined) return undefined;
+    const entry = specs[verb] ?? specs['*'];
+    if (entry === undefined) return undefined;
+    for (const spec of Array.isArray(entry) ? entry : [entry]) {
+      if (spec.rate <= 0 || !appliesTo(spec, target)) continue;
+      if (this.random.next() < spec.rate) return spec;
+    }
+    return undefined;
+  }
+
+  /** The quota name pod creates are refused with while `quotaFull` is set. */
+  get quotaFull(): string | undefined {
+    const q = this.current.quotaFull;
+    return q === undefined ? undefined : (q.quota ?? DEFAULT_FULL_QUOTA);
+  }
 }
+
+/** The ResourceQuota name `quotaFull` reports when none is given. */
+export const DEFAULT_FULL_QUOTA = 'emulated-quota';

@@ -25,9 +25,12 @@ export type {
   EmulatorStats,
   FaultConfig,
   FaultControl,
+  FaultAmbiguousOutcome,
+  FaultAmbiguousWrite,
   FaultErrorRate,
   FaultPatch,
   FaultVerb,
+  FaultWriteVerb,
   KubernetesEmulator,
   KubernetesEmulatorOptions,
   LifecycleSpec,
@@ -145,6 +148,9 @@ export async function startKubernetesEmulator(
     );
   const seed = options.seed ?? 1;
   const root = new SeededRandom(seed);
+  // Fault decisions have their own stream: which requests fail depends on the seed and on the
+  // sequence of requests only, not on how many uids or names the clusters drew meanwhile.
+  const faultRoot = new SeededRandom((seed ^ 0x5eedfa17) >>> 0);
   const tempDir = await mkdtemp(join(tmpdir(), 'podbus-k8s-emulator-'));
   const clusters: ClusterRuntime[] = [];
   const byName = new Map<string, ClusterRuntime>();
@@ -157,6 +163,7 @@ export async function startKubernetesEmulator(
         port: basePort === 0 ? 0 : basePort + i,
         plainHttp: options.plainHttp === true,
         random: root.fork(i),
+        faultRandom: faultRoot.fork(i),
         tempDir,
         faults: specs[i]?.faults,
         tls: specs[i]?.tls,

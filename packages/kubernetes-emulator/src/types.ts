@@ -80,25 +80,62 @@ export interface LifecycleSpec {
 /** Verbs that fault injection distinguishes; `*` matches every verb. */
 export type FaultVerb = 'create' | 'get' | 'list' | 'delete' | 'watch' | 'update' | 'patch' | '*';
 
+/** Verbs that write (`delete` includes deletecollection); `*` matches every write. */
+export type FaultWriteVerb = 'create' | 'update' | 'patch' | 'delete' | '*';
+
 /** An injected error: `rate` in [0,1] of matching requests fail with `status`. */
 export interface FaultErrorRate {
   rate: number;
   status: 500 | 503 | 504;
+  /** Only requests for these resources (`pods`, `pods/status`, ...); every resource when omitted. */
+  resources?: string[];
+}
+
+/**
+ * What the client gets instead of the answer to a write the server has committed:
+ * `reset` (the connection is reset), `delay` (the answer is held `delayMs`, past the client's
+ * timeout), `500` (ServerTimeout, as when etcd answers late) or `504` (the request timeout).
+ */
+export type FaultAmbiguousOutcome = 'reset' | 'delay' | 500 | 504;
+
+/** An ambiguous write: `rate` in [0,1] of matching writes are committed, then answered with `outcome`. */
+export interface FaultAmbiguousWrite {
+  rate: number;
+  outcome: FaultAmbiguousOutcome;
+  /** With `delay`: milliseconds between the commit and the answer. */
+  delayMs?: number;
+  /** Only writes to these resources (`pods`, ...); every resource when omitted. */
+  resources?: string[];
 }
 
 /**
  * Faults of one cluster. Request-level faults apply to Kubernetes API requests (not to the
  * `/_emulator` admin endpoint); `down`, `blackhole` and `connectionReset` act on connections.
+ * Every decision that involves a rate draws from the cluster's own seeded fault stream, so the
+ * same seed and the same sequence of requests fail the same way.
  */
 export interface FaultConfig {
   /** Added to every API request before it is handled. */
   latencyMs?: number;
   /** Uniform random extra latency in [0, jitterMs). */
   jitterMs?: number;
-  /** Injected 5xx per verb. */
+  /** Injected 5xx per verb, before the request is handled (nothing is written). */
   errorRate?: Partial<Record<FaultVerb, FaultErrorRate>>;
-  /** APF-style 429 (plain text, Retry-After) for the next `count` requests, or all while set. */
-  throttle?: { retryAfterSeconds: number; count?: number };
+  /**
+   * Writes that are committed but whose answer is lost, late or replaced by a 5xx. A list per
+   * verb mixes outcomes: each entry is drawn in turn, the first that fires applies.
+   */
+  ambiguousWrite?: Partial<Record<FaultWriteVerb, FaultAmbiguousWrite | FaultAmbiguousWrite[]>>;
+  /**
+   * APF-style 429 (plain text, Retry-After): for the next `count` requests, or all while set;
+   * with `rate`, only that share of requests (seeded), each one counting against `count`.
+   */
+  throttle?: { retryAfterSeconds: number; count?: number; rate?: number };
+  /**
+   * Every pod create is refused by ResourceQuota admission as if the namespace's quota were
+   * used up: 403 `exceeded quota: <quota>, requested: pods=1, used: pods=N, limited: pods=N`.
+   */
+  quotaFull?: { quota?: string };
   /** New connections are reset (TCP RST) at accept; requests on open connections are reset. */
   connectionReset?: boolean;
   /** Connections are accepted but never answered (no TLS handshake, no response). */

@@ -27,6 +27,83 @@ describe('fault configuration', () => {
     );
   });
 
+  it('validates ambiguous writes, resource filters, throttle rates and quota-full periods', () => {
+    expect(
+      parseFaultConfig({
+        ambiguousWrite: {
+          create: { rate: 0.1, outcome: 'reset', resources: ['pods'] },
+          '*': { rate: 0.05, outcome: 'delay', delayMs: 15000 },
+          delete: { rate: 1, outcome: 504 },
+        },
+        errorRate: { '*': { rate: 0.05, status: 500, resources: ['pods'] } },
+        throttle: { retryAfterSeconds: 2, rate: 0.1, count: 20 },
+        quotaFull: { quota: 'challenges' },
+      }),
+    ).toEqual({
+      ambiguousWrite: {
+        create: { rate: 0.1, outcome: 'reset', resources: ['pods'] },
+        '*': { rate: 0.05, outcome: 'delay', delayMs: 15000 },
+        delete: { rate: 1, outcome: 504 },
+      },
+      errorRate: { '*': { rate: 0.05, status: 500, resources: ['pods'] } },
+      throttle: { retryAfterSeconds: 2, rate: 0.1, count: 20 },
+      quotaFull: { quota: 'challenges' },
+    });
+    expect(() => parseFaultConfig({ ambiguousWrite: { get: { rate: 1, outcome: 500 } } })).toThrow(
+      'ambiguousWrite: unknown verb "get" (known: create, update, patch, delete, *)',
+    );
+    expect(() =>
+      parseFaultConfig({ ambiguousWrite: { create: { rate: 1, outcome: 503 } } }),
+    ).toThrow('ambiguousWrite.create.outcome must be one of "reset", "delay", 500, 504');
+    expect(() =>
+      parseFaultConfig({ ambiguousWrite: { create: { rate: 1, outcome: 'delay' } } }),
+    ).toThrow('ambiguousWrite.create.delayMs must be a non-negative number, got undefined');
+    expect(() =>
+      parseFaultConfig({ ambiguousWrite: { create: { rate: 1, outcome: 500, delayMs: 5 } } }),
+    ).toThrow('ambiguousWrite.create.delayMs is only valid with outcome "delay"');
+    expect(() =>
+      parseFaultConfig({ errorRate: { create: { rate: 1, status: 500, resources: [] } } }),
+    ).toThrow('errorRate.create.resources must be a non-empty list of resource names');
+    expect(() => parseFaultConfig({ throttle: { retryAfterSeconds: 1, rate: 2 } })).toThrow(
+      'throttle.rate must be between 0 and 1',
+    );
+    expect(() => parseFaultConfig({ quotaFull: { quota: '' } })).toThrow(
+      'quotaFull.quota must be a non-empty string',
+    );
+  });
+
+  it('decides ambiguous writes for write verbs and listed resources only', async () => {
+    const f = new FaultState(new SeededRandom(1), { setDown: async () => undefined });
+    await f.set({ ambiguousWrite: { '*': { rate: 1, outcome: 'reset', resources: ['pods'] } } });
+    const pods = (verb: string) => ({ verb, resource: 'pods', subresource: '' });
+    expect(f.ambiguousWrite(pods('create'))?.outcome).toBe('reset');
+    expect(f.ambiguousWrite(pods('deletecollection'))?.outcome).toBe('reset');
+    expect(f.ambiguousWrite(pods('get'))).toBeUndefined();
+    expect(f.ambiguousWrite(pods('watch'))).toBeUndefined();
+    expect(
+      f.ambiguousWrite({ verb: 'create', resource: 'configmaps', subresource: '' }),
+    ).toBeUndefined();
+    expect(
+      f.ambiguousWrite({ verb: 'update', resource: 'pods', subresource: 'status' }),
+    ).toBeUndefined();
+    await f.set({
+      ambiguousWrite: {
+        create: [
+          { rate: 0, outcome: 'reset' },
+          { rate: 1, outcome: 504 },
+        ],
+      },
+    });
+    expect(f.ambiguousWrite(pods('create'))?.outcome).toBe(504);
+    expect(() => parseFaultConfig({ ambiguousWrite: { create: [] } })).toThrow(
+      'ambiguousWrite.create must not be an empty list',
+    );
+    expect(() =>
+      parseFaultConfig({ ambiguousWrite: { create: [{ rate: 1, outcome: 'nope' }] } }),
+    ).toThrow('ambiguousWrite.create[0].outcome must be one of');
+    f.dispose();
+  });
+
   it('merges with set, null clears a key, throttle count runs out, verbs fall back to *', async () => {
     const downs: boolean[] = [];
     const f = new FaultState(new SeededRandom(1), { setDown: async (d) => void downs.push(d) });
