@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 
 import { ANONYMOUS, API_AUDIENCE, serviceAccountUser, type TokenAuthenticator } from './auth.js';
+import type { Admission, AdmissionName } from './admission.js';
 import type { Controllers } from './controllers.js';
 import { KUBERNETES_VERSION, type Discovery } from './discovery.js';
 import type { FaultState } from './faults.js';
@@ -155,6 +156,7 @@ export interface ApiDeps {
   faults: FaultState;
   lifecycle: PodLifecycle;
   controllers: Controllers;
+  admission: Admission;
   discovery: Discovery;
   random: SeededRandom;
   stats: Pick<EmulatorStats, 'requests' | 'byVerb' | 'connections'>;
@@ -189,6 +191,8 @@ export class ClusterApi {
     { spec: FaultAmbiguousWrite; info: RequestInfo }
   >();
   private readonly lateAnswers = new Set<NodeJS.Timeout>();
+  /** Admission warnings of a request, sent as `Warning` headers with its answer. */
+  private readonly warnings = new WeakMap<ServerResponse, string[]>();
   private readonly flowSchemaUid: string;
   private readonly priorityLevelUid: string;
 
@@ -407,10 +411,20 @@ export class ClusterApi {
         this.send(res, auditId, code, body, contentType),
       );
     }
-    const h = this.headers(auditId, contentType);
+    const h: Record<string, string | string[]> = this.headers(auditId, contentType);
     h['Content-Length'] = String(Buffer.byteLength(body));
+    const warnings = this.warnings.get(res);
+    if (warnings !== undefined && warnings.length > 0) h.Warning = warnings.map(warningHeader);
     res.writeHead(code, h);
     res.end(res.req.method === 'HEAD' ? undefined : body);
+  }
+
+  /** Adds admission warnings to the request's answer (deduplicated, as the apiserver does). */
+  private warn(ctx: Ctx, warnings: readonly string[]): void {
+    if (warnings.length === 0) return;
+    const list = this.warnings.get(ctx.res) ?? [];
+    for (const w of warnings) if (!list.includes(w)) list.push(w);
+    this.warnings.set(ctx.res, list);
   }
 
   /**
@@ -694,6 +708,10 @@ export class ClusterApi {
       meta.namespace = namespace;
     } else delete meta.namespace;
     this.admitNamespace(type, namespace, typeof meta.name === 'string' ? meta.name : '');
+    const names: AdmissionName = {
+      name: typeof meta.name === 'string' ? meta.name : '',
+      generateName: typeof meta.generateName === 'string' ? meta.generateName : '',
+    };
     const managed = managedFieldsEntry({
       manager: sctx.manager,
       operation: 'Update',
@@ -724,14 +742,14 @@ export class ClusterApi {
     type.prepareForCreate?.(body, sctx);
     const fresh = metadataOf(body);
     const name = typeof fresh.name === 'string' ? fresh.name : '';
-    // Mutating admission (ServiceAccount) runs before validation, validating (quota) after.
-    if (type === podResourceType) this.admitPodServiceAccount(namespace, name, body);
+    // Mutating admission runs before validation, validating admission after.
+    if (type === podResourceType) this.d.admission.mutatePod(namespace, names, body);
     const errs: FieldError[] = type.validate ? type.validate(body) : [];
     if (errs.length > 0) throw invalid(type.group, type.kind, name, errs);
-    if (type === podResourceType) {
-      this.d.controllers.admitPod(namespace, name);
-      this.admitPodQuotaFault(namespace, name);
-    }
+    if (type === podResourceType)
+      this.warn(ctx, this.d.admission.validatePod(namespace, names, body));
+    else if (type === namespaceType)
+      this.warn(ctx, this.d.admission.validateNamespace(body, undefined));
     const c = this.d.state.collection(type);
     if (c.get(type.namespaced ? namespace : '', name))
       throw alreadyExists(type.group, type.resource, name);
@@ -744,31 +762,6 @@ export class ClusterApi {
     const stored = this.d.state.insert(type, body, sctx.now.getTime());
     this.d.controllers.afterCreate(type, stored);
     return stored;
-  }
-
-  /** The `quotaFull` fault: ResourceQuota admission refuses the pod as a used-up quota would. */
-  private admitPodQuotaFault(namespace: string, name: string): void {
-    const quota = this.d.faults.quotaFull;
-    if (quota === undefined) return;
-    const used = this.d.controllers.activePodCount(namespace);
-    throw forbidden(
-      '',
-      'pods',
-      name,
-      `exceeded quota: ${quota}, requested: pods=1, used: pods=${used}, limited: pods=${used}`,
-    );
-  }
-
-  /** ServiceAccount admission: the pod's service account must exist. */
-  private admitPodServiceAccount(namespace: string, name: string, pod: JsonObject): void {
-    const sa = (pod.spec as JsonObject).serviceAccountName as string;
-    if (!this.d.state.collection(serviceAccountType).get(namespace, sa))
-      throw forbidden(
-        '',
-        'pods',
-        name,
-        `error looking up service account ${namespace}/${sa}: serviceaccount "${sa}" not found`,
-      );
   }
 
   private lookup(type: ResourceType, info: RequestInfo): StoredObject {
@@ -1026,6 +1019,10 @@ export class ClusterApi {
         ? type.validate(body)
         : [];
     if (errs.length > 0) throw invalid(type.group, type.kind, prev.name, errs);
+    if (type === podResourceType && !statusSub)
+      this.warn(ctx, this.d.admission.validatePodUpdate(prev.namespace, body, old));
+    else if (type === namespaceType && !statusSub)
+      this.warn(ctx, this.d.admission.validateNamespace(body, old));
     if (type.tracksGeneration && JSON.stringify(body.spec) !== JSON.stringify(old.spec))
       metadataOf(body).generation = ((oldMeta.generation as number | undefined) ?? 1) + 1;
     // A no-op update keeps the resourceVersion (upstream skips the write).
@@ -1186,7 +1183,9 @@ export class ClusterApi {
       return this.d.controllers.deleteNamespace(prev, 200);
     }
     if (type === podResourceType) return this.deletePod(ctx, prev, opts);
-    return this.d.state.remove(type, prev);
+    const removed = this.d.state.remove(type, prev);
+    this.d.controllers.afterDelete(type, removed);
+    return removed;
   }
 
   /** Graceful pod deletion: deletionTimestamp now, removal by the kubelet later. */
@@ -1528,6 +1527,14 @@ function forbiddenWhy(info: RequestInfo, user: UserInfo): string {
   const scope =
     info.namespace !== '' ? `in the namespace "${info.namespace}"` : 'at the cluster scope';
   return `User "${user.name}" cannot ${info.verb} resource "${resource}" in API group "${info.group}" ${scope}`;
+}
+
+/**
+ * A `Warning` header value as the apiserver writes it (k8s.io/apimachinery/pkg/util/net,
+ * NewWarningHeader): code 299, agent `-`, the text quoted with `\\` and `"` escaped.
+ */
+function warningHeader(text: string): string {
+  return `299 - "${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 /** The operation a storage timeout names (`The <op> operation against <resource> ...`). */

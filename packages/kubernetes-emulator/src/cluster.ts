@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { adminHandler } from './admin.js';
+import { Admission } from './admission.js';
 import { ClusterApi } from './api.js';
 import { TokenAuthenticator } from './auth.js';
 import { generateClusterCertificates } from './certificates.js';
@@ -123,6 +124,7 @@ export class ClusterRuntime implements EmulatedCluster {
       faults: this.faults,
       lifecycle: this.lifecycle,
       controllers: this.controllers,
+      admission: new Admission(this.state, this.controllers, this.faults),
       discovery,
       random: this.state.random,
       stats: this.counters,

@@ -4,16 +4,17 @@
  *   ConfigMap; deleting a namespace marks it Terminating, deletes its content, then removes it;
  * - tokens: a `kubernetes.io/service-account-token` Secret gets `token`, `ca.crt` and `namespace`
  *   shortly after creation (once its ServiceAccount exists), as the legacy token controller did;
- * - quota: counts non-terminal pods per namespace and keeps ResourceQuota status.used current,
- *   and answers admission with the real "exceeded quota" 403.
+ * - quota: keeps ResourceQuota status.hard/used current from the pods (resource-quota.ts
+ *   says what a pod counts), so admission sees what the real quota controller would report.
  */
 import type { TokenAuthenticator } from './auth.js';
 import { podResourceType } from './pods.js';
 import { metadataOf, type ResourceType } from './resource-type.js';
+import { addQuantities, formatQuantity, ZERO, type Quantity } from './quantity.js';
+import { isPodResource, podUsage, quotaMatchesPod } from './resource-quota.js';
 import {
   configMapType,
   namespaceType,
-  parseCount,
   resourceQuotaType,
   SA_NAME_ANNOTATION,
   SA_TOKEN_SECRET_TYPE,
@@ -23,16 +24,38 @@ import {
 } from './resources.js';
 import { ALL_TYPES } from './resources.js';
 import { rfc3339, type ClusterState } from './state.js';
-import { forbidden } from './status.js';
 import type { CollectionListener, JsonObject, StoredObject, WatchEvent } from './store.js';
 
 const TERMINAL = new Set(['Succeeded', 'Failed']);
-const QUOTA_POD_KEYS = ['pods', 'count/pods'];
+
+function scoped(quota: JsonObject): boolean {
+  const spec = quota.spec as JsonObject | undefined;
+  return (
+    (Array.isArray(spec?.scopes) && spec.scopes.length > 0) ||
+    (spec?.scopeSelector !== undefined && spec.scopeSelector !== null)
+  );
+}
+
+function addUsage(totals: Map<string, Quantity>, usage: Map<string, Quantity>): void {
+  for (const [k, v] of usage) {
+    const prev = totals.get(k);
+    totals.set(k, prev === undefined ? v : addQuantities(prev, v));
+  }
+}
+
+function subtractUsage(totals: Map<string, Quantity>, usage: Map<string, Quantity>): void {
+  for (const [k, v] of usage) {
+    const prev = totals.get(k) ?? ZERO;
+    totals.set(k, { nanos: prev.nanos - v.nanos, format: prev.format });
+  }
+}
 
 export class Controllers {
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Non-terminal pods per namespace (what the `pods` quota counts). */
   private readonly activePods = new Map<string, number>();
+  /** Quota usage of all pods, per namespace that has a ResourceQuota (kept incrementally). */
+  private readonly quotaTotals = new Map<string, Map<string, Quantity>>();
   private stopped = false;
 
   constructor(
@@ -193,11 +216,19 @@ export class Controllers {
       o !== undefined && !TERMINAL.has(o.fields['status.phase'] ?? '');
     const before = e.type === 'ADDED' ? false : isActive(e.prev);
     const after = e.type === 'DELETED' ? false : isActive(e.object);
-    if (before === after) return;
-    const n = (this.activePods.get(ns) ?? 0) + (after ? 1 : -1);
-    if (n <= 0) this.activePods.delete(ns);
-    else this.activePods.set(ns, n);
-    if (this.state.collection(resourceQuotaType).countIn(ns) > 0) this.refreshQuotas(ns);
+    const added = e.type === 'ADDED';
+    const removed = e.type === 'DELETED';
+    if (before === after && !added && !removed) return; // usage only moves with these
+    if (before !== after) {
+      const n = (this.activePods.get(ns) ?? 0) + (after ? 1 : -1);
+      if (n <= 0) this.activePods.delete(ns);
+      else this.activePods.set(ns, n);
+    }
+    const totals = this.quotaTotals.get(ns);
+    if (totals === undefined) return; // no quota in this namespace
+    if (!added && e.prev) subtractUsage(totals, podUsage(e.prev.parse(), !before));
+    if (!removed) addUsage(totals, podUsage(e.parsed ?? e.object.parse(), !after));
+    this.refreshQuotas(ns);
   }
 
   /** Non-terminal pods in a namespace. */
@@ -205,54 +236,66 @@ export class Controllers {
     return this.activePods.get(namespace) ?? 0;
   }
 
-  /** Recomputes status.hard/used of the namespace's quotas (pod counts only). */
+  /** Usage of every pod of the namespace (when its first quota appears). */
+  private recountUsage(namespace: string): Map<string, Quantity> {
+    const totals = new Map<string, Quantity>();
+    for (const pod of this.state.collection(podResourceType).values(namespace))
+      addUsage(totals, podUsage(pod.parse(), TERMINAL.has(pod.fields['status.phase'] ?? '')));
+    return totals;
+  }
+
+  /**
+   * Recomputes status.hard/used of the namespace's quotas, as the quota controller does: every
+   * resource the pod evaluator tracks is counted (scoped quotas over their matching pods only);
+   * others keep what they had, or 0.
+   */
   refreshQuotas(namespace: string): void {
-    const used = String(this.activePodCount(namespace));
     const quotas = this.state.collection(resourceQuotaType);
+    if (quotas.countIn(namespace) === 0) {
+      this.quotaTotals.delete(namespace);
+      return;
+    }
+    let totals = this.quotaTotals.get(namespace);
+    if (totals === undefined) {
+      totals = this.recountUsage(namespace);
+      this.quotaTotals.set(namespace, totals);
+    }
     for (const q of [...quotas.values(namespace)]) {
       const obj = q.parse();
       const hard = ((obj.spec as JsonObject | undefined)?.hard ?? {}) as Record<string, unknown>;
+      const previous = ((obj.status as JsonObject | undefined)?.used ?? {}) as Record<
+        string,
+        string
+      >;
+      const usage = scoped(obj) ? this.scopedUsage(namespace, obj) : totals;
       const status = { hard: { ...hard }, used: {} as Record<string, string> };
-      for (const k of Object.keys(hard))
-        status.used[k] = QUOTA_POD_KEYS.includes(k)
-          ? used
-          : (((obj.status as JsonObject | undefined)?.used as Record<string, string> | undefined)?.[
-              k
-            ] ?? '0');
+      for (const k of Object.keys(hard).sort())
+        status.used[k] = isPodResource(k)
+          ? formatQuantity(usage.get(k) ?? ZERO)
+          : (previous[k] ?? '0');
       if (JSON.stringify(obj.status) === JSON.stringify(status)) continue;
       obj.status = status;
       this.state.replace(resourceQuotaType, obj, q);
     }
   }
 
-  /**
-   * ResourceQuota admission for one more pod: 403 `exceeded quota: q, requested: pods=1,
-   * used: pods=N, limited: pods=N` when a quota's pod count is reached.
-   */
-  admitPod(namespace: string, name: string): void {
-    const quotas = this.state.collection(resourceQuotaType);
-    if (quotas.countIn(namespace) === 0) return;
-    const used = this.activePodCount(namespace);
-    const sorted = [...quotas.values(namespace)].sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const q of sorted) {
-      const hard = ((q.parse().spec as JsonObject | undefined)?.hard ?? {}) as Record<
-        string,
-        unknown
-      >;
-      const exceeded = QUOTA_POD_KEYS.filter((k) => {
-        const limit = parseCount(hard[k]);
-        return limit !== undefined && used + 1 > limit;
-      }).sort();
-      if (exceeded.length === 0) continue;
-      const fmt = (v: (k: string) => string): string =>
-        exceeded.map((k) => `${k}=${v(k)}`).join(',');
-      throw forbidden(
-        '',
-        'pods',
-        name,
-        `exceeded quota: ${q.name}, requested: ${fmt(() => '1')}, used: ${fmt(() => String(used))}, limited: ${fmt((k) => String(hard[k]))}`,
-      );
+  private scopedUsage(namespace: string, quota: JsonObject): Map<string, Quantity> {
+    const totals = new Map<string, Quantity>();
+    for (const pod of this.state.collection(podResourceType).values(namespace)) {
+      const parsed = pod.parse();
+      if (quotaMatchesPod(quota, parsed))
+        addUsage(totals, podUsage(parsed, TERMINAL.has(pod.fields['status.phase'] ?? '')));
     }
+    return totals;
+  }
+
+  /** The namespace's ResourceQuotas, by name, with current status (for admission). */
+  quotasIn(namespace: string): JsonObject[] {
+    const quotas = this.state.collection(resourceQuotaType);
+    if (quotas.countIn(namespace) === 0) return [];
+    return [...quotas.values(namespace)]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((q) => q.parse());
   }
 
   /** Hook after any create through the API. */
@@ -262,6 +305,10 @@ export class Controllers {
   }
 
   afterUpdate(type: ResourceType, stored: StoredObject): void {
+    if (type === resourceQuotaType) this.refreshQuotas(stored.namespace);
+  }
+
+  afterDelete(type: ResourceType, stored: StoredObject): void {
     if (type === resourceQuotaType) this.refreshQuotas(stored.namespace);
   }
 }

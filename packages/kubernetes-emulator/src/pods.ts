@@ -3,6 +3,14 @@
  * and Priority admission plugins), validation with upstream field paths and messages, field
  * labels and the server-side table kubectl prints.
  */
+import { isObject } from './json.js';
+import {
+  canonicalResourceList,
+  compareQuantities,
+  formatQuantity,
+  resourceListOf,
+  type Quantity,
+} from './quantity.js';
 import { NAME_SUFFIX_ALPHABET } from './random.js';
 import {
   AGE_COLUMN,
@@ -130,10 +138,6 @@ const DEFAULT_TOLERATIONS = [
   },
 ];
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function decodeError(field: string, goType: string, got: unknown): never {
   const jsType = Array.isArray(got) ? 'array' : got === null ? 'null' : typeof got;
   throw badRequest(
@@ -185,14 +189,25 @@ export function defaultPullPolicy(image: string): string {
   return image.slice(colon + 1) === 'latest' ? 'Always' : 'IfNotPresent';
 }
 
-function defaultContainer(c: JsonObject, saVolume: string | undefined): JsonObject {
+/** A ResourceList in canonical quantities with sorted keys (Go map order), as stored. */
+function canonicalList(list: unknown, field: string): JsonObject {
+  const canonical = canonicalResourceList(list, field) as JsonObject;
+  const out: JsonObject = {};
+  for (const k of Object.keys(canonical).sort()) out[k] = canonical[k];
+  return out;
+}
+
+function defaultContainer(c: JsonObject, saVolume: string | undefined, path: string): JsonObject {
   if (c.resources === undefined || c.resources === null) c.resources = {};
   const res = c.resources as JsonObject;
+  for (const key of ['limits', 'requests'])
+    if (isObject(res[key])) res[key] = canonicalList(res[key], `${path}.resources.${key}`);
   if (isObject(res.limits)) {
     const requests = isObject(res.requests) ? res.requests : {};
     for (const [k, v] of Object.entries(res.limits)) if (requests[k] === undefined) requests[k] = v;
-    res.requests = requests;
+    res.requests = canonicalList(requests, `${path}.resources.requests`);
   }
+  c.resources = ordered(res, ['limits', 'requests', 'claims']);
   if (Array.isArray(c.ports))
     for (const p of c.ports) if (isObject(p) && p.protocol === undefined) p.protocol = 'TCP';
   if (Array.isArray(c.env))
@@ -333,10 +348,12 @@ export function preparePodForCreate(pod: JsonObject, ctx: StrategyContext): Json
     });
     spec.volumes = volumes;
   }
-  spec.containers = containers.map((c) => (isObject(c) ? defaultContainer(c, saVolume) : c));
+  spec.containers = containers.map((c, i) =>
+    isObject(c) ? defaultContainer(c, saVolume, `spec.containers[${i}]`) : c,
+  );
   if (initContainers)
-    spec.initContainers = initContainers.map((c) =>
-      isObject(c) ? defaultContainer(c, saVolume) : c,
+    spec.initContainers = initContainers.map((c, i) =>
+      isObject(c) ? defaultContainer(c, saVolume, `spec.initContainers[${i}]`) : c,
     );
 
   const meta = metadataOf(pod);
@@ -418,6 +435,7 @@ function validateContainers(
             detail: cp === undefined ? undefined : 'must be between 1 and 65535, inclusive',
           });
       });
+    errs.push(...validateResources(c.resources, `${p}.resources`));
     if (Array.isArray(c.env))
       c.env.forEach((e: unknown, j: number) => {
         const n = isObject(e) ? e.name : undefined;
@@ -440,6 +458,40 @@ function validateContainers(
           errs.push({ type: 'FieldValueRequired', field: `${p}.volumeMounts[${j}].mountPath` });
       });
   });
+  return errs;
+}
+
+/** ValidateResourceRequirements: no negative quantity; each request at most its limit. */
+function validateResources(resources: unknown, path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  if (!isObject(resources)) return errs;
+  const limits = resourceListOf(resources.limits);
+  const requests = resourceListOf(resources.requests);
+  for (const [key, list] of [
+    ['limits', limits],
+    ['requests', requests],
+  ] as const)
+    for (const name of [...list.keys()].sort()) {
+      const q = list.get(name) as Quantity;
+      if (q.nanos < 0n)
+        errs.push({
+          type: 'FieldValueInvalid',
+          field: `${path}.${key}[${name}]`,
+          value: formatQuantity(q),
+          detail: 'must be greater than or equal to 0',
+        });
+    }
+  for (const name of [...requests.keys()].sort()) {
+    const request = requests.get(name) as Quantity;
+    const limit = limits.get(name);
+    if (limit !== undefined && compareQuantities(request, limit) > 0)
+      errs.push({
+        type: 'FieldValueInvalid',
+        field: `${path}.requests`,
+        value: formatQuantity(request),
+        detail: `must be less than or equal to ${name} limit of ${formatQuantity(limit)}`,
+      });
+  }
   return errs;
 }
 

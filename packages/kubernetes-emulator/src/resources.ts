@@ -3,7 +3,10 @@
  * (namespaces, serviceaccounts, secrets, configmaps, resourcequotas, limitranges, events,
  * nodes), RBAC, networking (NetworkPolicy, stored but not enforced) and the review APIs.
  */
+import { isObject } from './json.js';
+import { defaultLimitRange } from './limit-ranger.js';
 import { podResourceType } from './pods.js';
+import { canonicalResourceList } from './quantity.js';
 import {
   AGE_COLUMN,
   DEFAULT_TABLE,
@@ -28,10 +31,6 @@ const STANDARD_VERBS = [
   'update',
   'watch',
 ];
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function col(
   name: string,
@@ -69,19 +68,6 @@ function validateDataKeys(data: unknown, field: string): FieldError[] {
 }
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** Quantity syntax (resource.ParseQuantity). */
-export const QUANTITY_RE = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
-
-/** Parses an integer-valued quantity such as `10`, `1k`; undefined when not a plain count. */
-export function parseCount(q: unknown): number | undefined {
-  if (typeof q === 'number') return q;
-  if (typeof q !== 'string') return undefined;
-  const m = /^(\d+)(k|M|G)?$/.exec(q);
-  if (!m) return undefined;
-  const mult = m[2] === 'k' ? 1e3 : m[2] === 'M' ? 1e6 : m[2] === 'G' ? 1e9 : 1;
-  return Number(m[1]) * mult;
-}
 
 export const namespaceType: ResourceType = {
   group: '',
@@ -285,17 +271,24 @@ export const configMapType: ResourceType = {
   },
 };
 
+/** Quantities are checked while decoding: 400, not 422. */
 function validateQuantities(map: unknown, field: string): FieldError[] {
-  const errs: FieldError[] = [];
-  if (!isObject(map)) return errs;
-  for (const [k, v] of Object.entries(map)) {
-    const s = typeof v === 'number' ? String(v) : v;
-    if (typeof s !== 'string' || !QUANTITY_RE.test(s))
-      throw badRequest(
-        `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (${field}[${k}])`,
-      );
-  }
-  return errs;
+  canonicalResourceList(map, field);
+  return [];
+}
+
+/** spec.hard in canonical quantities, keys sorted, as the server stores them. */
+function canonicalHard(obj: JsonObject): void {
+  const spec = obj.spec as JsonObject;
+  if (isObject(spec.hard))
+    spec.hard = sortedResourceList(canonicalResourceList(spec.hard, 'spec.hard'));
+}
+
+function sortedResourceList(list: unknown): unknown {
+  if (!isObject(list)) return list;
+  const out: JsonObject = {};
+  for (const k of Object.keys(list).sort()) out[k] = list[k];
+  return out;
 }
 
 export const resourceQuotaType: ResourceType = {
@@ -313,6 +306,7 @@ export const resourceQuotaType: ResourceType = {
   prepareForCreate: (obj) => {
     delete obj.status;
     if (!isObject(obj.spec)) obj.spec = {};
+    canonicalHard(obj);
   },
   validate: (obj) => {
     const errs = validateObjectMeta(metadataOf(obj), true, 'subdomain');
@@ -321,6 +315,7 @@ export const resourceQuotaType: ResourceType = {
   },
   prepareForUpdate: (obj, old) => {
     obj.status = old.status;
+    canonicalHard(obj);
   },
   validateUpdate: (obj) => resourceQuotaType.validate!(obj),
   table: {
@@ -371,6 +366,8 @@ export const limitRangeType: ResourceType = {
   verbs: STANDARD_VERBS,
   nameRule: 'subdomain',
   keepsStatus: true,
+  prepareForCreate: (obj) => defaultLimitRange(obj),
+  prepareForUpdate: (obj) => defaultLimitRange(obj),
   validate: (obj) => {
     const errs = validateObjectMeta(metadataOf(obj), true, 'subdomain');
     const limits = (obj.spec as JsonObject | undefined)?.limits;
