@@ -17,6 +17,7 @@ import type { FaultState } from './faults.js';
 import type { PodLifecycle } from './lifecycle.js';
 import { managedFieldsEntry, managerFromUserAgent, upsertManagedFields } from './managed-fields.js';
 import { jsonPatch, mergePatch, strategicMerge } from './patch.js';
+import { connectError, resolveContainer } from './pod-connect.js';
 import { podResourceType } from './pods.js';
 import { decodeProtobuf, openApiV2Protobuf, protobufDecodable } from './protobuf.js';
 import { NAME_SUFFIX_ALPHABET, type SeededRandom } from './random.js';
@@ -32,6 +33,7 @@ import {
   findType,
   localSubjectAccessReviewType,
   namespaceType,
+  nodeType,
   selfSubjectAccessReviewType,
   selfSubjectReviewType,
   selfSubjectRulesReviewType,
@@ -539,6 +541,14 @@ export class ClusterApi {
         return this.tokenRequest(ctx, await this.decode(ctx, 'TokenRequest'));
       if (type === podResourceType && sub === 'log' && (method === 'GET' || method === 'HEAD'))
         return this.podLog(ctx);
+      if (
+        type === podResourceType &&
+        (sub === 'exec' || sub === 'attach' || sub === 'portforward') &&
+        (method === 'GET' || method === 'POST')
+      )
+        connectError(ctx.req, sub, this.lookup(type, info).parse(), ctx.query, (node) =>
+          this.d.state.collection(nodeType).get('', node)?.parse(),
+        );
       if (sub === 'status' || sub === 'finalize') {
         if (method === 'GET' && sub === 'status') return this.get(ctx, type);
         if (method === 'PUT') return this.update(ctx, type, await this.decode(ctx), true);
@@ -1333,14 +1343,7 @@ export class ClusterApi {
     const containers = (((pod.spec as JsonObject).containers as JsonObject[]) ?? []).map((c) =>
       String(c.name),
     );
-    let container = ctx.query.get('container') ?? '';
-    if (container === '') {
-      if (containers.length !== 1)
-        throw badRequest(
-          `a container name must be specified for pod ${prev.name}, choose one of: [${containers.join(' ')}]`,
-        );
-      container = containers[0] as string;
-    }
+    const container = resolveContainer(pod, prev.name, ctx.query.get('container') ?? '');
     const idx = containers.indexOf(container);
     if (idx < 0) throw badRequest(`container ${container} is not valid for pod ${prev.name}`);
     const statuses =

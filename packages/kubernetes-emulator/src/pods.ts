@@ -626,6 +626,10 @@ export const podResourceType: ResourceType = {
   subresources: {
     status: { kind: 'Pod', verbs: ['get', 'patch', 'update'] },
     log: { kind: 'Pod', verbs: ['get'] },
+    // Served as kube-apiserver answers them without a reachable kubelet (pod-connect.ts).
+    exec: { kind: 'PodExecOptions', verbs: ['create', 'get'] },
+    attach: { kind: 'PodAttachOptions', verbs: ['create', 'get'] },
+    portforward: { kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
   },
   nameRule: 'subdomain',
   returnsDeletedObject: true,

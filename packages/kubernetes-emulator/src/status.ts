@@ -40,8 +40,8 @@ export class ApiError extends Error {
       metadata: {},
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
     };
+    if (this.reason !== '') status.reason = this.reason; // omitempty: an unknown reason is left out
     const details = compactDetails(this.details);
     if (details !== undefined) status.details = details;
     else if (this.emptyDetails) status.details = {};
