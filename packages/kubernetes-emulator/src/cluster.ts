@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { adminHandler } from './admin.js';
 import { Admission } from './admission.js';
-import { ClusterApi } from './api.js';
+import { ClusterApi } from './api/cluster-api.js';
 import { TokenAuthenticator } from './auth.js';
 import { generateClusterCertificates } from './certificates.js';
 import { Controllers } from './controllers.js';

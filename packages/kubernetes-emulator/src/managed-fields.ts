@@ -6,6 +6,7 @@
  * for the objects clients typically send.
  */
 import type { JsonObject } from './store.js';
+import { isObject } from './json.js';
 
 const MAP_FIELDS = new Set([
   'labels',
@@ -57,10 +58,6 @@ const SKIP_META = new Set([
   'deletionGracePeriodSeconds',
   'selfLink',
 ]);
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function elementKey(el: JsonObject, keys: string[], fieldName: string): string | undefined {
   // k:{"name":"c"} with the key fields in the list's declared order.

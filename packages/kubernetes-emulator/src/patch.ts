@@ -7,10 +7,7 @@
  */
 import { badRequest, ApiError } from './status.js';
 import type { JsonObject } from './store.js';
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isObject } from './json.js';
 
 /** RFC 7386. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
