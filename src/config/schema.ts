@@ -78,7 +78,7 @@ const definition: SectionSpec = {
   },
   policy: {
     allowedImages: list(
-      'Image patterns messages may run, matched against registry/repository (tags and digests are ignored): `myacr.azurecr.io/challenges/*` (one level), `ghcr.io/org/**` (any depth), `nginx` (= `docker.io/library/nginx`), or `*` for any image. Required: podbus refuses to start without an allowlist. In an environment variable: comma-separated.',
+      'Image patterns messages may run, matched against registry/repository (tags and digests are ignored): `myacr.azurecr.io/challenges/*` (one level), `ghcr.io/org/**` (any depth; `**` only as a whole path component, since `ghcr.io/org**` would also match `ghcr.io/org-other/...`), `nginx` (= `docker.io/library/nginx`), or `*` for any image. Required: podbus refuses to start without an allowlist. In an environment variable: comma-separated.',
       [],
       { required: true },
     ),

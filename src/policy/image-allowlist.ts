@@ -6,7 +6,8 @@ import type { ImageReference } from './image-reference.js';
 //
 //   *                                  every image (allowed, but must be written explicitly)
 //   myacr.azurecr.io/challenges/*      any repository directly under challenges/
-//   ghcr.io/org/**                     anything under ghcr.io/org/, at any depth
+//   ghcr.io/org/**                     anything under ghcr.io/org/, at any depth (`**` is only
+//                                      allowed as a whole component: `ghcr.io/org**` is refused)
 //   docker.io/library/nginx            exactly nginx from Docker Hub (also written `nginx`)
 //   *.azurecr.io/challenges/web        `*` never crosses a "/", so it stays within one component
 //
@@ -43,7 +44,31 @@ export function imagePatternProblem(pattern: string): string | undefined {
   if (path === '' || path.split('/').some((c) => c === '')) {
     return `"${pattern}" has an empty path component`;
   }
-  return undefined;
+  return partialDoubleStar(pattern);
+}
+
+/**
+ * `**` crosses "/", so inside a component it reaches sibling repositories: `registry/path**`
+ * allows `registry/path-evil/miner` as well as `registry/path/web`. It must be a whole component.
+ */
+function partialDoubleStar(pattern: string): string | undefined {
+  const components = pattern.split('/');
+  const index = components.findIndex((c) => c.includes('**') && c !== '**');
+  if (index < 0) return undefined;
+  const component = components[index]!;
+  const whole = components
+    .map((c, i) => (i === index ? c.replace(/\*{2,}/g, '/**/') : c))
+    .join('/')
+    .replace(/\/{2,}/g, '/')
+    .replace(/^\/|\/$/g, '');
+  const sibling =
+    index === components.length - 1 && /^[^*]+\*\*$/.test(component)
+      ? ` such as "${[...components.slice(0, index), `${component.slice(0, -2)}-other`, 'image'].join('/')}"`
+      : '';
+  return (
+    `"${pattern}": "**" must be a whole path component, as in "${whole}"; inside ` +
+    `"${component}" it would also match sibling repositories${sibling}`
+  );
 }
 
 /** Compiles validated patterns once (configuration time); throws on an invalid pattern. */

@@ -320,6 +320,22 @@ describe('loadConfig: every problem, as a person reads it', () => {
     );
   });
 
+  it('refuses an allowlist pattern whose "**" does not stand alone, saying why and what to write', () => {
+    const s = scratch();
+    expect(
+      errorOf({
+        env: minimalEnv(s.tokenFile, {
+          PODBUS_POLICY_ALLOWED_IMAGES: 'myacr.azurecr.io/challenges**',
+        }),
+      }),
+    ).toBe(
+      [
+        'invalid configuration (1 problem):',
+        '  - policy.allowedImages[0]: "myacr.azurecr.io/challenges**": "**" must be a whole path component, as in "myacr.azurecr.io/challenges/**"; inside "challenges**" it would also match sibling repositories such as "myacr.azurecr.io/challenges-other/image"',
+      ].join('\n'),
+    );
+  });
+
   it('relationships between options are checked', () => {
     const s = scratch();
     expect(

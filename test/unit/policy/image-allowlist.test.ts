@@ -90,6 +90,14 @@ describe('imagePatternProblem', () => {
     ['my acr/x', '"my acr/x" may only contain letters, digits, ".", "_", "-", "/", ":" and "*"'],
     ['myacr.io/Challenges/*', 'the repository part of "myacr.io/Challenges/*" must be lower-case'],
     ['myacr.io//x', '"myacr.io//x" has an empty path component'],
+    [
+      'myacr.azurecr.io/challenges**',
+      '"myacr.azurecr.io/challenges**": "**" must be a whole path component, as in "myacr.azurecr.io/challenges/**"; inside "challenges**" it would also match sibling repositories such as "myacr.azurecr.io/challenges-other/image"',
+    ],
+    [
+      'ghcr.io/org/**x/web',
+      '"ghcr.io/org/**x/web": "**" must be a whole path component, as in "ghcr.io/org/**/x/web"; inside "**x" it would also match sibling repositories',
+    ],
   ])('refuses %p', (pattern, problem) => {
     expect(imagePatternProblem(pattern)).toBe(problem);
   });
