@@ -1,7 +1,7 @@
 import { PODBUS_LABEL_KEYS } from '../pod/metadata-keys.js';
 import { imagePatternProblem } from '../policy/image-allowlist.js';
 import { keyHasDomainPrefix, labelKeyProblem, labelValueProblem } from '../policy/label-syntax.js';
-import { compareQuantities, parseQuantity } from '../policy/quantity.js';
+import { compareQuantities, isZeroQuantity, parseQuantity } from '../policy/quantity.js';
 import type { ConfigProblem } from './config-error.js';
 
 /**
@@ -11,7 +11,7 @@ import type { ConfigProblem } from './config-error.js';
  */
 export const CROSS_CHECK_DOCS: readonly string[] = [
   'policy.allowedImages must list at least one valid pattern (tags and digests are not allowed in patterns).',
-  'policy.resources.defaults: each request must not exceed its limit, and each limit must not exceed policy.resources.max.',
+  'policy.resources.defaults: each request must not exceed its limit, and each limit must not exceed policy.resources.max; no default and no maximum may be zero.',
   'policy.defaultActiveDeadlineSeconds must not exceed policy.maxActiveDeadlineSeconds.',
   'worker.transientRetryBudgetMs must be less than serviceBus.maxAutoLockRenewalDurationMs.',
   'worker.retry.initialDelayMs must not exceed worker.retry.maxDelayMs.',
@@ -62,7 +62,20 @@ function resourceDefaults(get: Get, ok: (...p: string[]) => boolean): ConfigProb
   return (['cpu', 'memory'] as const).flatMap((name) => [
     ...notAbove(get, ok, `${base}.defaults.requests.${name}`, `${base}.defaults.limits.${name}`),
     ...notAbove(get, ok, `${base}.defaults.limits.${name}`, `${base}.max.${name}`),
+    ...[
+      `${base}.defaults.requests.${name}`,
+      `${base}.defaults.limits.${name}`,
+      `${base}.max.${name}`,
+    ].flatMap((path) => notZero(get, ok, path)),
   ]);
+}
+
+/** A zero quantity: Kubernetes reads a zero limit as no limit, and messages get the defaults. */
+function notZero(get: Get, ok: (...p: string[]) => boolean, path: string): ConfigProblem[] {
+  if (!ok(path)) return [];
+  const parsed = parseQuantity(get(path) as string);
+  if (!parsed.ok || !isZeroQuantity(parsed.quantity)) return [];
+  return [{ path, message: `is ${JSON.stringify(get(path))}; it must be more than 0` }];
 }
 
 /** `lower` must not exceed `upper` (numbers or quantities). */

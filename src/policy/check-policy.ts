@@ -2,7 +2,7 @@ import type { ChallengeRequest, ContainerRequest } from '../message/challenge-re
 import { imageAllowedProblem } from './check-image.js';
 import { labelKeyProblem, labelValueProblem, keyHasDomainPrefix } from './label-syntax.js';
 import type { Policy } from './policy.js';
-import { compareQuantities, parseQuantity } from './quantity.js';
+import { compareQuantities, isZeroQuantity, parseQuantity } from './quantity.js';
 import { effectiveResources, RESOURCE_NAMES } from './resources.js';
 
 /** One thing a message asks for that the operator's policy does not allow. */
@@ -63,7 +63,8 @@ function checkResources(
   policy: Policy,
 ): PolicyViolation[] {
   const violations: PolicyViolation[] = [];
-  let parsable = true;
+  // Only values that are quantities above zero take part in the request <= limit check.
+  let comparable = true;
   for (const kind of ['requests', 'limits'] as const) {
     for (const name of RESOURCE_NAMES) {
       const text = container.resources?.[kind]?.[name];
@@ -71,8 +72,16 @@ function checkResources(
       const where = `${path}/resources/${kind}/${name}`;
       const parsed = parseQuantity(text);
       if (!parsed.ok) {
-        parsable = false;
+        comparable = false;
         violations.push({ path: where, message: parsed.problem });
+      } else if (isZeroQuantity(parsed.quantity)) {
+        comparable = false;
+        // A zero limit is no limit at all for Kubernetes (the container may use the whole
+        // node, past any LimitRange max), and a zero request escapes requests.* quotas.
+        violations.push({
+          path: where,
+          message: `"${text}" is zero; ${kind} must be more than 0 (leave ${name} out to get the default "${policy.resources.defaults[kind][name]}")`,
+        });
       } else if (compareQuantities(parsed.quantity, policy.maxQuantity[name]) > 0) {
         violations.push({
           path: where,
@@ -81,7 +90,7 @@ function checkResources(
       }
     }
   }
-  if (!parsable) return violations;
+  if (!comparable) return violations;
   const effective = effectiveResources(container.resources, policy.resources.defaults);
   for (const name of RESOURCE_NAMES) {
     const request = parseQuantity(effective.requests[name]);

@@ -81,6 +81,11 @@ export function compareQuantities(a: Quantity, b: Quantity): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
+/** True for a quantity of exactly zero ("0", "0m", "0Gi", "0.0", "0e3"). */
+export function isZeroQuantity(quantity: Quantity): boolean {
+  return quantity.numerator === 0n;
+}
+
 /** The quantity for `text`, or an Error naming it: for values already validated upstream. */
 export function mustParseQuantity(text: string): Quantity {
   const result = parseQuantity(text);

@@ -336,6 +336,24 @@ describe('loadConfig: every problem, as a person reads it', () => {
     );
   });
 
+  it('refuses zero resource defaults and maximums', () => {
+    const s = scratch();
+    expect(
+      errorOf({
+        env: minimalEnv(s.tokenFile, {
+          PODBUS_POLICY_RESOURCES_DEFAULTS_REQUESTS_CPU: '0',
+          PODBUS_POLICY_RESOURCES_DEFAULTS_REQUESTS_MEMORY: '0Mi',
+        }),
+      }),
+    ).toBe(
+      [
+        'invalid configuration (2 problems):',
+        '  - policy.resources.defaults.requests.cpu: is "0"; it must be more than 0',
+        '  - policy.resources.defaults.requests.memory: is "0Mi"; it must be more than 0',
+      ].join('\n'),
+    );
+  });
+
   it('relationships between options are checked', () => {
     const s = scratch();
     expect(

@@ -37,6 +37,38 @@ describe('checkPolicy', () => {
     ).toEqual([]);
   });
 
+  it('refuses zero requests and limits, which Kubernetes reads as "no limit" and quotas as "nothing"', () => {
+    expect(
+      violations(
+        request({
+          containers: [
+            {
+              image: 'nginx:1.27',
+              env: [],
+              resources: { requests: { cpu: '0m' }, limits: { cpu: '0', memory: '0Gi' } },
+            },
+            { image: 'nginx:1.27', env: [], resources: { requests: { memory: '0.0' } } },
+          ],
+        }),
+      ),
+    ).toEqual([
+      '/containers/0/resources/requests/cpu "0m" is zero; requests must be more than 0 (leave cpu out to get the default "100m")',
+      '/containers/0/resources/limits/cpu "0" is zero; limits must be more than 0 (leave cpu out to get the default "1")',
+      '/containers/0/resources/limits/memory "0Gi" is zero; limits must be more than 0 (leave memory out to get the default "512Mi")',
+      '/containers/1/resources/requests/memory "0.0" is zero; requests must be more than 0 (leave memory out to get the default "128Mi")',
+    ]);
+    // The smallest quantities are limits all the same: Kubernetes rounds them up (1n CPU -> 1m).
+    expect(
+      violations(
+        request({
+          containers: [
+            { image: 'nginx:1.27', env: [], resources: { limits: { cpu: '1n', memory: '1' } } },
+          ],
+        }),
+      ),
+    ).toEqual([]);
+  });
+
   it('refuses images outside the allowlist and says which patterns are allowed', () => {
     expect(
       violations(request({ containers: [{ image: 'evil.io/miner:latest', env: [] }] })),
