@@ -6,6 +6,7 @@ import type {
 } from '@azure/service-bus';
 
 import { decodeBody } from '../message/decode-body.js';
+import { messageIdText } from '../message/message-id.js';
 import { scrubText } from '../observability/redaction.js';
 
 /**
@@ -94,12 +95,6 @@ export async function peekDeadLetters(
     if (fresh === 0) break;
   }
   return found.slice(0, max);
-}
-
-export function messageIdText(id: ServiceBusReceivedMessage['messageId']): string {
-  if (id === undefined || id === null) return '';
-  if (Buffer.isBuffer(id)) return id.toString('hex');
-  return String(id);
 }
 
 function sequenceOf(m: ServiceBusReceivedMessage): string {

@@ -4,6 +4,7 @@ import type { ChallengeRequest, MessageForm } from './challenge-request.js';
 import { decodeBody } from './decode-body.js';
 import { detectForm } from './detect-form.js';
 import { joinProblems } from './join-problems.js';
+import { messageIdText, type ServiceBusMessageId } from './message-id.js';
 import { containerNames } from './names.js';
 import { normalise } from './normalise.js';
 import { describeSchemaErrors } from './schema-errors.js';
@@ -12,7 +13,7 @@ import { validateForm } from './schema.js';
 /** What the worker hands over from a received Service Bus message. */
 export interface IncomingMessage {
   /** ServiceBusReceivedMessage.messageId (AMQP allows string, number, uuid or binary IDs). */
-  readonly messageId: string | number | bigint | Uint8Array | undefined;
+  readonly messageId: ServiceBusMessageId;
   /** The raw body (receiver created with `skipParsingBodyAsJson: true`). */
   readonly body: unknown;
   readonly contentType?: string;
@@ -81,12 +82,6 @@ function parse(message: IncomingMessage, policy: Policy): ParseResult {
 
 function failure(reason: ParseFailureReason, description: string): ParseResult {
   return { ok: false, reason, description };
-}
-
-function messageIdText(id: IncomingMessage['messageId']): string {
-  if (id === undefined) return '';
-  if (id instanceof Uint8Array) return Buffer.from(id).toString('hex');
-  return String(id);
 }
 
 /** Kubernetes rejects a pod whose containers share a name; say which ones, before trying. */

@@ -7,8 +7,10 @@ import {
 } from '@azure/service-bus';
 import type { Logger } from 'pino';
 
+import { messageIdText } from '../message/message-id.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import type { AdmissionGate } from './admission-gate.js';
+import { inboundMessage } from './inbound.js';
 import { LockKeeper } from './lock-keeper.js';
 import { handleMessage, type HandlerDeps } from './message-handler.js';
 import type { HandlingOutcome } from './outcome.js';
@@ -177,7 +179,7 @@ export class Worker {
 
     const context: { challengeId?: string; pod?: string } = {};
     const log = this.options.logger.child({
-      messageId: message.messageId,
+      messageId: messageIdText(message.messageId),
       deliveryCount: message.deliveryCount,
     });
     const keeper = this.keepLock(message, log);
@@ -220,12 +222,7 @@ export class Worker {
     };
     try {
       return await handleMessage(
-        {
-          messageId: String(message.messageId),
-          body: message.body,
-          deliveryCount: message.deliveryCount ?? 0,
-          contentType: message.contentType,
-        },
+        inboundMessage(message),
         handler,
         { lockLost: keeper.lostSignal, stopWaiting: this.stopWaiting.signal },
       );

@@ -210,6 +210,11 @@ export async function eventually<T>(
   }
 }
 
+/** One annotation of a pod as the emulator stores it. */
+export function annotation(pod: PodObject, key: string): string | undefined {
+  return (pod.metadata.annotations as Record<string, string> | undefined)?.[key];
+}
+
 export function challenge(challengeId: string, ...images: string[]) {
   return { challengeId, containers: images.map((image) => ({ image })) };
 }

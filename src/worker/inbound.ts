@@ -1,0 +1,19 @@
+import type { ServiceBusReceivedMessage } from '@azure/service-bus';
+
+import { messageIdText } from '../message/message-id.js';
+import type { InboundMessage } from './message-handler.js';
+
+/**
+ * The parts of a received message the handler reads, as the handler expects them: the message
+ * ID as text ('' when there is none, which the parser dead-letters), never `String(id)`.
+ */
+export function inboundMessage(
+  message: Pick<ServiceBusReceivedMessage, 'messageId' | 'body' | 'deliveryCount' | 'contentType'>,
+): InboundMessage {
+  return {
+    messageId: messageIdText(message.messageId),
+    body: message.body,
+    deliveryCount: message.deliveryCount ?? 0,
+    contentType: message.contentType,
+  };
+}
