@@ -8,7 +8,12 @@
  * writes UTF-16, so both BOMs are honoured; text without a BOM must be UTF-8.
  */
 export type DecodeResult =
-  | { readonly ok: true; readonly value: unknown }
+  | {
+      readonly ok: true;
+      readonly value: unknown;
+      /** The JSON was a string holding the JSON object: the sender encoded it twice. */
+      readonly jsonString?: true;
+    }
   | {
       readonly ok: false;
       readonly reason: 'InvalidJson' | 'PolicyViolation';
@@ -56,11 +61,31 @@ function decodeText(bytes: Uint8Array, options: DecodeOptions): DecodeResult {
 function parseText(text: string, options: DecodeOptions): DecodeResult {
   const json = text.startsWith('\uFEFF') ? text.slice(1) : text;
   if (json.trim() === '') return invalidJson('the body is empty; expected a JSON object', options);
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(json) as unknown };
+    value = JSON.parse(json) as unknown;
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     return invalidJson(`the body is not valid JSON: ${why.slice(0, MAX_ERROR_TEXT)}`, options);
+  }
+  const inner = typeof value === 'string' ? objectInJsonString(value) : undefined;
+  return inner === undefined ? { ok: true, value } : { ok: true, value: inner, jsonString: true };
+}
+
+/**
+ * A JavaScript sender that writes `sendMessages({ body: JSON.stringify(challenge) })` has its
+ * string JSON-encoded once more by the SDK: the body is then the JSON *string*
+ * `"{\"challengeId\":...}"`. That string holds exactly one JSON object and could mean nothing
+ * else, so it is accepted (the worker counts it: podbus_messages_json_string_body_total).
+ * Only one level is unwrapped, and only into an object.
+ */
+function objectInJsonString(text: string): object | undefined {
+  if (!/^\s*\{/.test(text)) return undefined;
+  try {
+    const inner = JSON.parse(text) as unknown;
+    return inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? inner : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -36,7 +36,11 @@ export function detectForm(value: unknown): FormResult {
 function notAnObject(value: unknown): string {
   const base = `the message must be a JSON object, not ${jsonType(value)}`;
   if (typeof value === 'string' && /^\s*[{[]/.test(value)) {
-    return `${base} (the body is a JSON string holding JSON: was it serialised twice?)`;
+    // A string holding one object is accepted (decode-body.ts); this one holds something else.
+    return (
+      `${base}: the body is a JSON string holding JSON that is not one object (serialised ` +
+      `twice?); send the challenge object itself as the body`
+    );
   }
   return base;
 }

@@ -22,7 +22,13 @@ export interface IncomingMessage {
 export type ParseFailureReason = 'InvalidJson' | 'SchemaViolation' | 'PolicyViolation';
 
 export type ParseResult =
-  | { readonly ok: true; readonly request: ChallengeRequest; readonly form: MessageForm }
+  | {
+      readonly ok: true;
+      readonly request: ChallengeRequest;
+      readonly form: MessageForm;
+      /** The body was a JSON string holding the challenge (sent JSON-encoded twice). */
+      readonly jsonStringBody?: true;
+    }
   | { readonly ok: false; readonly reason: ParseFailureReason; readonly description: string };
 
 /**
@@ -77,7 +83,7 @@ function parse(message: IncomingMessage, policy: Policy): ParseResult {
     const inSenderTerms = form === 'seed' ? violations.map(toSeedPaths) : violations;
     return failure('PolicyViolation', joinProblems(inSenderTerms));
   }
-  return { ok: true, request, form };
+  return { ok: true, request, form, ...(decoded.jsonString && { jsonStringBody: true }) };
 }
 
 function failure(reason: ParseFailureReason, description: string): ParseResult {

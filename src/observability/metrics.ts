@@ -31,6 +31,12 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly jsonStringBodies = new Counter({
+    name: 'podbus_messages_json_string_body_total',
+    help: 'Deliveries accepted whose body was a JSON string holding the challenge (the sender JSON-encoded it twice).',
+    registers: [this.registry],
+  });
+
   readonly podCreateDuration = new Histogram({
     name: 'podbus_pod_create_duration_seconds',
     help: 'Latency of pod create calls (including client retries), by cluster and result.',

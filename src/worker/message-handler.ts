@@ -20,6 +20,8 @@ export type Prepared =
       requestHash: string;
       challengeId: string;
       preferredCluster?: string;
+      /** The body was a JSON string holding the challenge (the sender encoded it twice). */
+      jsonStringBody?: true;
     }
   | { ok: false; reason: DeadLetterReason; description: string };
 

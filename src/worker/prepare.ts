@@ -45,6 +45,7 @@ export function createPrepare(options: PrepareOptions): (message: InboundMessage
       requestHash: pod.metadata!.annotations![ANNOTATION_REQUEST_HASH]!,
       challengeId: request.challengeId,
       ...(preferredCluster !== undefined && { preferredCluster }),
+      ...(parsed.jsonStringBody && { jsonStringBody: true }),
     };
   };
 }

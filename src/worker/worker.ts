@@ -212,6 +212,13 @@ export class Worker {
         if (prepared.ok) {
           context.challengeId = prepared.challengeId;
           context.pod = prepared.pod.metadata?.name;
+          if (prepared.jsonStringBody) {
+            this.options.metrics.jsonStringBodies.inc();
+            log.info(
+              { ...context },
+              'the body is a JSON string holding the challenge (encoded twice); accepted',
+            );
+          }
         }
         return prepared;
       },
@@ -221,11 +228,10 @@ export class Worker {
       },
     };
     try {
-      return await handleMessage(
-        inboundMessage(message),
-        handler,
-        { lockLost: keeper.lostSignal, stopWaiting: this.stopWaiting.signal },
-      );
+      return await handleMessage(inboundMessage(message), handler, {
+        lockLost: keeper.lostSignal,
+        stopWaiting: this.stopWaiting.signal,
+      });
     } catch (error) {
       // A bug, not a message problem: hand the message back rather than crash or lose it.
       log.error({ err: error }, 'unexpected error while handling a message');

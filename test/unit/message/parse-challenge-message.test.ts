@@ -136,6 +136,26 @@ describe('parseChallengeMessage: accepted forms', () => {
   });
 });
 
+describe('parseChallengeMessage: a body that is a JSON string holding the challenge', () => {
+  const challenge = { challengeId: 'web101', containers: [{ image: 'nginx' }] };
+
+  it('accepts it as the challenge and says so (a JS sender that JSON.stringify-ed its object)', () => {
+    // What the SDK sends for sendMessages({ body: JSON.stringify(challenge) }).
+    const twice = json(JSON.stringify(challenge));
+    expect(twice.toString()).toBe(
+      '"{\\"challengeId\\":\\"web101\\",\\"containers\\":[{\\"image\\":\\"nginx\\"}]}"',
+    );
+    const once = parse(json(challenge));
+    if (!once.ok) throw new Error(once.description);
+    expect(parse(twice)).toEqual({ ...once, jsonStringBody: true });
+    // The same through an AMQP value section holding that string.
+    expect(parse(JSON.stringify(JSON.stringify(challenge)))).toEqual({
+      ...once,
+      jsonStringBody: true,
+    });
+  });
+});
+
 describe('parseChallengeMessage: InvalidJson', () => {
   it.each([
     [undefined, 'the message has no body; expected a JSON object'],
@@ -205,9 +225,14 @@ describe('parseChallengeMessage: SchemaViolation', () => {
     ['an array', [], 'the message must be a JSON object, not an array'],
     ['a number', 7, 'the message must be a JSON object, not an integer'],
     [
-      'a message encoded twice',
-      JSON.stringify({ challengeId: 'c' }),
-      'the message must be a JSON object, not a string (the body is a JSON string holding JSON: was it serialised twice?)',
+      'a list encoded twice',
+      JSON.stringify([{ challengeId: 'c' }]),
+      'the message must be a JSON object, not a string: the body is a JSON string holding JSON that is not one object (serialised twice?); send the challenge object itself as the body',
+    ],
+    [
+      'an object encoded three times',
+      JSON.stringify(JSON.stringify({ challengeId: 'c' })),
+      'the message must be a JSON object, not a string',
     ],
     [
       'an empty object',
