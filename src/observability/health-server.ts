@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 import type { Registry } from 'prom-client';
 
+import { scrubText } from './redaction.js';
+
 /** What /readyz asks: every check must pass for the worker to receive traffic. */
 export interface ReadinessCheck {
   readonly name: string;
@@ -53,9 +55,12 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       const ok = stalledMs <= maxStall;
       sendJson(res, ok ? 200 : 503, ok ? { status: 'ok' } : { status: 'stalled', stalledMs });
     } else if (path === '/readyz') {
+      // Reasons quote errors (a cluster's, the SDK's): scrubbed like the logs, since anyone
+      // who can reach the port reads them.
       const failures = options.readiness
         .map((c) => ({ name: c.name, reason: c.check() }))
-        .filter((f): f is { name: string; reason: string } => f.reason !== undefined);
+        .filter((f): f is { name: string; reason: string } => f.reason !== undefined)
+        .map((f) => ({ name: f.name, reason: scrubText(f.reason) }));
       sendJson(res, failures.length === 0 ? 200 : 503, {
         status: failures.length === 0 ? 'ready' : 'not ready',
         failures,

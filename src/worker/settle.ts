@@ -4,6 +4,7 @@ import {
   type ServiceBusReceiver,
 } from '@azure/service-bus';
 
+import { scrubText } from '../observability/redaction.js';
 import type { HandlingOutcome } from './outcome.js';
 
 /** Service Bus caps property sizes; keep descriptions readable and well under the limits. */
@@ -62,12 +63,12 @@ export async function settle(
       case 'dead-letter':
         await receiver.deadLetterMessage(message, {
           deadLetterReason: outcome.reason,
-          deadLetterErrorDescription: truncate(outcome.description, MAX_DESCRIPTION_CHARS),
+          deadLetterErrorDescription: brokerText(outcome.description, MAX_DESCRIPTION_CHARS),
         });
         break;
       case 'abandon':
         await receiver.abandonMessage(message, {
-          [LAST_ERROR_PROPERTY]: truncate(outcome.why, MAX_LAST_ERROR_CHARS),
+          [LAST_ERROR_PROPERTY]: brokerText(outcome.why, MAX_LAST_ERROR_CHARS),
         });
         break;
       case 'lock-lost':
@@ -80,6 +81,16 @@ export async function settle(
     }
     return { result: 'failed', error };
   }
+}
+
+/**
+ * Text that goes onto the message, where anyone who can peek the queue or its dead-letter queue
+ * reads it: scrubbed like a log line (an API server or a webhook may echo a token, an SDK error
+ * a connection string), then cut to size. Scrubbing first, so a cut never leaves half a secret
+ * that the patterns no longer recognise.
+ */
+function brokerText(text: string, max: number): string {
+  return truncate(scrubText(text), max);
 }
 
 export function truncate(text: string, max: number): string {

@@ -47,6 +47,34 @@ describe('health server', () => {
     expect(JSON.parse(ready.body).status).toBe('ready');
   });
 
+  it('scrubs secrets from the reasons /readyz gives', async () => {
+    server = await startHealthServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: new WorkerMetrics({ defaultMetrics: false }).registry,
+      readiness: [
+        {
+          name: 'servicebus',
+          check: () =>
+            'Service Bus unreachable: Endpoint=sb://ns/;SharedAccessKeyName=root;SharedAccessKey=c2VjcmV0a2V5dmFsdWU=',
+        },
+        { name: 'clusters', check: () => 'a: 401 for Authorization: Bearer abcdefghijklmnop' },
+      ],
+    });
+    const notReady = await get('/readyz');
+    expect(JSON.parse(notReady.body)).toEqual({
+      status: 'not ready',
+      failures: [
+        {
+          name: 'servicebus',
+          reason:
+            'Service Bus unreachable: Endpoint=sb://ns/;SharedAccessKeyName=root;SharedAccessKey=[REDACTED]',
+        },
+        { name: 'clusters', reason: 'a: 401 for Authorization: Bearer [REDACTED]' },
+      ],
+    });
+  });
+
   it('fails liveness when the event loop heartbeat is older than the allowed stall', async () => {
     let clock = 1_000_000;
     server = await startHealthServer({
