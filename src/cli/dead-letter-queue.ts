@@ -5,9 +5,10 @@ import type {
   ServiceBusReceiver,
 } from '@azure/service-bus';
 
-import { decodeBody } from '../message/decode-body.js';
+import { decodeBody, type DecodeOptions } from '../message/decode-body.js';
 import { messageIdText } from '../message/message-id.js';
 import { scrubText } from '../observability/redaction.js';
+import { installSafeAmqpDecode } from '../worker/safe-amqp-decode.js';
 
 /**
  * The dead-letter queue operations behind `podbus dlq`, on the real SDK. Nothing here prints:
@@ -67,6 +68,8 @@ export function dlqReceiver(
   queue: string,
   receiveMode: 'peekLock' | 'receiveAndDelete' = 'peekLock',
 ): ServiceBusReceiver {
+  // The dead-letter queue holds whatever the worker could not decode: read it safely too.
+  installSafeAmqpDecode();
   return client.createReceiver(queue, {
     subQueueType: 'deadLetter',
     receiveMode,
@@ -97,6 +100,11 @@ export async function peekDeadLetters(
   return found.slice(0, max);
 }
 
+function bodyOptions(m: ServiceBusReceivedMessage): DecodeOptions {
+  const bodyType = m._rawAmqpMessage?.bodyType;
+  return { maxBodyBytes: Number.MAX_SAFE_INTEGER, ...(bodyType !== undefined && { bodyType }) };
+}
+
 function sequenceOf(m: ServiceBusReceivedMessage): string {
   return m.sequenceNumber?.toString() ?? '';
 }
@@ -108,7 +116,7 @@ function text(value: unknown): string | undefined {
 
 export function summarize(m: ServiceBusReceivedMessage): DeadLetterSummary {
   const props = m.applicationProperties ?? {};
-  const decoded = decodeBody(m.body, { maxBodyBytes: Number.MAX_SAFE_INTEGER });
+  const decoded = decodeBody(m.body, bodyOptions(m));
   let challengeId: string | undefined;
   if (decoded.ok && decoded.value !== null && typeof decoded.value === 'object') {
     const v = decoded.value as Record<string, unknown>;
@@ -137,7 +145,7 @@ export function detail(m: ServiceBusReceivedMessage): DeadLetterDetail {
   for (const [k, v] of Object.entries(m.applicationProperties ?? {})) {
     props[k] = typeof v === 'string' ? scrubText(v) : v;
   }
-  const decoded = decodeBody(m.body, { maxBodyBytes: Number.MAX_SAFE_INTEGER });
+  const decoded = decodeBody(m.body, bodyOptions(m));
   let body: DeadLetterDetail['body'];
   if (decoded.ok) body = { json: decoded.value };
   else if (Buffer.isBuffer(m.body) || m.body instanceof Uint8Array) {

@@ -1,9 +1,13 @@
+import { UndecodableBody } from './undecodable-body.js';
+
 /**
  * Turns a received Service Bus body into a JSON value. The worker's receiver is created with
  * `skipParsingBodyAsJson: true`, so the body arrives as:
  * - a Buffer/Uint8Array (an AMQP data section: what every current SDK sends for bytes/strings),
- * - a string (an AMQP value section holding a string), or
- * - an already structured value (an AMQP value section holding a map/list).
+ * - an array of Buffers (several data sections: their bytes, in order, are the body),
+ * - a string (an AMQP value section holding a string),
+ * - an already structured value (an AMQP value section holding a map/list), or
+ * - an UndecodableBody (the message could not be decoded safely: src/worker/safe-amqp-decode.ts).
  * Text may start with a byte-order mark: .NET's Encoding.UTF8 writes one, and Encoding.Unicode
  * writes UTF-16, so both BOMs are honoured; text without a BOM must be UTF-8.
  */
@@ -23,6 +27,8 @@ export type DecodeResult =
 export interface DecodeOptions {
   readonly maxBodyBytes: number;
   readonly contentType?: string;
+  /** The body section the SDK read the body from (`_rawAmqpMessage.bodyType`), when known. */
+  readonly bodyType?: 'data' | 'sequence' | 'value';
 }
 
 const MAX_ERROR_TEXT = 200;
@@ -31,6 +37,11 @@ export function decodeBody(body: unknown, options: DecodeOptions): DecodeResult 
   if (body === undefined || body === null) {
     return invalidJson('the message has no body; expected a JSON object', options);
   }
+  if (body instanceof UndecodableBody) {
+    return invalidJson(`the AMQP message cannot be decoded: ${body.problem}`, options);
+  }
+  const sections = dataSections(body, options);
+  if (sections !== undefined) return decodeBody(Buffer.concat(sections), options);
   if (body instanceof Uint8Array || body instanceof ArrayBuffer) {
     const bytes = body instanceof Uint8Array ? body : new Uint8Array(body);
     return tooLarge(bytes.byteLength, options) ?? decodeText(bytes, options);
@@ -39,6 +50,17 @@ export function decodeBody(body: unknown, options: DecodeOptions): DecodeResult 
     return tooLarge(Buffer.byteLength(body, 'utf8'), options) ?? parseText(body, options);
   }
   return decodeStructured(body, options);
+}
+
+/**
+ * A body of several AMQP data sections, which the SDK hands over as an array of their contents.
+ * The AMQP spec (§3.2.6) makes the body the concatenation of the sections, in order; senders
+ * that stream or chunk a payload write it that way.
+ */
+function dataSections(body: unknown, options: DecodeOptions): Uint8Array[] | undefined {
+  if (options.bodyType !== undefined && options.bodyType !== 'data') return undefined;
+  if (!Array.isArray(body) || body.length === 0) return undefined;
+  return body.every((part) => part instanceof Uint8Array) ? (body as Uint8Array[]) : undefined;
 }
 
 function decodeText(bytes: Uint8Array, options: DecodeOptions): DecodeResult {

@@ -7,6 +7,7 @@ import { joinProblems } from './join-problems.js';
 import { messageIdText, type ServiceBusMessageId } from './message-id.js';
 import { containerNames } from './names.js';
 import { normalise } from './normalise.js';
+import { UndecodableBody } from './undecodable-body.js';
 import { describeSchemaErrors } from './schema-errors.js';
 import { validateForm } from './schema.js';
 
@@ -17,6 +18,8 @@ export interface IncomingMessage {
   /** The raw body (receiver created with `skipParsingBodyAsJson: true`). */
   readonly body: unknown;
   readonly contentType?: string;
+  /** The AMQP body section the body came from, when known (see decodeBody). */
+  readonly bodyType?: 'data' | 'sequence' | 'value';
 }
 
 export type ParseFailureReason = 'InvalidJson' | 'SchemaViolation' | 'PolicyViolation';
@@ -53,7 +56,8 @@ export function parseChallengeMessage(message: IncomingMessage, policy: Policy):
 
 function parse(message: IncomingMessage, policy: Policy): ParseResult {
   const messageId = messageIdText(message.messageId);
-  if (messageId === '') {
+  // An undecodable message may have lost its properties with the rest: say what is wrong.
+  if (messageId === '' && !(message.body instanceof UndecodableBody)) {
     return failure(
       'SchemaViolation',
       'the message has no messageId; podbus names the pod after it',
@@ -62,6 +66,7 @@ function parse(message: IncomingMessage, policy: Policy): ParseResult {
   const decoded = decodeBody(message.body, {
     maxBodyBytes: policy.maxBodyBytes,
     ...(message.contentType !== undefined && { contentType: message.contentType }),
+    ...(message.bodyType !== undefined && { bodyType: message.bodyType }),
   });
   if (!decoded.ok) return failure(decoded.reason, decoded.description);
 

@@ -8,12 +8,19 @@ import type { InboundMessage } from './message-handler.js';
  * ID as text ('' when there is none, which the parser dead-letters), never `String(id)`.
  */
 export function inboundMessage(
-  message: Pick<ServiceBusReceivedMessage, 'messageId' | 'body' | 'deliveryCount' | 'contentType'>,
+  message: Pick<
+    ServiceBusReceivedMessage,
+    'messageId' | 'body' | 'deliveryCount' | 'contentType'
+  > & {
+    readonly _rawAmqpMessage?: Pick<ServiceBusReceivedMessage['_rawAmqpMessage'], 'bodyType'>;
+  },
 ): InboundMessage {
+  const bodyType = message._rawAmqpMessage?.bodyType;
   return {
     messageId: messageIdText(message.messageId),
     body: message.body,
     deliveryCount: message.deliveryCount ?? 0,
     contentType: message.contentType,
+    ...(bodyType !== undefined && { bodyType }),
   };
 }

@@ -10,6 +10,8 @@ export interface InboundMessage {
   readonly body: unknown;
   readonly deliveryCount: number;
   readonly contentType?: string;
+  /** The AMQP body section the SDK read the body from. */
+  readonly bodyType?: 'data' | 'sequence' | 'value';
 }
 
 /** Message -> pod, or the reason it can never become one. Pure; see prepare.ts. */

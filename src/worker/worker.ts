@@ -12,6 +12,7 @@ import type { WorkerMetrics } from '../observability/metrics.js';
 import type { AdmissionGate } from './admission-gate.js';
 import { inboundMessage } from './inbound.js';
 import { LockKeeper } from './lock-keeper.js';
+import { installSafeAmqpDecode } from './safe-amqp-decode.js';
 import { handleMessage, type HandlerDeps } from './message-handler.js';
 import type { HandlingOutcome } from './outcome.js';
 import { serialSettler } from './settle.js';
@@ -84,6 +85,8 @@ export class Worker {
       throw new Error(`cannot start a worker that is ${this.state}`);
     this.setState('running');
     const { connectionString, queueName } = this.options;
+    // Before the first connection: a hostile body must not reset the connection it arrives on.
+    installSafeAmqpDecode();
     this.client = new ServiceBusClient(connectionString);
     this.receiver = this.client.createReceiver(queueName, {
       receiveMode: 'peekLock',

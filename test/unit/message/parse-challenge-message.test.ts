@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 
 import { parseChallengeMessage } from '../../../src/message/parse-challenge-message.js';
 import type { ParseResult } from '../../../src/message/parse-challenge-message.js';
+import { UndecodableBody } from '../../../src/message/undecodable-body.js';
 import { testPolicy } from '../policy/test-policy.js';
 
 const policy = testPolicy();
@@ -152,6 +153,40 @@ describe('parseChallengeMessage: a body that is a JSON string holding the challe
     expect(parse(JSON.stringify(JSON.stringify(challenge)))).toEqual({
       ...once,
       jsonStringBody: true,
+    });
+  });
+});
+
+describe('parseChallengeMessage: AMQP body shapes', () => {
+  const text = JSON.stringify({ challengeId: 'web101', containers: [{ image: 'nginx' }] });
+
+  it('reads several data sections as one body, their bytes in order', () => {
+    const once = parse(Buffer.from(text));
+    const sections = [
+      Buffer.from(text.slice(0, 7)),
+      Buffer.from(text.slice(7, 30)),
+      Buffer.from(text.slice(30)),
+    ];
+    expect(parse(sections)).toEqual(once);
+    expect(
+      parseChallengeMessage({ messageId: 'msg-1', body: sections, bodyType: 'data' }, policy),
+    ).toEqual(once);
+    // An amqp-value list of binaries is not a body of data sections.
+    expect(
+      failure(
+        parseChallengeMessage({ messageId: 'msg-1', body: sections, bodyType: 'value' }, policy),
+      ).description,
+    ).toBe('the message must be a JSON object, not an array');
+  });
+
+  it('dead-letters a message that could not be decoded, saying why, even when its ID went too', () => {
+    expect(
+      parse(new UndecodableBody('its amqp-value section nests values deeper than 100 levels'), ''),
+    ).toEqual({
+      ok: false,
+      reason: 'InvalidJson',
+      description:
+        'the AMQP message cannot be decoded: its amqp-value section nests values deeper than 100 levels',
     });
   });
 });
