@@ -66,6 +66,12 @@ export interface ActivePodTrackerOptions {
   readonly optimisticTtlMs?: number;
   /** @defaultValue 500 */
   readonly pageSize?: number;
+  /**
+   * After the namespace's ResourceQuota refused a pod, how long the cluster counts as full when
+   * none of its podbus pods ends meanwhile (see `noteQuotaFull`).
+   * @defaultValue 30_000
+   */
+  readonly quotaRecheckMs?: number;
   readonly sleep?: SleepFn;
   readonly random?: RandomFn;
   readonly now?: () => number;
@@ -107,6 +113,11 @@ export class ActivePodTracker {
   private readonly logger: ClusterLogger;
   private readonly optimisticTtlMs: number;
   private readonly pageSize: number;
+  private readonly quotaRecheckMs: number;
+  /** Set while the namespace's ResourceQuota is known to be used up (see `noteQuotaFull`). */
+  private quotaFull:
+    { readonly reason: string; readonly count: number; readonly until: number } | undefined;
+  private quotaTimer: NodeJS.Timeout | undefined;
 
   /** name → active? for every labelled pod the list/watch has shown us. */
   private readonly pods = new Map<string, boolean>();
@@ -137,6 +148,7 @@ export class ActivePodTracker {
     this.logger = options.logger ?? silentLogger;
     this.optimisticTtlMs = options.optimisticTtlMs ?? 120_000;
     this.pageSize = options.pageSize ?? 500;
+    this.quotaRecheckMs = options.quotaRecheckMs ?? 30_000;
   }
 
   /** Active pods now (confirmed + optimistically counted). */
@@ -157,8 +169,36 @@ export class ActivePodTracker {
    * until the first list tells us how many pods it already runs.
    */
   hasCapacity(): boolean {
+    if (this.quotaFullReason !== undefined) return false;
     if (this.maxActivePods === 0) return true;
     return this.isSynced && this.count + this.reserved < this.maxActivePods;
+  }
+
+  /**
+   * The API server refused a pod because the namespace's ResourceQuota is used up (`exceeded
+   * quota`): the cluster has no room, whatever maxActivePods says, until one of the pods it
+   * runs ends (the count drops below what it is now) or `quotaRecheckMs` passes, since the
+   * quota may also free up in ways this watch does not see (other pods in the namespace, a
+   * raised quota). The next create then finds out.
+   */
+  noteQuotaFull(reason: string): void {
+    this.quotaFull = { reason, count: this.count, until: this.now() + this.quotaRecheckMs };
+    clearTimeout(this.quotaTimer);
+    // Capacity waiters are woken by changes; the end of the recheck period is one.
+    this.quotaTimer = setTimeout(() => this.notify(true), this.quotaRecheckMs);
+    this.quotaTimer.unref();
+    this.notify(true);
+  }
+
+  /** The quota's refusal while it still holds, else undefined. */
+  get quotaFullReason(): string | undefined {
+    const full = this.quotaFull;
+    if (full === undefined) return undefined;
+    if (this.count < full.count || this.now() >= full.until) {
+      this.quotaFull = undefined;
+      return undefined;
+    }
+    return full.reason;
   }
 
   /**
@@ -211,6 +251,7 @@ export class ActivePodTracker {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.quotaTimer);
     this.stopping.abort();
     this.currentWatch?.stop();
     await this.loop;

@@ -128,7 +128,7 @@ function kindForStatus(status: number, parsed: KubeStatus | undefined): ClusterE
     case 401:
       return 'unauthorized';
     case 403:
-      return 'forbidden';
+      return forbiddenKind(parsed);
     case 404:
       // NamespaceLifecycle admission answers a create into a missing namespace with
       // `namespaces "x" not found`, details.kind "namespaces" (specs/kube-api.md §2).
@@ -144,6 +144,49 @@ function kindForStatus(status: number, parsed: KubeStatus | undefined): ClusterE
     default:
       return status >= 500 && status <= 599 ? 'server-error' : 'unknown';
   }
+}
+
+/**
+ * Who said 403, from the Status (kube-apiserver 1.32; specs/kube-api.md, "403 Forbidden: who
+ * said it"). Every 403 on a create has reason Forbidden; only the message tells them apart.
+ * `admission.NewForbidden` writes `pods "<name>" is forbidden: <cause>`; RBAC writes no name.
+ * - RBAC (`User "..." cannot create resource "pods" ...`) and NamespaceLifecycle (the namespace
+ *   is being terminated): the cluster entry cannot create any pod -> `forbidden`, a health
+ *   failure.
+ * - ResourceQuota `exceeded quota:` (and `status unknown for quota:`, before the quota
+ *   controller has counted): this cluster is full for now -> `quota-exceeded`, a capacity signal.
+ * - Rules this pod breaks, which no retry changes: ResourceQuota `must specify` and scopes,
+ *   LimitRanger, PodSecurity and admission webhooks -> `rejected`, with the server's text.
+ * - Any other admission plugin refusing this pod -> `admission-refused`: not the cluster's
+ *   health, not known to be permanent.
+ * A 403 that names no pod and none of the above stays `forbidden`.
+ */
+const RBAC_DENIAL = /is forbidden: User ".*" cannot [a-z]+ resource "/;
+const NAMESPACE_TERMINATING =
+  /unable to create new content in namespace \S+ because it is being terminated/;
+const QUOTA_FULL = /is forbidden: (exceeded quota|status unknown for quota): /;
+const POLICY_DENIALS: readonly RegExp[] = [
+  // ResourceQuota: the pod lacks what the quota must count, or no quota matches its scopes
+  /is forbidden: failed quota: .*: must specify /,
+  /is forbidden: insufficient quota to (match these scopes|consume):/,
+  // LimitRanger (an aggregate of several starts with "[")
+  /is forbidden: \[?(minimum|maximum) \S+ usage per (Container|Pod|PersistentVolumeClaim) is /,
+  /is forbidden: \[?\S+ max limit to request ratio per (Container|Pod) is /,
+  // PodSecurity admission
+  /is forbidden: violates PodSecurity "/,
+  // validating/mutating admission webhooks (any status code the webhook chose)
+  /admission webhook ".*" denied the request/,
+];
+
+function forbiddenKind(parsed: KubeStatus | undefined): ClusterErrorKind {
+  const message = parsed?.message ?? '';
+  const terminating = parsed?.details?.causes?.some((c) => c.reason === 'NamespaceTerminating');
+  if (RBAC_DENIAL.test(message) || terminating || NAMESPACE_TERMINATING.test(message)) {
+    return 'forbidden';
+  }
+  if (QUOTA_FULL.test(message)) return 'quota-exceeded';
+  if (POLICY_DENIALS.some((rule) => rule.test(message))) return 'rejected';
+  return parsed?.details?.name ? 'admission-refused' : 'forbidden';
 }
 
 function parseStatus(body: unknown): KubeStatus | undefined {

@@ -188,8 +188,7 @@ export class ClusterPool {
       const room = m.tracker.hasCapacity();
       if (healthy && room) return undefined;
       if (!healthy) reasons.push(`${m.entry.name}: circuit breaker ${m.breaker.state}`);
-      else if (!m.tracker.synced) reasons.push(`${m.entry.name}: active pod count not known yet`);
-      else reasons.push(`${m.entry.name}: full (${m.tracker.count}/${m.entry.maxActivePods})`);
+      else reasons.push(`${m.entry.name}: ${this.fullReason(m.entry.name)!}`);
     }
     return reasons.join(', ');
   }
@@ -202,6 +201,28 @@ export class ClusterPool {
     const member = this.members.get(cluster);
     if (member === undefined) throw new Error(`unknown cluster ${cluster}`);
     return member.tracker.reserve();
+  }
+
+  /**
+   * The namespace's ResourceQuota refused a pod on `cluster` (a 403 `exceeded quota`): the
+   * cluster counts as full until one of its pods ends (see ActivePodTracker.noteQuotaFull).
+   */
+  noteQuotaExceeded(cluster: string, reason: string): void {
+    const member = this.members.get(cluster);
+    if (member === undefined) throw new Error(`unknown cluster ${cluster}`);
+    member.tracker.noteQuotaFull(reason);
+  }
+
+  /** Why `cluster` has no room for another pod, or undefined when it has. */
+  fullReason(cluster: string): string | undefined {
+    const member = this.members.get(cluster);
+    if (member === undefined) throw new Error(`unknown cluster ${cluster}`);
+    const { tracker, entry } = member;
+    const quota = tracker.quotaFullReason;
+    if (quota !== undefined) return `full (ResourceQuota: ${quota})`;
+    if (tracker.hasCapacity()) return undefined;
+    if (!tracker.synced) return 'active pod count not known yet';
+    return `full (${tracker.count}/${entry.maxActivePods})`;
   }
 
   /** What `cluster`'s watch cache says about a pod name (see ActivePodTracker.presence). */

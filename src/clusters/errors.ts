@@ -11,7 +11,10 @@ export type ClusterErrorKind =
   | 'already-exists'
   /** 409 other than AlreadyExists (e.g. a precondition conflict). */
   | 'conflict'
-  /** 400/413/415/422: the request itself is wrong; retrying cannot help. Carries causes. */
+  /**
+   * 400/413/415/422, or a 403 from a rule the pod breaks (PodSecurity, LimitRange, a quota that
+   * demands requests/limits, an admission webhook): retrying cannot help. Carries causes.
+   */
   | 'rejected'
   /** 404 for the named object (e.g. the pod), not the namespace. */
   | 'not-found'
@@ -19,8 +22,12 @@ export type ClusterErrorKind =
   | 'namespace-missing'
   /** 401: the token is invalid, expired or revoked. */
   | 'unauthorized'
-  /** 403: RBAC denies the verb. */
+  /** 403 from RBAC, or NamespaceLifecycle (namespace terminating): no pod can be created. */
   | 'forbidden'
+  /** 403 `exceeded quota`: the namespace's ResourceQuota is used up for now (capacity). */
+  | 'quota-exceeded'
+  /** 403 from an admission plugin podbus does not recognise, about this pod (see classify.ts). */
+  | 'admission-refused'
   /** 410 Gone: a resourceVersion or continue token expired (list/watch). */
   | 'expired'
   /** 429: API Priority and Fairness throttled us; `retryAfterMs` from Retry-After when given. */
@@ -122,6 +129,9 @@ const HEALTH: Readonly<Record<ClusterErrorKind, HealthImpact>> = {
   'namespace-missing': 'failure',
   unauthorized: 'failure',
   forbidden: 'failure',
+  // Both are about this pod: the API server answered, and another pod may well pass.
+  'quota-exceeded': 'neutral',
+  'admission-refused': 'neutral',
   'server-error': 'failure',
   timeout: 'failure',
   connection: 'failure',

@@ -34,7 +34,7 @@ function fleetCluster(name: string, pool: ClusterPool): FleetCluster {
       // Concurrent messages must not all take the last free slot of this cluster.
       const release = pool.reserveCapacity(name);
       if (release === undefined) {
-        return { kind: 'unavailable', reason: 'at maxActivePods (full)' };
+        return { kind: 'full', reason: pool.fullReason(name) ?? 'full' };
       }
       try {
         const result = await client.createPod(pod, { signal });
@@ -66,6 +66,11 @@ function fleetCluster(name: string, pool: ClusterPool): FleetCluster {
   function createFailure(error: unknown): CreateAttempt {
     const failure = asClusterError(error, name);
     if (failure.kind === 'rejected') return { kind: 'rejected', reason: rejectionText(failure) };
+    if (failure.kind === 'quota-exceeded') {
+      // Full until one of its pods ends (or a while passes): other messages skip it meanwhile.
+      pool.noteQuotaExceeded(name, failure.detail);
+      return { kind: 'full', reason: failure.detail };
+    }
     const reason = failure.detail;
     return failure.mayHaveTakenEffect
       ? { kind: 'unknown', reason, retryAfterMs: failure.retryAfterMs }

@@ -12,6 +12,11 @@ export type CreateAttempt =
   | { kind: 'exists' }
   /** The API refused the pod itself (422, 400): permanent for this message. */
   | { kind: 'rejected'; reason: string }
+  /**
+   * This cluster has no room for the pod now (at maxActivePods, or its ResourceQuota used up):
+   * nothing was written; try another cluster, or wait for capacity.
+   */
+  | { kind: 'full'; reason: string }
   /** Nothing was written (refused connection, 401/403, missing namespace, 429...): safe to try another cluster. */
   | { kind: 'unavailable'; reason: string; retryAfterMs?: number }
   /** The outcome is unknown (timeout, reset mid-request, 5xx): the pod may exist there. */

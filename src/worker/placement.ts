@@ -26,6 +26,8 @@ import type { CreateAttempt, Fleet, FleetCluster, ReadAttempt } from './fleet.js
  *    thanks to the deterministic pod name: 201 or 409) and never failed over elsewhere.
  * 4. A create that certainly wrote nothing (refused connection, 401/403, 429, missing
  *    namespace) fails over to the next candidate.
+ * 5. A cluster with no room (maxActivePods, or its ResourceQuota used up) is skipped like a
+ *    failure, but when every candidate is full the message waits for capacity: no failure.
  */
 export type PlacementResult =
   | { kind: 'created'; cluster: string }
@@ -139,12 +141,16 @@ export class PodPlacement {
       };
     }
     const failures: string[] = [];
+    const full: string[] = [];
     let retryAfterMs: number | undefined;
     for (const cluster of ordered) {
       const result = await cluster.createPod(this.input.pod, signal);
       const decided = this.decided(cluster, result, readSignal);
       if (decided) return decided;
       switch (result.kind) {
+        case 'full':
+          full.push(`${cluster.name}: ${result.reason}`);
+          break;
         case 'unknown':
           this.pinned = cluster;
           return {
@@ -159,10 +165,14 @@ export class PodPlacement {
           break;
       }
     }
+    if (failures.length === 0) {
+      // Every cluster tried is full: wait for a pod to end, as when none had room to begin with.
+      return { kind: 'retry', why: 'no-capacity', detail: full.join('; ') };
+    }
     return {
       kind: 'retry',
       why: 'all-candidates-failed',
-      detail: failures.join('; '),
+      detail: [...failures, ...full].join('; '),
       retryAfterMs,
     };
   }
@@ -175,12 +185,19 @@ export class PodPlacement {
     const result = await cluster.createPod(this.input.pod, signal);
     const decided = this.decided(cluster, result, readSignal);
     if (decided) return decided;
-    const failure = result as Extract<CreateAttempt, { kind: 'unknown' | 'unavailable' }>;
+    if (result.kind === 'full') {
+      // Quota admission runs before the name is checked: the pod an earlier create may have
+      // made can be what fills the quota, and then every retry says "exceeded quota", never
+      // 409. Look for it.
+      const read = await cluster.readPod(this.podName, readSignal);
+      if (read.kind === 'found') return this.judgeExisting(cluster.name, read);
+    }
+    const failure = result as Extract<CreateAttempt, { kind: 'unknown' | 'unavailable' | 'full' }>;
     return {
       kind: 'retry',
       why: 'pinned-cluster-unavailable',
       detail: `waiting for ${cluster.name}, where an earlier create may have succeeded: ${failure.reason}`,
-      retryAfterMs: failure.retryAfterMs,
+      retryAfterMs: 'retryAfterMs' in failure ? failure.retryAfterMs : undefined,
     };
   }
 

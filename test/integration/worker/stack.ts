@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service-bus';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 
 import { loadConfig } from '../../../src/config/load-config.js';
@@ -146,6 +147,22 @@ export class Stack {
     } finally {
       await sender.close();
     }
+  }
+
+  /** The core API of a cluster as its admin (the test's "other party"), over real HTTPS. */
+  adminApi(cluster: string): CoreV1Api {
+    const c = this.k8s.cluster(cluster);
+    const kc = new KubeConfig();
+    kc.loadFromClusterAndUser(
+      {
+        name: cluster,
+        server: c.server,
+        caData: Buffer.from(c.caPem).toString('base64'),
+        skipTLSVerify: false,
+      },
+      { name: `${cluster}-admin`, token: c.adminToken },
+    );
+    return kc.makeApiClient(CoreV1Api);
   }
 
   /** Pods of every cluster, as `cluster/name`. */

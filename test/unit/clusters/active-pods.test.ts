@@ -351,6 +351,39 @@ describe('ActivePodTracker', () => {
     expect(unbounded.hasCapacity()).toBe(true);
   });
 
+  test('a used-up ResourceQuota makes the cluster full until one of its pods ends, or a while passes', async () => {
+    let clock = 0;
+    const { source, tracker } = setup(0, { now: () => clock });
+    tracker.start();
+    source.queueList(list('1', pod('a', 'Running'), pod('b', 'Running')));
+    await until(() => source.watches.length === 1);
+    const changes: number[] = [];
+    tracker.onChange((t) => changes.push(t.count));
+    const quota =
+      '403 pods "c" is forbidden: exceeded quota: challenges, requested: pods=1, used: pods=2, limited: pods=2';
+
+    tracker.noteQuotaFull(quota);
+    expect(tracker.hasCapacity()).toBe(false);
+    expect(tracker.quotaFullReason).toBe(quota);
+    expect(tracker.reserve()).toBeUndefined();
+    expect(changes).toEqual([2]); // capacity waiters are told
+    // Another pod starting changes nothing; one ending frees the quota.
+    source.watches[0]!.emit('ADDED', pod('x', 'Pending'));
+    expect(tracker.hasCapacity()).toBe(false);
+    source.watches[0]!.emit('MODIFIED', pod('a', 'Succeeded'));
+    source.watches[0]!.emit('MODIFIED', pod('x', 'Failed'));
+    expect(tracker.hasCapacity()).toBe(true);
+    expect(tracker.quotaFullReason).toBeUndefined();
+
+    // Freed in a way the watch cannot see (another pod in the namespace, a raised quota): the
+    // next create finds out after quotaRecheckMs (30 s by default).
+    tracker.noteQuotaFull(quota);
+    clock += 29_999;
+    expect(tracker.hasCapacity()).toBe(false);
+    clock += 1;
+    expect(tracker.hasCapacity()).toBe(true);
+  });
+
   test('noteCreated counts a pod at once; the watch event replaces the guess (no double count)', async () => {
     const { source, tracker } = setup(2);
     tracker.start();

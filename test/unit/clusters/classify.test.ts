@@ -177,6 +177,157 @@ describe('HTTP errors (ApiException)', () => {
     expect(err.message).toContain('cannot create resource "pods"');
   });
 
+  /**
+   * 403 on a pod create, each body as kube-apiserver 1.32 writes it (specs/kube-api.md, "403
+   * Forbidden: who said it"): the admission plugins' own messages, `admission.NewForbidden`'s
+   * `pods "<name>" is forbidden: ` prefix and details, RBAC's nameless form, a webhook's Status.
+   */
+  const pod = { name: 'web-1', kind: 'pods' };
+  const forbidden403: [string, object, string, string][] = [
+    [
+      'RBAC',
+      status(
+        403,
+        'Forbidden',
+        'pods is forbidden: User "system:serviceaccount:challenges:podbus" cannot create resource "pods" in API group "" in the namespace "challenges"',
+        { kind: 'pods' },
+      ),
+      'forbidden',
+      'failure',
+    ],
+    [
+      'NamespaceLifecycle, namespace terminating',
+      status(
+        403,
+        'Forbidden',
+        'pods "web-1" is forbidden: unable to create new content in namespace challenges because it is being terminated',
+        {
+          ...pod,
+          causes: [
+            {
+              reason: 'NamespaceTerminating',
+              message: 'namespace challenges is being terminated',
+              field: 'metadata.namespace',
+            },
+          ],
+        },
+      ),
+      'forbidden',
+      'failure',
+    ],
+    [
+      'ResourceQuota, exceeded',
+      status(
+        403,
+        'Forbidden',
+        'pods "web-1" is forbidden: exceeded quota: challenges, requested: limits.cpu=1, used: limits.cpu=40, limited: limits.cpu=40',
+        pod,
+      ),
+      'quota-exceeded',
+      'neutral',
+    ],
+    [
+      'ResourceQuota, usage not counted yet',
+      status(
+        403,
+        'Forbidden',
+        'pods "web-1" is forbidden: status unknown for quota: challenges, resources: limits.cpu,pods',
+        pod,
+      ),
+      'quota-exceeded',
+      'neutral',
+    ],
+    [
+      'ResourceQuota, requests/limits missing',
+      status(
+        403,
+        'Forbidden',
+        'pods "web-1" is forbidden: failed quota: challenges: must specify limits.cpu for: web-1-01; limits.memory for: web-1-01',
+        pod,
+      ),
+      'rejected',
+      'success',
+    ],
+    [
+      'LimitRanger, one violation',
+      status(
+        403,
+        'Forbidden',
+        'pods "web-1" is forbidden: maximum cpu usage per Container is 2, but limit is 4',
+        pod,
+      ),
+      'rejected',
+      'success',
+    ],
+    [
+      'LimitRanger, several violations',
+      status(
+        403,
+        'Forbidden',
+        'pods "web-1" is forbidden: [minimum memory usage per Container is 64Mi, but request is 32Mi, cpu max limit to request ratio per Container is 4, but provided ratio is 10.000000]',
+        pod,
+      ),
+      'rejected',
+      'success',
+    ],
+    [
+      'PodSecurity',
+      status(
+        403,
+        'Forbidden',
+        'pods "web-1" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true (pod or container "web-1-01" must set securityContext.runAsNonRoot=true)',
+        pod,
+      ),
+      'rejected',
+      'success',
+    ],
+    [
+      'an admission webhook',
+      {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message:
+          'admission webhook "validation.gatekeeper.sh" denied the request: [require-team] you must provide labels: {"team"}',
+        reason: 'Forbidden',
+        code: 403,
+      },
+      'rejected',
+      'success',
+    ],
+    [
+      'another admission plugin',
+      status(
+        403,
+        'Forbidden',
+        'pods "web-1" is forbidden: no PriorityClass with name gold was found',
+        pod,
+      ),
+      'admission-refused',
+      'neutral',
+    ],
+  ];
+
+  test.each(forbidden403)(
+    '403 from %s -> its own kind, the server text kept',
+    async (_who, body, kind, health) => {
+      const err = await classified(
+        (_r, res) => sendJson(res, 403, body),
+        () =>
+          api.createNamespacedPod({
+            namespace: 'challenges',
+            body: { metadata: { name: 'web-1' } },
+          }),
+      );
+      expect(err).toMatchObject({ kind, status: 403, reason: 'Forbidden' });
+      expect(err.detail).toBe(`403 ${(body as { message: string }).message}`);
+      expect(err.healthImpact).toBe(health);
+      expect(err.retryable).toBe(false);
+      expect(err.mayHaveTakenEffect).toBe(false);
+    },
+  );
+
   test('429 plain text with Retry-After -> throttled, retryAfterMs from the header', async () => {
     const err = await classified((_r, res) => {
       res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': '3' });

@@ -42,8 +42,8 @@ describe('examples/podbus.yaml and examples/clusters.yaml', () => {
 
     const config = loadConfig({ file: join(s.dir, 'podbus.yaml'), env });
     expect(config.clusters.map((c) => [c.name, c.namespace, c.weight, c.maxActivePods])).toEqual([
-      ['aks-westeurope', 'challenges', 2, 200],
-      ['aks-northeurope', 'challenges', 1, 100],
+      ['aks-westeurope', 'challenges', 2, 50],
+      ['aks-northeurope', 'challenges', 1, 50],
     ]);
     expect(config.policy.allowedImages).toEqual([
       'myacr.azurecr.io/challenges/*',

@@ -193,6 +193,47 @@ describe('PodPlacement', () => {
     });
   });
 
+  it('a cluster whose quota is used up is tried past; when every one is, the message waits for capacity', async () => {
+    const { a, b, place } = setup('none');
+    const quota =
+      '403 pods "msg-1" is forbidden: exceeded quota: challenges, requested: pods=1, used: pods=50, limited: pods=50';
+    a.createScript = [{ kind: 'full', reason: quota }];
+    await expect(place().attempt()).resolves.toEqual({ kind: 'created', cluster: 'b' });
+
+    const both = setup('none');
+    both.a.createScript = [{ kind: 'full', reason: quota }];
+    both.b.createScript = [{ kind: 'full', reason: 'full (3/3)' }];
+    await expect(both.place().attempt()).resolves.toEqual({
+      kind: 'retry',
+      why: 'no-capacity',
+      detail: `a: ${quota}; b: full (3/3)`,
+    });
+
+    // A full cluster next to a failing one: the failure is what counts against the budget.
+    const mixed = setup('none');
+    mixed.a.createScript = [{ kind: 'full', reason: quota }];
+    mixed.b.createScript = [{ kind: 'unavailable', reason: 'connection refused' }];
+    await expect(mixed.place().attempt()).resolves.toMatchObject({
+      kind: 'retry',
+      why: 'all-candidates-failed',
+      detail: `b: connection refused; a: ${quota}`,
+    });
+    expect(b.creates).toBe(1);
+  });
+
+  it('pinned to a cluster whose quota is used up, it looks for the pod its earlier create made', async () => {
+    const { a, b, place } = setup('none');
+    a.createScript = [
+      'store-then-unknown',
+      { kind: 'full', reason: '403 pods "msg-1" is forbidden: exceeded quota: q' },
+    ];
+    const placement = place();
+    await expect(placement.attempt()).resolves.toMatchObject({ why: 'pinned-cluster-unavailable' });
+    // Quota admission answers before the name is checked: no 409, but the pod is there.
+    await expect(placement.attempt()).resolves.toEqual({ kind: 'duplicate', cluster: 'a' });
+    expect(b.creates).toBe(0);
+  });
+
   it('dead-letter material: a rejected pod carries the API reason', async () => {
     const { a, place } = setup('none');
     a.createScript = [
