@@ -32,6 +32,8 @@ export class LockKeeper {
   private lockedUntilMs: number;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The renewal under way, so a scheduled one and `confirm` never renew twice at once. */
+  private renewing: Promise<void> | undefined;
 
   constructor(private readonly options: LockKeeperOptions) {
     this.now = options.now ?? Date.now;
@@ -58,6 +60,19 @@ export class LockKeeper {
     if (this.timer) clearTimeout(this.timer);
   }
 
+  /**
+   * Renews the lock now and resolves once the broker answered: a lock it dropped early is then
+   * known lost (`lostSignal` aborted) before the caller acts on it, instead of at the next
+   * scheduled renewal, up to ~50 s into a 60 s lock. A transient renewal error leaves the lock
+   * as it was (still valid until `lockedUntil`); the regular schedule retries.
+   */
+  async confirm(): Promise<void> {
+    // Past the renewal budget the lock is left to run out (see schedule): nothing to confirm.
+    if (this.stopped || this.now() - this.startedAt > this.options.maxRenewalDurationMs) return;
+    if (this.timer) clearTimeout(this.timer);
+    await this.renewNow();
+  }
+
   private schedule(delayOverrideMs?: number): void {
     if (this.stopped) return;
     const remaining = this.lockedUntilMs - this.now();
@@ -80,7 +95,12 @@ export class LockKeeper {
     this.timer.unref();
   }
 
-  private async renewNow(): Promise<void> {
+  private renewNow(): Promise<void> {
+    this.renewing ??= this.renewOnce().finally(() => (this.renewing = undefined));
+    return this.renewing;
+  }
+
+  private async renewOnce(): Promise<void> {
     if (this.stopped) return;
     try {
       const lockedUntil = await this.options.renew();

@@ -52,6 +52,8 @@ export interface HandlerDeps {
 export interface HandlerSignals {
   /** Aborted when the message lock is lost: stop before any further create. */
   lockLost: AbortSignal;
+  /** Renews the lock now (before a failover create); `lockLost` fires when it is gone. */
+  confirmLock?: () => Promise<void>;
   /** Aborted when the worker starts shutting down: stop waiting, hand the message back. */
   stopWaiting: AbortSignal;
 }
@@ -85,7 +87,11 @@ export async function handleMessage(
   const stop = AbortSignal.any([signals.lockLost, signals.stopWaiting]);
   for (let attempt = 0; ; attempt += 1) {
     if (signals.lockLost.aborted) return lockLost(signals.lockLost);
-    const result = await placement.attempt({ create: signals.lockLost, read: stop });
+    const result = await placement.attempt({
+      create: signals.lockLost,
+      read: stop,
+      confirmLock: signals.confirmLock,
+    });
     switch (result.kind) {
       case 'created':
       case 'duplicate':

@@ -49,6 +49,12 @@ export type LookupMode = 'strict' | 'best-effort' | 'none';
 export interface AttemptSignals {
   readonly create?: AbortSignal;
   readonly read?: AbortSignal;
+  /**
+   * Called before a create on any cluster other than the first one this message was tried on
+   * (failover): renews the lock so that a lock the broker dropped early aborts `create` now,
+   * not at the next scheduled renewal, while placement keeps failing over.
+   */
+  readonly confirmLock?: () => Promise<void>;
 }
 
 export interface PlacementInput {
@@ -63,6 +69,8 @@ export interface PlacementInput {
 export class PodPlacement {
   private lookupDone: boolean;
   private pinned: FleetCluster | undefined;
+  /** The first cluster a create was sent to, for this message. */
+  private firstTried: string | undefined;
 
   constructor(
     private readonly fleet: Fleet,
@@ -82,15 +90,29 @@ export class PodPlacement {
    * in-flight create is better left to finish within the grace period).
    */
   async attempt(signals: AttemptSignals = {}): Promise<PlacementResult> {
-    const create = signals.create;
-    const read = signals.read ?? create;
     if (!this.lookupDone) {
-      const found = await this.lookup(read);
+      const found = await this.lookup(signals.read ?? signals.create);
       if (found) return found;
       this.lookupDone = true;
     }
-    if (this.pinned) return this.createOnPinned(this.pinned, create, read);
-    return this.createOnCandidates(create, read);
+    if (this.pinned) return this.createOnPinned(this.pinned, signals);
+    return this.createOnCandidates(signals);
+  }
+
+  /**
+   * One create, unless the lock is gone: before any cluster but the first, the lock is
+   * confirmed first. Undefined when the create signal is (or became) aborted: nothing was sent.
+   */
+  private async create(
+    cluster: FleetCluster,
+    signals: AttemptSignals,
+  ): Promise<CreateAttempt | undefined> {
+    if (this.firstTried !== undefined && cluster.name !== this.firstTried) {
+      await signals.confirmLock?.();
+    }
+    if (signals.create?.aborted) return undefined;
+    this.firstTried ??= cluster.name;
+    return cluster.createPod(this.input.pod, signals.create);
   }
 
   private async lookup(signal?: AbortSignal): Promise<PlacementResult | undefined> {
@@ -124,10 +146,8 @@ export class PodPlacement {
     return undefined;
   }
 
-  private async createOnCandidates(
-    signal?: AbortSignal,
-    readSignal?: AbortSignal,
-  ): Promise<PlacementResult> {
+  private async createOnCandidates(signals: AttemptSignals): Promise<PlacementResult> {
+    const readSignal = signals.read ?? signals.create;
     const { ordered, skipped } = this.fleet.candidates(
       this.input.messageId,
       this.input.preferredCluster,
@@ -144,7 +164,8 @@ export class PodPlacement {
     const full: string[] = [];
     let retryAfterMs: number | undefined;
     for (const cluster of ordered) {
-      const result = await cluster.createPod(this.input.pod, signal);
+      const result = await this.create(cluster, signals);
+      if (result === undefined) return stoppedBeforeCreate(cluster);
       const decided = this.decided(cluster, result, readSignal);
       if (decided) return decided;
       switch (result.kind) {
@@ -179,10 +200,11 @@ export class PodPlacement {
 
   private async createOnPinned(
     cluster: FleetCluster,
-    signal?: AbortSignal,
-    readSignal?: AbortSignal,
+    signals: AttemptSignals,
   ): Promise<PlacementResult> {
-    const result = await cluster.createPod(this.input.pod, signal);
+    const readSignal = signals.read ?? signals.create;
+    const result = await this.create(cluster, signals);
+    if (result === undefined) return stoppedBeforeCreate(cluster);
     const decided = this.decided(cluster, result, readSignal);
     if (decided) return decided;
     if (result.kind === 'full') {
@@ -276,6 +298,15 @@ export class PodPlacement {
     if (!name) throw new Error('placement needs a pod with metadata.name');
     return name;
   }
+}
+
+/** The create signal fired (the lock is lost) before anything was sent: try nothing more. */
+function stoppedBeforeCreate(cluster: FleetCluster): PlacementResult {
+  return {
+    kind: 'retry',
+    why: 'all-candidates-failed',
+    detail: `stopped before creating on ${cluster.name}: the message lock is lost`,
+  };
 }
 
 function maxOf(a: number | undefined, b: number | undefined): number | undefined {

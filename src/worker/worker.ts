@@ -233,6 +233,7 @@ export class Worker {
     try {
       return await handleMessage(inboundMessage(message), handler, {
         lockLost: keeper.lostSignal,
+        confirmLock: () => keeper.confirm(),
         stopWaiting: this.stopWaiting.signal,
       });
     } catch (error) {

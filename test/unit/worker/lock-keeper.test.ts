@@ -122,4 +122,51 @@ describe('LockKeeper', () => {
     expect(calls).toBe(0);
     expect(keeper.lostSignal.aborted).toBe(false);
   });
+
+  it('confirm() renews at once and reports a lock the broker dropped early', async () => {
+    let lost = false;
+    const renewedAt: number[] = [];
+    const start = Date.now();
+    const keeper = new LockKeeper({
+      renew: async () => {
+        renewedAt.push(Date.now() - start);
+        if (lost) throw new LockLostError('lock lost');
+        return lockFor(60_000);
+      },
+      isLockLost: (e) => e instanceof LockLostError,
+      lockedUntil: lockFor(60_000),
+      maxRenewalDurationMs: 10 * 60_000,
+    });
+    await jest.advanceTimersByTimeAsync(5_000);
+    await keeper.confirm();
+    expect(keeper.lostSignal.aborted).toBe(false);
+    // The schedule starts over from the confirmed lock: next renewal 50 s after it.
+    await jest.advanceTimersByTimeAsync(50_000);
+    expect(renewedAt).toEqual([5_000, 55_000]);
+
+    lost = true; // the broker forgot the lock, long before it would expire
+    await jest.advanceTimersByTimeAsync(1_000);
+    await keeper.confirm();
+    expect(keeper.lostSignal.aborted).toBe(true);
+    keeper.stop();
+  });
+
+  it('confirm() after a transient renewal error keeps the lock it has', async () => {
+    let fail = true;
+    const keeper = new LockKeeper({
+      renew: async () => {
+        if (fail) throw new Error('ServiceBusy');
+        return lockFor(60_000);
+      },
+      isLockLost: (e) => e instanceof LockLostError,
+      lockedUntil: lockFor(60_000),
+      maxRenewalDurationMs: 10 * 60_000,
+    });
+    await keeper.confirm();
+    expect(keeper.lostSignal.aborted).toBe(false);
+    fail = false;
+    await jest.advanceTimersByTimeAsync(1_000); // the retry after the error
+    expect(keeper.lockedUntil.getTime()).toBe(Date.now() + 60_000); // renewed by the retry
+    keeper.stop();
+  });
 });

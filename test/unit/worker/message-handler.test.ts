@@ -45,12 +45,15 @@ function harness(overrides: Partial<HandlerDeps> = {}) {
   };
   const lockLost = new AbortController();
   const stopWaiting = new AbortController();
+  let confirmLock: (() => Promise<void>) | undefined;
   const run = (message: Partial<InboundMessage> = {}) =>
     handleMessage({ messageId: 'msg-1', body: '{}', deliveryCount: 0, ...message }, deps, {
       lockLost: lockLost.signal,
       stopWaiting: stopWaiting.signal,
+      ...(confirmLock && { confirmLock }),
     });
-  return { a, b, fleet, deps, sleeps, run, lockLost, stopWaiting };
+  const onConfirmLock = (confirm: () => Promise<void>) => (confirmLock = confirm);
+  return { a, b, fleet, deps, sleeps, run, lockLost, stopWaiting, onConfirmLock };
 }
 
 describe('handleMessage', () => {
@@ -206,5 +209,16 @@ describe('handleMessage', () => {
     lockLost.abort(new Error('lock expired at 12:00:00'));
     await expect(run()).resolves.toEqual({ action: 'lock-lost', why: 'lock expired at 12:00:00' });
     expect(a.creates + b.creates).toBe(0);
+  });
+
+  it('renews the lock before failing over, and stops there when the broker says it is lost', async () => {
+    const { a, b, run, lockLost, onConfirmLock } = harness();
+    a.createScript = [{ kind: 'unavailable', reason: 'connection refused' }];
+    onConfirmLock(async () => lockLost.abort(new Error('MessageLockLost: the lock was lost')));
+    await expect(run()).resolves.toEqual({
+      action: 'lock-lost',
+      why: 'MessageLockLost: the lock was lost',
+    });
+    expect([a.creates, b.creates]).toEqual([1, 0]);
   });
 });

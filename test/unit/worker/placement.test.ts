@@ -149,6 +149,46 @@ describe('PodPlacement', () => {
     expect(a.pods.size + b.pods.size).toBe(1);
   });
 
+  it('confirms the lock before failing over, and creates nothing once the broker says it is lost', async () => {
+    const { a, b, place } = setup('none');
+    const lock = new AbortController();
+    const confirmed: string[] = [];
+    const confirmLock = async () => {
+      confirmed.push(`before create ${a.creates + b.creates + 1}`);
+      lock.abort(new Error('lock lost'));
+    };
+    a.createScript = [{ kind: 'unavailable', reason: 'connection refused' }];
+    const result = await place().attempt({ create: lock.signal, confirmLock });
+    expect(result).toEqual({
+      kind: 'retry',
+      why: 'all-candidates-failed',
+      detail: 'stopped before creating on b: the message lock is lost',
+    });
+    expect(confirmed).toEqual(['before create 2']);
+    expect([a.creates, b.creates]).toEqual([1, 0]);
+  });
+
+  it('confirms the lock before every create on a cluster but the first, in later rounds too', async () => {
+    const { a, b, place } = setup('none');
+    const confirmed: number[] = [];
+    const confirmLock = async () => {
+      confirmed.push(a.creates + b.creates);
+    };
+    a.createScript = [
+      { kind: 'unavailable', reason: 'connection refused' },
+      { kind: 'unavailable', reason: 'connection refused' },
+    ];
+    b.createScript = [{ kind: 'unavailable', reason: '429', retryAfterMs: 1000 }];
+    const placement = place();
+    await expect(placement.attempt({ confirmLock })).resolves.toMatchObject({ kind: 'retry' });
+    await expect(placement.attempt({ confirmLock })).resolves.toEqual({
+      kind: 'created',
+      cluster: 'b',
+    });
+    // Before b's first create (1 done) and before b's second (3 done); never before a's.
+    expect(confirmed).toEqual([1, 3]);
+  });
+
   it('pins the message to a cluster whose create outcome is unknown, and never fails over', async () => {
     const { a, b, place } = setup('none');
     // The create on a timed out on the client side, but the server did store the pod.
