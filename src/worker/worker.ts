@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { messageIdText } from '../message/message-id.js';
 import type { WorkerMetrics } from '../observability/metrics.js';
 import type { AdmissionGate } from './admission-gate.js';
+import { settleWhileLocked } from './delivery.js';
 import { inboundMessage } from './inbound.js';
 import { LockKeeper } from './lock-keeper.js';
 import { installSafeAmqpDecode } from './safe-amqp-decode.js';
@@ -186,13 +187,15 @@ export class Worker {
       deliveryCount: message.deliveryCount,
     });
     const keeper = this.keepLock(message, log);
-    const outcome = await this.decide(message, keeper, context, log);
-    keeper.stop();
-
-    if (!entry.handedBack) {
-      const settled = await this.settle!(message, outcome);
-      this.record(outcome, settled.result, settled.error, started, context, log);
-    }
+    await settleWhileLocked(
+      keeper,
+      () => this.decide(message, keeper, context, log),
+      async (outcome) => {
+        if (entry.handedBack) return;
+        const settled = await this.settle!(message, outcome);
+        this.record(outcome, settled.result, settled.error, started, context, log);
+      },
+    );
     this.inFlight.delete(entry);
     metrics.messagesInFlight.set(this.inFlight.size);
     this.notifyIfIdle();
