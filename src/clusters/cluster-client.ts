@@ -27,6 +27,9 @@ import { silentLogger, type ClusterLogger } from './logger.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js';
 import { FileTokenSource, StaticTokenSource, type TokenSource } from './token-source.js';
 
+/** How long `close()` lets in-flight requests finish before destroying the connections. */
+export const CLIENT_CLOSE_GRACE_MS = 2_000;
+
 export type Operation = 'create' | 'get' | 'delete' | 'list' | 'access-review' | 'version';
 
 /** One finished API call (after retries), for metrics and debug logs. */
@@ -356,8 +359,9 @@ export class ClusterClient {
   }
 
   /**
-   * Closes the connection pool: waits up to 2 s for in-flight requests, then destroys what is
-   * left (undici's graceful close would otherwise wait out a connect to a black-holed server).
+   * Closes the connection pool: waits up to CLIENT_CLOSE_GRACE_MS for in-flight requests, then
+   * destroys what is left (undici's graceful close would otherwise wait out a connect to a
+   * black-holed server).
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -368,7 +372,7 @@ export class ClusterClient {
       () => 'closed' as const,
     );
     const deadline = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), 2000);
+      timer = setTimeout(() => resolve('timeout'), CLIENT_CLOSE_GRACE_MS);
     });
     const outcome = await Promise.race([graceful, deadline]);
     clearTimeout(timer);

@@ -14,6 +14,7 @@ export { DEFAULT_BACKOFF, Backoff, backoffDelay, sleep, type BackoffOptions } fr
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 export {
   ClusterClient,
+  CLIENT_CLOSE_GRACE_MS,
   type AccessReport,
   type CallEvent,
   type CallOptions,

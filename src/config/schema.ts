@@ -181,7 +181,7 @@ const definition: SectionSpec = {
   },
   worker: {
     shutdownGraceMs: int(
-      "On SIGTERM/SIGINT: how long in-flight messages may finish before they are abandoned and the process exits. Set the Deployment's terminationGracePeriodSeconds a few seconds above this.",
+      "On SIGTERM/SIGINT: how long in-flight messages may finish. Messages only waiting go back to the queue at once; one whose pod create is still in flight when this ends is left locked (its create may still land) and comes back when its lock lapses. Stopping takes at most this + 7 s (closing connections): set the Deployment's terminationGracePeriodSeconds above that.",
       30_000,
       0,
     ),

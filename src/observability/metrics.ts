@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** How a message left the worker; one label value per settlement path. */
-export type MessageOutcome = 'created' | 'duplicate' | 'dead_lettered' | 'abandoned' | 'lock_lost';
+export type MessageOutcome =
+  'created' | 'duplicate' | 'dead_lettered' | 'abandoned' | 'lock_lost' | 'left_locked';
 
 /**
  * The worker's Prometheus metrics. One instance per worker (its own registry), so tests and
@@ -19,7 +20,7 @@ export class WorkerMetrics {
 
   readonly messagesSettled = new Counter({
     name: 'podbus_messages_settled_total',
-    help: 'Messages by final outcome: created, duplicate (pod already existed), dead_lettered, abandoned, lock_lost.',
+    help: 'Messages by final outcome: created, duplicate (pod already existed), dead_lettered, abandoned, lock_lost, left_locked (left to its lock expiry at shutdown: a create may still land).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

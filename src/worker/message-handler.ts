@@ -112,7 +112,7 @@ export async function handleMessage(
         };
       case 'retry': {
         if (signals.lockLost.aborted) return lockLost(signals.lockLost);
-        if (signals.stopWaiting.aborted) return shuttingDown(result);
+        if (signals.stopWaiting.aborted) return shuttingDown(result, placement);
         const heldMs = deps.now() - started;
         if (result.why === 'no-capacity') {
           // Every cluster is full. Wait for a pod to finish (event-driven), for as long as
@@ -130,7 +130,7 @@ export async function handleMessage(
             await deps.fleet.waitForCapacity(AbortSignal.any([stop, timeout]));
           } catch {
             if (signals.lockLost.aborted) return lockLost(signals.lockLost);
-            if (signals.stopWaiting.aborted) return shuttingDown(result);
+            if (signals.stopWaiting.aborted) return shuttingDown(result, placement);
           } finally {
             capacityWaitMs += deps.now() - waitStarted;
           }
@@ -149,18 +149,21 @@ export async function handleMessage(
           await deps.sleep(delayMs, stop);
         } catch {
           if (signals.lockLost.aborted) return lockLost(signals.lockLost);
-          return shuttingDown(result);
+          return shuttingDown(result, placement);
         }
       }
     }
   }
 }
 
-function shuttingDown(result: Extract<PlacementResult, { kind: 'retry' }>): HandlingOutcome {
-  return {
-    action: 'abandon',
-    why: `shutting down while waiting (${result.why}): ${result.detail}`,
-  };
+function shuttingDown(
+  result: Extract<PlacementResult, { kind: 'retry' }>,
+  placement: PodPlacement,
+): HandlingOutcome {
+  const why = `shutting down while waiting (${result.why}): ${result.detail}`;
+  // A create on the pinned cluster may still land: a redelivery now could miss it.
+  if (placement.pinnedCluster !== undefined) return { action: 'leave-locked', why };
+  return { action: 'abandon', why };
 }
 
 function lockLost(signal: AbortSignal): HandlingOutcome {

@@ -9,4 +9,9 @@ export type HandlingOutcome =
   /** Give the message back to the queue (deliveryCount + 1): retry budget spent or shutting down. */
   | { action: 'abandon'; why: string }
   /** The lock is gone; settling is impossible and the broker will redeliver. */
-  | { action: 'lock-lost'; why: string };
+  | { action: 'lock-lost'; why: string }
+  /**
+   * Settle nothing and let the lock lapse (shutting down while a create may still land): the
+   * broker redelivers only after the lock duration, when the lookup can see what happened.
+   */
+  | { action: 'leave-locked'; why: string };

@@ -14,7 +14,7 @@ const MAX_LAST_ERROR_CHARS = 512;
 /** Application property set on abandon so the next delivery (and the DLQ) shows why. */
 export const LAST_ERROR_PROPERTY = 'podbus-last-error';
 
-export type SettleResult = 'settled' | 'lock-lost' | 'failed';
+export type SettleResult = 'settled' | 'lock-lost' | 'left' | 'failed';
 
 type SettlingReceiver = Pick<
   ServiceBusReceiver,
@@ -73,6 +73,8 @@ export async function settle(
         break;
       case 'lock-lost':
         return { result: 'lock-lost' };
+      case 'leave-locked':
+        return { result: 'left' };
     }
     return { result: 'settled' };
   } catch (error) {

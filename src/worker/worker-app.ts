@@ -1,4 +1,4 @@
-import { backoffDelay, ClusterPool, sleep } from '../clusters/index.js';
+import { backoffDelay, CLIENT_CLOSE_GRACE_MS, ClusterPool, sleep } from '../clusters/index.js';
 import type { Config } from '../config/config.js';
 import { startHealthServer, type HealthServer } from '../observability/health-server.js';
 import type { Logger } from '../observability/logger.js';
@@ -7,7 +7,17 @@ import { policyForConfig } from '../policy/policy.js';
 import { pollingGate } from './admission-gate.js';
 import { fleetFromPool } from './fleet-adapter.js';
 import { createPrepare } from './prepare.js';
-import { Worker } from './worker.js';
+import { Worker, workerStopBudgetMs } from './worker.js';
+
+/**
+ * The longest `WorkerApp.stop()` can take with this configuration: the worker's stop (grace
+ * period, then closing the Service Bus connection), then closing the cluster connections. The
+ * deployment's terminationGracePeriodSeconds must exceed it, or the kubelet kills the process
+ * mid-shutdown (deploy/worker/base/deployment.yaml; a test holds them together).
+ */
+export function worstCaseStopMs(config: Pick<Config, 'worker'>): number {
+  return workerStopBudgetMs(config.worker.shutdownGraceMs) + CLIENT_CLOSE_GRACE_MS;
+}
 
 /** A running worker with everything it owns; `stop()` shuts it all down in order. */
 export interface WorkerApp {

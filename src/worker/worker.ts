@@ -8,7 +8,7 @@ import {
 import type { Logger } from 'pino';
 
 import { messageIdText } from '../message/message-id.js';
-import type { WorkerMetrics } from '../observability/metrics.js';
+import type { MessageOutcome, WorkerMetrics } from '../observability/metrics.js';
 import type { AdmissionGate } from './admission-gate.js';
 import { settleWhileLocked } from './delivery.js';
 import { inboundMessage } from './inbound.js';
@@ -16,7 +16,7 @@ import { LockKeeper } from './lock-keeper.js';
 import { installSafeAmqpDecode } from './safe-amqp-decode.js';
 import { handleMessage, type HandlerDeps } from './message-handler.js';
 import type { HandlingOutcome } from './outcome.js';
-import { serialSettler } from './settle.js';
+import { serialSettler, type SettleResult } from './settle.js';
 
 /**
  * The worker's lifecycle. Transitions only move forward:
@@ -31,7 +31,10 @@ export interface WorkerOptions {
   maxConcurrentCalls: number;
   /** How long one message's lock is kept alive at most (must exceed the retry budget). */
   maxLockRenewalMs: number;
-  /** How long `stop()` waits for in-flight messages before handing them back. */
+  /**
+   * How long `stop()` waits for in-flight messages (closing the subscription included); what is
+   * still in flight then is left locked (see `stop`).
+   */
   shutdownGraceMs: number;
   handler: HandlerDeps;
   gate: AdmissionGate;
@@ -39,14 +42,23 @@ export interface WorkerOptions {
   metrics: WorkerMetrics;
   /** How often the Service Bus connection is probed for /readyz (default 15 s). */
   probeIntervalMs?: number;
-  /** How long each closing step of stop() may take (default 5 s). */
+  /** How long closing the Service Bus connection may take in stop() (default 5 s). */
   closeTimeoutMs?: number;
+}
+
+export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
+
+/**
+ * The longest `stop()` can take: the grace period (closing the subscription and waiting for
+ * in-flight messages), then closing the receiver and the connection. Every step is bounded by
+ * what is left of these, so a Service Bus outage cannot stretch it.
+ */
+export function workerStopBudgetMs(shutdownGraceMs: number, closeTimeoutMs?: number): number {
+  return shutdownGraceMs + (closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
 }
 
 interface InFlight {
   readonly message: ServiceBusReceivedMessage;
-  /** Set when shutdown handed the message back, so the handler won't settle it again. */
-  handedBack: boolean;
 }
 
 export class Worker {
@@ -120,8 +132,13 @@ export class Worker {
   }
 
   /**
-   * Graceful stop: no new messages; in-flight ones finish, or go back to the queue when they
-   * are only waiting or when the grace period ends; then links and connection close.
+   * Graceful stop, within `workerStopBudgetMs`: no new messages; in-flight ones finish within
+   * the grace period, or hand themselves back when they are only waiting (the waits end at
+   * once). A message still in flight when the grace period ends is never handed back: its
+   * create may still be on its way to the API server, and an abandon would give the message
+   * to another replica at once, whose lookup could miss the pod and create a second one. It is
+   * left locked instead; its lock lapses and the broker redelivers it a lock duration later,
+   * when the create has landed or failed and the lookup of the redelivery sees which.
    */
   async stop(): Promise<void> {
     if (this.state === 'stopped' || this.state === 'draining') return this.waitStopped();
@@ -130,21 +147,41 @@ export class Worker {
       return;
     }
     this.setState('draining');
+    const graceEnds = Date.now() + this.options.shutdownGraceMs;
     if (this.probeTimer) clearInterval(this.probeTimer);
     // First stop the credit, then release the waits: a handler that hands its message back
     // returns credit, and with the subscription still open the broker would at once deliver
     // another (or the same) message to a worker that is going away.
-    await this.closeStep('closing the subscription', () => this.subscription?.close());
+    await this.closeStep(
+      'closing the subscription',
+      () => this.subscription?.close(),
+      Math.min(this.closeTimeoutMs, Math.max(0, graceEnds - Date.now())),
+    );
     this.stopWaiting.abort(new Error('worker is shutting down'));
 
-    const finished = await this.waitForInFlight(this.options.shutdownGraceMs);
-    if (!finished) await this.closeStep('handing messages back', () => this.handBackInFlight());
+    const finished = await this.waitForInFlight(Math.max(0, graceEnds - Date.now()));
+    if (!finished) {
+      this.options.logger.warn(
+        { count: this.inFlight.size },
+        'shutdown grace period over; leaving the messages still in flight locked (a create may still land): the broker redelivers them when their locks lapse',
+      );
+    }
 
-    await this.closeStep('closing the receiver', () => this.receiver?.close());
-    await this.closeStep('closing the Service Bus client', () => this.client?.close());
+    await this.closeStep(
+      'closing the Service Bus connection',
+      async () => {
+        await this.receiver?.close();
+        await this.client?.close();
+      },
+      this.closeTimeoutMs,
+    );
     this.setState('stopped');
     for (const resolve of this.stopWaiters) resolve();
     this.stopWaiters.clear();
+  }
+
+  private get closeTimeoutMs(): number {
+    return this.options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
   }
 
   /**
@@ -152,9 +189,12 @@ export class Worker {
    * operation timeout (60 s) on each close, and the pod would be killed mid-shutdown. A step
    * that fails or runs out of time is logged and skipped; the broker's lock expiry covers it.
    */
-  private async closeStep(what: string, step: () => Promise<unknown> | undefined): Promise<void> {
+  private async closeStep(
+    what: string,
+    step: () => Promise<unknown> | undefined,
+    limitMs: number,
+  ): Promise<void> {
     const log = this.options.logger;
-    const limitMs = this.options.closeTimeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), limitMs);
@@ -175,7 +215,7 @@ export class Worker {
 
   private async onMessage(message: ServiceBusReceivedMessage): Promise<void> {
     const started = Date.now();
-    const entry: InFlight = { message, handedBack: false };
+    const entry: InFlight = { message };
     this.inFlight.add(entry);
     const { metrics } = this.options;
     metrics.messagesReceived.inc();
@@ -191,7 +231,6 @@ export class Worker {
       keeper,
       () => this.decide(message, keeper, context, log),
       async (outcome) => {
-        if (entry.handedBack) return;
         const settled = await this.settle!(message, outcome);
         this.record(outcome, settled.result, settled.error, started, context, log);
       },
@@ -266,7 +305,7 @@ export class Worker {
 
   private record(
     outcome: HandlingOutcome,
-    settled: 'settled' | 'lock-lost' | 'failed',
+    settled: SettleResult,
     error: unknown,
     started: number,
     context: { challengeId?: string; pod?: string },
@@ -274,16 +313,7 @@ export class Worker {
   ): void {
     const { metrics } = this.options;
     const durationMs = Date.now() - started;
-    const label =
-      settled === 'lock-lost'
-        ? 'lock_lost'
-        : outcome.action === 'complete'
-          ? outcome.outcome
-          : outcome.action === 'dead-letter'
-            ? 'dead_lettered'
-            : outcome.action === 'abandon'
-              ? 'abandoned'
-              : 'lock_lost';
+    const label = outcomeLabel(outcome, settled);
     if (settled === 'failed') {
       log.error(
         { err: error, ...context, intended: outcome.action, durationMs },
@@ -303,9 +333,7 @@ export class Worker {
       ...(outcome.action === 'dead-letter'
         ? { reason: outcome.reason, description: outcome.description }
         : {}),
-      ...(outcome.action === 'abandon' || outcome.action === 'lock-lost'
-        ? { why: outcome.why }
-        : {}),
+      ...('why' in outcome ? { why: outcome.why } : {}),
     };
     if (label === 'created' || label === 'duplicate') log.info(fields, 'message handled');
     else log.warn(fields, 'message handled');
@@ -367,26 +395,6 @@ export class Worker {
     this.idleWaiters.clear();
   }
 
-  private async handBackInFlight(): Promise<void> {
-    const pending = [...this.inFlight];
-    this.options.logger.warn(
-      { count: pending.length },
-      'shutdown grace period over; handing messages back',
-    );
-    await Promise.all(
-      pending.map(async (entry) => {
-        entry.handedBack = true;
-        const settled = await this.settle!(entry.message, {
-          action: 'abandon',
-          why: 'worker shut down before the message was handled',
-        });
-        this.options.metrics.messagesSettled.inc({
-          outcome: settled.result === 'lock-lost' ? 'lock_lost' : 'abandoned',
-        });
-      }),
-    );
-  }
-
   private waitStopped(): Promise<void> {
     if (this.state === 'stopped') return Promise.resolve();
     return new Promise((resolve) => this.stopWaiters.add(resolve));
@@ -395,6 +403,22 @@ export class Worker {
   private setState(next: WorkerState): void {
     this.options.logger.info({ from: this.state, to: next }, 'worker state changed');
     this.state = next;
+  }
+}
+
+function outcomeLabel(outcome: HandlingOutcome, settled: SettleResult): MessageOutcome {
+  if (settled === 'lock-lost') return 'lock_lost';
+  switch (outcome.action) {
+    case 'complete':
+      return outcome.outcome;
+    case 'dead-letter':
+      return 'dead_lettered';
+    case 'abandon':
+      return 'abandoned';
+    case 'leave-locked':
+      return 'left_locked';
+    case 'lock-lost':
+      return 'lock_lost';
   }
 }
 

@@ -72,6 +72,44 @@ describe('worker: capacity and shutdown', () => {
     expect(stack.sb.inspect(QUEUE)).toMatchObject({ active: 0, locked: 0 });
   });
 
+  it('on stop, never hands back a message whose create is still in flight: its lock lapses', async () => {
+    stack = await Stack.start({
+      clusters: [{ name: 'alpha' }],
+      lockDuration: 'PT10S',
+      config: { worker: { shutdownGraceMs: 500 } },
+    });
+    // hash: the first delivery goes straight to its create, which the API server then holds.
+    const first = await stack.startWorker({ 'selection.strategy': 'hash' });
+    const alpha = stack.k8s.cluster('alpha');
+    await alpha.faults.set({ latencyMs: 4_000 });
+    await stack.send({ messageId: 'late-1', body: challenge('web-1', 'busybox:1.36') });
+    await eventually('the create in flight', () => first.worker.inFlightCount === 1);
+
+    await first.stop();
+    // Not abandoned (another replica would have it at once, and might miss the pod the create
+    // is about to make): still locked, left to lapse.
+    expect(stack.sb.inspect(QUEUE)).toMatchObject({ active: 0, locked: 1 });
+    const settled = await first.metrics.registry.getSingleMetricAsString(
+      'podbus_messages_settled_total',
+    );
+    expect(settled).not.toContain('outcome="abandoned"');
+
+    // Whether or not the held create landed, the redelivery after the lock lapsed (not before)
+    // looks first, and the message ends with exactly one pod.
+    await alpha.faults.clear();
+    const second = await stack.startWorker({ 'selection.strategy': 'hash' });
+    await eventually(
+      'the redelivery settled',
+      async () =>
+        /outcome="(created|duplicate)"\} 1/.test(
+          await second.metrics.registry.getSingleMetricAsString('podbus_messages_settled_total'),
+        ),
+      30_000,
+    );
+    expect(stack.podNames()).toEqual(['alpha/late-1']);
+    expect(stack.sb.inspect(QUEUE)).toMatchObject({ active: 0, locked: 0, deadLettered: 0 });
+  });
+
   it('on stop, hands waiting messages straight back instead of holding them', async () => {
     stack = await Stack.start();
     for (const c of stack.k8s.clusters) await c.faults.set({ down: true });

@@ -1,6 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+
+import { parse, stringify } from 'yaml';
 
 import { ConfigError } from '../../../src/config/config-error.js';
 import { loadConfig } from '../../../src/config/load-config.js';
@@ -53,4 +55,24 @@ export function errorOf(options: ConfigSources): string {
     throw error;
   }
   throw new Error('expected loadConfig to throw a ConfigError');
+}
+
+/** Loads a shipped podbus.yaml and clusters file as the worker would, with stand-in secret files. */
+export function loadShippedConfig(podbusYaml: string, clustersYaml: string) {
+  const s = scratch();
+  const entries = (parse(clustersYaml) as Record<string, string>[]).map((entry) => {
+    const moved = { ...entry };
+    for (const key of ['tokenFile', 'caFile'] as const) {
+      const file = join(s.dir, entry[key]!);
+      mkdirSync(dirname(file), { recursive: true });
+      s.write(file.slice(s.dir.length + 1), key === 'caFile' ? CA_PEM : 'token');
+      moved[key] = file;
+    }
+    return moved;
+  });
+  return loadConfig({
+    file: s.write('podbus.yaml', podbusYaml),
+    env: { PODBUS_SERVICE_BUS_CONNECTION_STRING: CONNECTION_STRING },
+    overrides: { clustersFile: s.write('clusters.yaml', stringify(entries)) },
+  });
 }

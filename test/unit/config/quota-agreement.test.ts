@@ -1,18 +1,17 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 
-import { loadConfig } from '../../../src/config/load-config.js';
 import { effectiveResources } from '../../../src/policy/resources.js';
 import {
   compareQuantities,
   mustParseQuantity,
   type Quantity,
 } from '../../../src/policy/quantity.js';
-import { CA_PEM, CONNECTION_STRING, scratch } from './config-fixture.js';
+import { loadShippedConfig as load } from './config-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -34,26 +33,6 @@ const shipped: [string, string, string][] = [
   ['examples', read('examples/podbus.yaml'), read('examples/clusters.yaml')],
   ['deploy/compose', read('deploy/compose/podbus.yaml'), read('deploy/compose/clusters-k3s.yaml')],
 ];
-
-/** Loads a config and its clusters file as the worker would, with stand-in secret files. */
-function load(podbusYaml: string, clustersYaml: string) {
-  const s = scratch();
-  const entries = (parse(clustersYaml) as Record<string, string>[]).map((entry) => {
-    const moved = { ...entry };
-    for (const key of ['tokenFile', 'caFile'] as const) {
-      const file = join(s.dir, entry[key]!);
-      mkdirSync(dirname(file), { recursive: true });
-      s.write(file.slice(s.dir.length + 1), key === 'caFile' ? CA_PEM : 'token');
-      moved[key] = file;
-    }
-    return moved;
-  });
-  return loadConfig({
-    file: s.write('podbus.yaml', podbusYaml),
-    env: { PODBUS_SERVICE_BUS_CONNECTION_STRING: CONNECTION_STRING },
-    overrides: { clustersFile: s.write('clusters.yaml', stringify(entries)) },
-  });
-}
 
 function times(q: Quantity, n: number): Quantity {
   return {

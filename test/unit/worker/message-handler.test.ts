@@ -221,4 +221,19 @@ describe('handleMessage', () => {
     });
     expect([a.creates, b.creates]).toEqual([1, 0]);
   });
+
+  it('shutting down while pinned, leaves the message locked instead of handing it back', async () => {
+    const { a, b, run, stopWaiting } = harness({
+      sleep: async (_ms, signal) => {
+        stopWaiting.abort(); // the worker starts shutting down during the backoff
+        signal.throwIfAborted();
+      },
+    });
+    a.createScript = [{ kind: 'unknown', reason: 'timeout after 10000 ms' }];
+    await expect(run()).resolves.toEqual({
+      action: 'leave-locked',
+      why: 'shutting down while waiting (pinned-cluster-unavailable): create on a may or may not have happened (timeout after 10000 ms); retrying there only',
+    });
+    expect([a.creates, b.creates]).toEqual([1, 0]);
+  });
 });

@@ -57,4 +57,12 @@ describe('settle: what podbus writes onto a message is scrubbed like a log line'
     expect(lastError).not.toContain(KEY.slice(0, 6));
     expect(lastError).toContain('SharedAccessKey=[REDACTED]');
   });
+
+  it('leaves a message it must not hand back alone: no settlement at all', async () => {
+    const { calls, receiver } = recordingReceiver();
+    await expect(
+      settle(receiver, message, { action: 'leave-locked', why: 'a create may still land' }),
+    ).resolves.toEqual({ result: 'left' });
+    expect(calls).toEqual([]);
+  });
 });
