@@ -31,7 +31,8 @@ export async function runWorker(flags: RunFlags, env = process.env): Promise<num
       logger.warn({ signal }, 'second signal: exiting without finishing the drain'),
   });
   try {
-    const app = await startWorkerApp(config, { logger });
+    // A signal during start-up must stop the worker too, not wait for it to start receiving.
+    const app = await startWorkerApp(config, { logger, stopRequested: signals.stopped });
     const signal = await signals.stopped;
     logger.info(
       { signal, graceMs: config.worker.shutdownGraceMs },

@@ -33,6 +33,13 @@ export interface WorkerAppOptions {
   readonly logger: Logger;
   /** Process-wide metrics (node_*, process_*) are on unless a test turns them off. */
   readonly defaultMetrics?: boolean;
+  /**
+   * Settles when the app should stop (the first SIGTERM): the app is then returned at once,
+   * even if the worker is still starting, so that `stop()` can be called from the first
+   * instant. The worker's start waits for Service Bus and for a cluster that can take a pod,
+   * which may be never.
+   */
+  readonly stopRequested?: Promise<unknown>;
 }
 
 /**
@@ -105,7 +112,7 @@ export async function startWorkerApp(
       });
       logger.info({ port: health.port }, 'serving /healthz, /readyz and /metrics');
     }
-    await worker.start();
+    await startUnlessStopped(worker, options);
   } catch (error) {
     await Promise.allSettled([worker.stop(), pool.close(), health?.close()]);
     throw error;
@@ -122,6 +129,22 @@ export async function startWorkerApp(
       await health?.close();
     },
   };
+}
+
+/** Starts the worker, or returns early when a stop is requested while it starts. */
+async function startUnlessStopped(worker: Worker, options: WorkerAppOptions): Promise<void> {
+  const starting = worker.start();
+  if (options.stopRequested === undefined) return starting;
+  const first = await Promise.race([
+    starting.then(() => 'started' as const),
+    options.stopRequested.then(() => 'stop' as const),
+  ]);
+  if (first === 'stop') {
+    // stop() ends the start (its waits are released); a failure then is only worth a line.
+    starting.catch((error: unknown) =>
+      options.logger.warn({ err: error }, 'the worker failed while stopping during start-up'),
+    );
+  }
 }
 
 function createPool(config: Config, logger: Logger, metrics: WorkerMetrics): ClusterPool {
