@@ -35,7 +35,8 @@ describe('worker: 403s from admission', () => {
     const alpha = stack.k8s.cluster('alpha');
     await stack.adminApi('alpha').createNamespacedResourceQuota({
       namespace: alpha.namespace,
-      body: { metadata: { name: 'challenges' }, spec: { hard: { pods: '1' } } },
+      // Room for one default pod (limits.cpu 1): the second meets "exceeded quota".
+      body: { metadata: { name: 'challenges' }, spec: { hard: { 'limits.cpu': '1' } } },
     });
     const app = await stack.startWorker();
     await stack.send(
@@ -147,5 +148,49 @@ describe('worker: 403s from admission', () => {
     expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
     expect(app.pool.status()).toMatchObject([{ name: 'strict', breaker: 'closed' }]);
     expect(stack.sb.inspect(QUEUE)).toMatchObject({ active: 0, locked: 0 });
+  });
+
+  it('against the emulator’s own admission: Pod Security restricted and a LimitRange refuse at once', async () => {
+    stack = await Stack.start({ clusters: [{ name: 'alpha' }, { name: 'beta' }] });
+    const alpha = stack.k8s.cluster('alpha');
+    const beta = stack.k8s.cluster('beta');
+    const alphaApi = stack.adminApi('alpha');
+    const namespace = await alphaApi.readNamespace({ name: alpha.namespace });
+    namespace.metadata!.labels = {
+      ...namespace.metadata!.labels,
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    };
+    await alphaApi.replaceNamespace({ name: alpha.namespace, body: namespace });
+    await stack.adminApi('beta').createNamespacedLimitRange({
+      namespace: beta.namespace,
+      body: {
+        metadata: { name: 'small' },
+        spec: { limits: [{ type: 'Container', max: { cpu: '500m' } }] },
+      },
+    });
+    const app = await stack.startWorker();
+    await stack.send(
+      { messageId: 'psa-2', body: { ...challenge('web-1', 'busybox:1.36'), cluster: 'alpha' } },
+      { messageId: 'limits-2', body: { ...challenge('web-1', 'busybox:1.36'), cluster: 'beta' } },
+    );
+
+    const letters = await eventually('two dead letters', async () => {
+      const found = await stack!.deadLetters();
+      return found.length === 2 && found;
+    });
+    const byId = Object.fromEntries(
+      letters.map((m) => [m.messageId, [m.deadLetterReason, m.deliveryCount]]),
+    );
+    expect(byId).toEqual({ 'psa-2': ['PodRejected', 0], 'limits-2': ['PodRejected', 0] });
+    const description = (id: string) =>
+      letters.find((m) => m.messageId === id)!.deadLetterErrorDescription;
+    expect(description('psa-2')).toMatch(
+      /^cluster alpha rejected the pod: 403 pods "psa-2" is forbidden: violates PodSecurity "restricted:latest": .*runAsNonRoot != true/,
+    );
+    expect(description('limits-2')).toBe(
+      'cluster beta rejected the pod: 403 pods "limits-2" is forbidden: maximum cpu usage per Container is 500m, but limit is 1',
+    );
+    expect(stack.pods()).toEqual([]);
+    expect(app.pool.status().map((c) => c.breaker)).toEqual(['closed', 'closed']);
   });
 });
