@@ -4,6 +4,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from '../observability/logger
 import { startLocalStack } from '../local/local-stack.js';
 import { ProgressReporter } from '../local/progress-reporter.js';
 import { SAMPLE_MESSAGES } from '../local/samples.js';
+import { loadKubernetesEmulator, loadServiceBusEmulator } from './emulator-packages.js';
 import { CliUsageError, EXIT } from './exit-codes.js';
 import { cliIo, out } from './io.js';
 import { onStopSignals } from './signals.js';
@@ -31,9 +32,18 @@ export async function runLocal(flags: LocalFlags): Promise<number> {
     pretty: io.stderr.isTTY === true,
     destination: { write: (line: string) => io.stderr.write(line) },
   });
+  // First, so that an installation without the emulators says so before writing anything.
+  const { startServiceBusEmulator } = await loadServiceBusEmulator('podbus local');
+  const { startKubernetesEmulator } = await loadKubernetesEmulator('podbus local');
   const signals = onStopSignals();
   out('podbus local: starting the Service Bus emulator, simulated clusters and the worker...');
-  const stack = await startLocalStack({ stateDir: flags.stateDir, clusters, httpPort, logger });
+  const stack = await startLocalStack({
+    emulators: { startServiceBusEmulator, startKubernetesEmulator },
+    stateDir: flags.stateDir,
+    clusters,
+    httpPort,
+    logger,
+  });
   const client = new ServiceBusClient(stack.serviceBus.connectionString);
   const reporter = new ProgressReporter(
     stack.kubernetes,

@@ -15,11 +15,11 @@ import type {
   WatchPodsOptions,
 } from './cluster-client.js';
 import { ClusterError } from './errors.js';
-import { MANAGED_BY_SELECTOR } from '../pod/metadata-keys.js';
+import { MANAGED_BY_SELECTOR } from '../message/metadata-keys.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
 
 // Every pod podbus creates carries this label; the pod builder defines it.
-export { MANAGED_BY_SELECTOR } from '../pod/metadata-keys.js';
+export { MANAGED_BY_SELECTOR } from '../message/metadata-keys.js';
 
 /** The slice of ClusterClient the tracker uses; tests script it. */
 export interface PodWatchSource {

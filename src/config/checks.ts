@@ -1,4 +1,4 @@
-import { PODBUS_LABEL_KEYS } from '../pod/metadata-keys.js';
+import { PODBUS_LABEL_KEYS } from '../message/metadata-keys.js';
 import { imagePatternProblem } from '../policy/image-allowlist.js';
 import { keyHasDomainPrefix, labelKeyProblem, labelValueProblem } from '../policy/label-syntax.js';
 import { compareQuantities, isZeroQuantity, parseQuantity } from '../policy/quantity.js';

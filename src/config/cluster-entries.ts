@@ -2,7 +2,7 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
 import type { ClusterEntry } from '../clusters/cluster-entry.js';
-import { closestKey } from '../message/closest-key.js';
+import { closestKey } from '../shared/closest-key.js';
 import { isDns1123Label } from '../message/names.js';
 import type { ConfigProblem } from './config-error.js';
 import { isPlainObject } from './formats.js';

@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 
 import convict from 'convict';
 
-import { preview } from '../message/preview.js';
+import { preview } from '../shared/preview.js';
 import { scrubText } from '../observability/redaction.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { parseConvictErrors } from './convict-errors.js';

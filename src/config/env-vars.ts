@@ -1,4 +1,4 @@
-import { closestKey } from '../message/closest-key.js';
+import { closestKey } from '../shared/closest-key.js';
 import { CONFIG_SCHEMA } from './schema.js';
 import { leaves } from './schema-tree.js';
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 
-import { closestKey } from '../message/closest-key.js';
-import { preview } from '../message/preview.js';
+import { closestKey } from '../shared/closest-key.js';
+import { preview } from '../shared/preview.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { isPlainObject } from './formats.js';
 import { readStructuredFile } from './read-structured-file.js';

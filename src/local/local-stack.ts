@@ -3,17 +3,27 @@ import { join, resolve } from 'node:path';
 
 import { stringify } from 'yaml';
 
-import type { KubernetesEmulator } from '@podbus/kubernetes-emulator';
-import type { ServiceBusEmulator } from '@podbus/servicebus-emulator';
+import type { KubernetesEmulator, startKubernetesEmulator } from '@podbus/kubernetes-emulator';
+import type { ServiceBusEmulator, startServiceBusEmulator } from '@podbus/servicebus-emulator';
 
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
-import { loadKubernetesEmulator, loadServiceBusEmulator } from '../cli/emulator-packages.js';
 import type { Logger } from '../observability/logger.js';
 import { startWorkerApp, type WorkerApp } from '../worker/worker-app.js';
 import { LOCAL_ALLOWED_IMAGES } from './samples.js';
 
+/**
+ * The two emulator packages' entry points. The caller loads them (the CLI's lazy loads, which
+ * say how to get the packages when the installation has none): this module only knows their
+ * types, so the worker's code never depends on the emulators at run time.
+ */
+export interface LocalEmulators {
+  readonly startServiceBusEmulator: typeof startServiceBusEmulator;
+  readonly startKubernetesEmulator: typeof startKubernetesEmulator;
+}
+
 export interface LocalStackOptions {
+  readonly emulators: LocalEmulators;
   /** Where the kubeconfig and the worker's config file are written. */
   readonly stateDir: string;
   readonly clusters: number;
@@ -38,9 +48,7 @@ export interface LocalStack {
  * file, loaded by the real loader), so `podbus run --config <stateDir>/podbus.yaml` works too.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
-  // First, so that an installation without the emulators says so before writing anything.
-  const { startServiceBusEmulator } = await loadServiceBusEmulator('podbus local');
-  const { startKubernetesEmulator } = await loadKubernetesEmulator('podbus local');
+  const { startServiceBusEmulator, startKubernetesEmulator } = options.emulators;
   const stateDir = resolve(options.stateDir);
   await mkdir(stateDir, { recursive: true });
   const started: { stop(): Promise<void> }[] = [];

@@ -1,5 +1,3 @@
-import { checkPolicy, formatViolation } from '../policy/check-policy.js';
-import type { Policy } from '../policy/policy.js';
 import type { ChallengeRequest, MessageForm } from './challenge-request.js';
 import { decodeBody } from './decode-body.js';
 import { detectForm } from './detect-form.js';
@@ -22,7 +20,19 @@ export interface IncomingMessage {
   readonly bodyType?: 'data' | 'sequence' | 'value';
 }
 
+/** Limits that apply before a body is even read (the operator sets them in `policy`). */
+export interface ParseLimits {
+  /** Largest accepted body in bytes; a larger one is a PolicyViolation. */
+  readonly maxBodyBytes: number;
+}
+
 export type ParseFailureReason = 'InvalidJson' | 'SchemaViolation' | 'PolicyViolation';
+
+export interface ParseFailure {
+  readonly ok: false;
+  readonly reason: ParseFailureReason;
+  readonly description: string;
+}
 
 export type ParseResult =
   | {
@@ -32,29 +42,34 @@ export type ParseResult =
       /** The body was a JSON string holding the challenge (sent JSON-encoded twice). */
       readonly jsonStringBody?: true;
     }
-  | { readonly ok: false; readonly reason: ParseFailureReason; readonly description: string };
+  | ParseFailure;
 
 /**
  * Message -> ChallengeRequest, or the dead-letter reason and a description a person can act on.
+ * Only parses: whether the operator allows what the request asks for is policy's question,
+ * asked by the worker (worker/prepare.ts) once this has answered.
  * Never throws, whatever the body: a failure here is the message's fault, never the worker's.
- * Order: size and JSON (InvalidJson; too large is a PolicyViolation), the published schema
- * (SchemaViolation), then the operator's policy (PolicyViolation).
+ * Order: size and JSON (InvalidJson; too large is a PolicyViolation), then the published schema
+ * (SchemaViolation).
  */
-export function parseChallengeMessage(message: IncomingMessage, policy: Policy): ParseResult {
+export function parseChallengeMessage(message: IncomingMessage, limits: ParseLimits): ParseResult {
   try {
-    return parse(message, policy);
+    return parse(message, limits);
   } catch (error) {
-    // A bug in podbus must not turn into a crash loop on one message; the text says so.
-    const why = error instanceof Error ? error.message : String(error);
-    return {
-      ok: false,
-      reason: 'SchemaViolation',
-      description: `podbus could not check this message (${why}); please report it`,
-    };
+    return couldNotCheck(error);
   }
 }
 
-function parse(message: IncomingMessage, policy: Policy): ParseResult {
+/** A bug in podbus must not turn into a crash loop on one message; the text says so. */
+export function couldNotCheck(error: unknown): ParseFailure {
+  const why = error instanceof Error ? error.message : String(error);
+  return failure(
+    'SchemaViolation',
+    `podbus could not check this message (${why}); please report it`,
+  );
+}
+
+function parse(message: IncomingMessage, limits: ParseLimits): ParseResult {
   const messageId = messageIdText(message.messageId);
   // An undecodable message may have lost its properties with the rest: say what is wrong.
   if (messageId === '' && !(message.body instanceof UndecodableBody)) {
@@ -64,7 +79,7 @@ function parse(message: IncomingMessage, policy: Policy): ParseResult {
     );
   }
   const decoded = decodeBody(message.body, {
-    maxBodyBytes: policy.maxBodyBytes,
+    maxBodyBytes: limits.maxBodyBytes,
     ...(message.contentType !== undefined && { contentType: message.contentType }),
     ...(message.bodyType !== undefined && { bodyType: message.bodyType }),
   });
@@ -83,15 +98,10 @@ function parse(message: IncomingMessage, policy: Policy): ParseResult {
   const duplicate = duplicateContainerName(request);
   if (duplicate) return failure('SchemaViolation', duplicate);
 
-  const violations = checkPolicy(request, policy).map(formatViolation);
-  if (violations.length > 0) {
-    const inSenderTerms = form === 'seed' ? violations.map(toSeedPaths) : violations;
-    return failure('PolicyViolation', joinProblems(inSenderTerms));
-  }
   return { ok: true, request, form, ...(decoded.jsonString && { jsonStringBody: true }) };
 }
 
-function failure(reason: ParseFailureReason, description: string): ParseResult {
+function failure(reason: ParseFailureReason, description: string): ParseFailure {
   return { ok: false, reason, description };
 }
 
@@ -111,11 +121,4 @@ function duplicateContainerName(request: ChallengeRequest): string | undefined {
     firstIndex.set(name, index);
   }
   return undefined;
-}
-
-/** Policy speaks camelCase; a seed-form sender should read the paths of their own message. */
-function toSeedPaths(text: string): string {
-  return text
-    .replace(/^\/containers\/(\d+)\/image/, '/Containers/$1/Name')
-    .replace(/^\/containers\b/, '/Containers');
 }

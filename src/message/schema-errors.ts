@@ -1,7 +1,7 @@
 import type { ErrorObject } from 'ajv/dist/2020.js';
 
-import { closestKey } from './closest-key.js';
-import { preview } from './preview.js';
+import { closestKey } from '../shared/closest-key.js';
+import { preview } from '../shared/preview.js';
 
 /**
  * Turns ajv errors into sentences a sender can act on, naming the JSON path (a JSON Pointer in

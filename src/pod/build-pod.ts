@@ -1,11 +1,6 @@
 import type { V1Container, V1Pod, V1PodSecurityContext } from '@kubernetes/client-node';
 
 import type { ChallengeRequest, ContainerRequest } from '../message/challenge-request.js';
-import { containerNames, labelValueFor, podNameForMessageId } from '../message/names.js';
-import { requestHash } from '../message/request-hash.js';
-import type { PolicySettings } from '../policy/policy.js';
-import { effectiveResources } from '../policy/resources.js';
-import type { ResourceDefaults } from '../policy/resources.js';
 import {
   ANNOTATION_CHALLENGE_ID,
   ANNOTATION_MESSAGE_ID,
@@ -14,7 +9,12 @@ import {
   LABEL_MANAGED_BY,
   LABEL_MESSAGE_ID,
   MANAGED_BY_VALUE,
-} from './metadata-keys.js';
+} from '../message/metadata-keys.js';
+import { containerNames, labelValueFor, podNameForMessageId } from '../message/names.js';
+import { requestHash } from '../message/request-hash.js';
+import type { PolicySettings } from '../policy/policy.js';
+import { effectiveResources } from '../policy/resources.js';
+import type { ResourceDefaults } from '../policy/resources.js';
 import type { PodSettings, SecuritySettings } from './pod-settings.js';
 
 /** What buildPod needs from the configuration: the `pod` section and two policy defaults. */

@@ -1,5 +1,5 @@
 import type { ResourceName } from '../message/challenge-request.js';
-import { PODBUS_LABEL_KEYS } from '../pod/metadata-keys.js';
+import { PODBUS_LABEL_KEYS } from '../message/metadata-keys.js';
 import { compileImageAllowlist } from './image-allowlist.js';
 import type { ImageAllowlist } from './image-allowlist.js';
 import { mustParseQuantity } from './quantity.js';

@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
 import { ClusterError, type ClusterPool } from '../clusters/index.js';
-import { ANNOTATION_MESSAGE_ID, ANNOTATION_REQUEST_HASH } from '../pod/metadata-keys.js';
+import { ANNOTATION_MESSAGE_ID, ANNOTATION_REQUEST_HASH } from '../message/metadata-keys.js';
 import type { CreateAttempt, Fleet, FleetCluster, ReadAttempt } from './fleet.js';
 
 /**

@@ -1,6 +1,14 @@
-import { parseChallengeMessage } from '../message/parse-challenge-message.js';
+import { joinProblems } from '../message/join-problems.js';
+import { ANNOTATION_REQUEST_HASH } from '../message/metadata-keys.js';
+import {
+  couldNotCheck,
+  parseChallengeMessage,
+  type IncomingMessage,
+  type ParseResult,
+} from '../message/parse-challenge-message.js';
+import { senderPath } from '../message/sender-path.js';
 import { buildPod, type PodBuildOptions } from '../pod/build-pod.js';
-import { ANNOTATION_REQUEST_HASH } from '../pod/metadata-keys.js';
+import { checkPolicy, formatViolation } from '../policy/check-policy.js';
 import type { Policy } from '../policy/policy.js';
 import type { InboundMessage, Prepared } from './message-handler.js';
 
@@ -14,15 +22,16 @@ export interface PrepareOptions {
 }
 
 /**
- * Message -> pod, or the dead-letter reason. Pure: the same message prepares to the same pod
- * on every replica, which is what makes the pod name and request hash a stable identity.
+ * Message -> pod, or the dead-letter reason: parse, then policy, then build. Pure: the same
+ * message prepares to the same pod on every replica, which is what makes the pod name and
+ * request hash a stable identity.
  */
 export function createPrepare(options: PrepareOptions): (message: InboundMessage) => Prepared {
   const known = new Set(options.clusterNames);
   return (message) => {
-    const parsed = parseChallengeMessage(message, options.policy);
-    if (!parsed.ok) return parsed;
-    const { request } = parsed;
+    const admitted = admitChallenge(message, options.policy);
+    if (!admitted.ok) return admitted;
+    const { request } = admitted;
 
     let preferredCluster: string | undefined;
     if (request.cluster !== undefined && options.allowClusterPreference) {
@@ -45,7 +54,27 @@ export function createPrepare(options: PrepareOptions): (message: InboundMessage
       requestHash: pod.metadata!.annotations![ANNOTATION_REQUEST_HASH]!,
       challengeId: request.challengeId,
       ...(preferredCluster !== undefined && { preferredCluster }),
-      ...(parsed.jsonStringBody && { jsonStringBody: true }),
+      ...(admitted.jsonStringBody && { jsonStringBody: true }),
     };
   };
+}
+
+/**
+ * Parse, then the operator's policy: a request the policy allows, or the dead-letter reason.
+ * Policy violations are named by the paths of the sender's own form. Never throws, like the
+ * parser: a bug in a check dead-letters the message with a text that says so.
+ */
+export function admitChallenge(message: IncomingMessage, policy: Policy): ParseResult {
+  const parsed = parseChallengeMessage(message, policy);
+  if (!parsed.ok) return parsed;
+  try {
+    const violations = checkPolicy(parsed.request, policy);
+    if (violations.length === 0) return parsed;
+    const inSenderTerms = violations.map((v) =>
+      formatViolation({ ...v, path: senderPath(v.path, parsed.form) }),
+    );
+    return { ok: false, reason: 'PolicyViolation', description: joinProblems(inSenderTerms) };
+  } catch (error) {
+    return couldNotCheck(error);
+  }
 }

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 
 import rhea from 'rhea';
 
-import { ANNOTATION_REQUEST_HASH } from '../../../src/pod/metadata-keys.js';
+import { ANNOTATION_REQUEST_HASH } from '../../../src/message/metadata-keys.js';
 import { MAX_NESTING } from '../../../src/worker/safe-amqp-decode.js';
 import { openRawSender } from './raw-amqp-sender.js';
 import { annotation, challenge, eventually, QUEUE, Stack } from './stack.js';

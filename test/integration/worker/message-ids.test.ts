@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import rhea from 'rhea';
 
-import { ANNOTATION_MESSAGE_ID } from '../../../src/pod/metadata-keys.js';
+import { ANNOTATION_MESSAGE_ID } from '../../../src/message/metadata-keys.js';
 import { annotation, challenge, eventually, QUEUE, Stack } from './stack.js';
 import { openRawSender } from './raw-amqp-sender.js';
 

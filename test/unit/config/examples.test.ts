@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { loadConfig } from '../../../src/config/load-config.js';
-import { parseChallengeMessage } from '../../../src/message/parse-challenge-message.js';
 import { buildPod } from '../../../src/pod/build-pod.js';
 import { policyForConfig } from '../../../src/policy/policy.js';
+import { admitChallenge } from '../../../src/worker/prepare.js';
 import { CA_PEM, CONNECTION_STRING, errorOf, scratch } from './config-fixture.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -56,12 +56,12 @@ describe('examples/podbus.yaml and examples/clusters.yaml', () => {
     const body = Buffer.from(
       '{"challengeId":"c","containers":[{"image":"nginx"}],"labels":{"team":"x"}}',
     );
-    expect(parseChallengeMessage({ messageId: 'm', body }, policy)).toEqual({
+    expect(admitChallenge({ messageId: 'm', body }, policy)).toEqual({
       ok: false,
       reason: 'PolicyViolation',
       description: '/labels key "team" is set by podbus and cannot be overridden',
     });
-    const ok = parseChallengeMessage(
+    const ok = admitChallenge(
       { messageId: 'm', body: Buffer.from('{"challengeId":"c","containers":[{"image":"nginx"}]}') },
       policy,
     );

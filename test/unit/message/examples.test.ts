@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 
-import { parseChallengeMessage } from '../../../src/message/parse-challenge-message.js';
 import { buildPod } from '../../../src/pod/build-pod.js';
 import { createPolicy } from '../../../src/policy/policy.js';
+import { admitChallenge } from '../../../src/worker/prepare.js';
 import { TEST_POLICY_SETTINGS } from '../policy/test-policy.js';
 
 // The policy of examples/podbus.yaml (checked against the file in test/unit/config/examples).
@@ -25,7 +25,7 @@ describe('examples/messages.jsonl', () => {
 
   it('gives the outcome documented for each sample', () => {
     const outcomes = lines.map((line, i) => {
-      const result = parseChallengeMessage(
+      const result = admitChallenge(
         { messageId: `sample-${i + 1}`, body: Buffer.from(line) },
         policy,
       );
@@ -47,7 +47,7 @@ describe('examples/messages.jsonl', () => {
 
   it('builds valid pods for the valid samples (seed container names kept)', () => {
     const pods = lines.slice(0, 4).map((line, i) => {
-      const result = parseChallengeMessage(
+      const result = admitChallenge(
         { messageId: `sample-${i + 1}`, body: Buffer.from(line) },
         policy,
       );

@@ -10,7 +10,7 @@ import type {
 import {
   ANNOTATION_MESSAGE_ID,
   ANNOTATION_REQUEST_HASH,
-} from '../../../../src/pod/metadata-keys.js';
+} from '../../../../src/message/metadata-keys.js';
 
 /** An in-memory cluster for worker unit tests: scripted answers are consumed first. */
 export class MemoryCluster implements FleetCluster {

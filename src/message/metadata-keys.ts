@@ -2,6 +2,13 @@
  * Label and annotation keys podbus owns on every pod it creates. The two unprefixed labels are
  * the seed's (existing dashboards and selectors use them); the rest are podbus's own. Message
  * labels and operator labels can never override these (see build-pod.ts).
+ *
+ * They live in message/, beside the names and the request hash they carry (names.ts,
+ * request-hash.ts), because they are part of the message -> pod contract
+ * (docs/message-contract.md, "Names"): which of a message's identities a pod is found by. That
+ * makes message/ the lowest layer that owns them, so everything that needs them imports
+ * downwards: policy (a message may not set them), pod (writes them), clusters (selects podbus's
+ * pods by them) and worker (reads a found pod's annotations).
  */
 export const LABEL_MESSAGE_ID = 'messageId';
 export const LABEL_CHALLENGE_ID = 'challengeId';
