@@ -17,7 +17,7 @@ import { CLUSTERS_FILE_ENV } from '../config/clusters-part.js';
 import { loadClusterSettings, resolveClustersSource } from '../config/load-config.js';
 import type { ConfigSources } from '../config/sources.js';
 import { isDns1123Label } from '../message/names.js';
-import { scrubText } from '../observability/redaction.js';
+import { scrubText } from '../shared/redaction.js';
 import { commandSources, configOrUsageError } from './config-sources.js';
 import { CliUsageError, EXIT } from './exit-codes.js';
 import { cliIo, err, out } from './io.js';

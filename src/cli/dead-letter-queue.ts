@@ -7,7 +7,7 @@ import type {
 
 import { decodeBody, type DecodeOptions } from '../message/decode-body.js';
 import { messageIdText } from '../message/message-id.js';
-import { scrubText } from '../observability/redaction.js';
+import { scrubText } from '../shared/redaction.js';
 import { installSafeAmqpDecode } from '../worker/safe-amqp-decode.js';
 
 /**

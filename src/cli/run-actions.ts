@@ -1,8 +1,8 @@
+import { startWorkerApp } from '../app/worker-app.js';
 import type { Config } from '../config/config.js';
 import { unknownEnvVars } from '../config/env-vars.js';
 import { loadConfig } from '../config/load-config.js';
 import { createLogger } from '../observability/logger.js';
-import { startWorkerApp } from '../worker/worker-app.js';
 import { CLI_ENV_VARS, commandSources, configOrUsageError } from './config-sources.js';
 import { EXIT } from './exit-codes.js';
 import { onStopSignals } from './signals.js';

@@ -3,7 +3,7 @@ import { isServiceBusError, ServiceBusClient } from '@azure/service-bus';
 import type { ServiceBusSettings } from '../config/config.js';
 import { loadServiceBusSettings } from '../config/load-config.js';
 import { CONNECTION_STRING_ENV } from '../config/service-bus-part.js';
-import { scrubText } from '../observability/redaction.js';
+import { scrubText } from '../shared/redaction.js';
 import { commandSources, configOrUsageError } from './config-sources.js';
 import { cliIo } from './io.js';
 

@@ -1,4 +1,6 @@
+import type { EventSink } from '../shared/typed-events.js';
 import type { ClusterErrorKind, HealthImpact } from './errors.js';
+import type { ClusterEvents } from './events.js';
 
 /**
  * Per-cluster circuit breaker.
@@ -68,14 +70,15 @@ export interface CircuitBreakerInit {
   readonly cluster: string;
   readonly options?: Partial<BreakerOptions>;
   readonly now?: () => number;
-  readonly onStateChange?: (change: BreakerStateChange) => void;
+  /** Where the breaker says when it changes state. */
+  readonly events?: EventSink<Pick<ClusterEvents, 'breakerStateChanged'>>;
 }
 
 export class CircuitBreaker implements BreakerGate {
   readonly cluster: string;
   private readonly options: BreakerOptions;
   private readonly now: () => number;
-  private readonly onStateChange: (change: BreakerStateChange) => void;
+  private readonly events: EventSink<Pick<ClusterEvents, 'breakerStateChanged'>> | undefined;
   private current: BreakerState = 'closed';
   private failures = 0;
   private openUntil = 0;
@@ -86,7 +89,7 @@ export class CircuitBreaker implements BreakerGate {
     this.cluster = init.cluster;
     this.options = { ...DEFAULT_BREAKER_OPTIONS, ...init.options };
     this.now = init.now ?? Date.now;
-    this.onStateChange = init.onStateChange ?? (() => undefined);
+    this.events = init.events;
     this.cooldownMs = this.options.openMs;
   }
 
@@ -165,6 +168,12 @@ export class CircuitBreaker implements BreakerGate {
   private transition(to: BreakerState, reason: string): void {
     const from = this.current;
     this.current = to;
-    this.onStateChange({ cluster: this.cluster, from, to, reason, at: this.now() });
+    this.events?.emit('breakerStateChanged', {
+      cluster: this.cluster,
+      from,
+      to,
+      reason,
+      at: this.now(),
+    });
   }
 }

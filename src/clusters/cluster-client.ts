@@ -12,6 +12,8 @@ import {
 } from '@kubernetes/client-node';
 import type { Agent } from 'undici';
 
+import type { EventSink } from '../shared/typed-events.js';
+
 import { sleep as realSleep, type RandomFn, type SleepFn } from './backoff.js';
 import type { BreakerGate } from './circuit-breaker.js';
 import { classifyError } from './classify.js';
@@ -23,6 +25,7 @@ import {
   type PodbusKubeConfig,
 } from './connection.js';
 import { ClusterError, type ClusterErrorKind } from './errors.js';
+import type { ClusterEvents } from './events.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js';
 import { FileTokenSource, StaticTokenSource, type TokenSource } from './token-source.js';
@@ -114,9 +117,8 @@ export interface ClusterClientOptions {
   readonly tokenCheckIntervalMs?: number;
   /** Replaces the token/tokenFile source (tests). */
   readonly tokenSource?: TokenSource;
-  /** Told about every pod this client created (capacity counts it before the watch does). */
-  readonly onPodCreated?: (pod: V1Pod) => void;
-  readonly onCall?: (event: CallEvent) => void;
+  /** Where the client says what happened: every finished call, every pod it created. */
+  readonly events?: EventSink<Pick<ClusterEvents, 'call' | 'podCreated'>>;
   readonly sleep?: SleepFn;
   readonly random?: RandomFn;
   readonly now?: () => number;
@@ -203,7 +205,7 @@ export class ClusterClient {
         options,
         ['already-exists'],
       );
-      this.options.onPodCreated?.(created);
+      this.options.events?.emit('podCreated', { cluster: this.name, pod: created });
       return { outcome: 'created', pod: created };
     } catch (err) {
       if (err instanceof ClusterError && err.kind === 'already-exists') {
@@ -396,7 +398,7 @@ export class ClusterClient {
     const started = this.now();
     let attempts = 0;
     const report = (outcome: CallEvent['outcome']) =>
-      this.options.onCall?.({
+      this.options.events?.emit('call', {
         cluster: this.name,
         operation,
         outcome,

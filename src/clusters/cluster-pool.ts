@@ -1,13 +1,10 @@
+import { Emitter, type EventSource } from '../shared/typed-events.js';
 import { ActivePodTracker, type ActivePodTrackerOptions, type PodPresence } from './active-pods.js';
-import {
-  CircuitBreaker,
-  type BreakerOptions,
-  type BreakerState,
-  type BreakerStateChange,
-} from './circuit-breaker.js';
-import { ClusterClient, type CallEvent, type ClusterClientOptions } from './cluster-client.js';
+import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js';
+import { ClusterClient, type ClusterClientOptions } from './cluster-client.js';
 import type { ClusterEntry } from './cluster-entry.js';
 import { ClusterError } from './errors.js';
+import type { ClusterEvents } from './events.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
 import { createSelector, type Selection, type Selector, type StrategyName } from './strategies.js';
 
@@ -31,7 +28,7 @@ export type PoolClient = Pick<
 /** Client settings shared by every cluster (per-entry parts come from the entry). */
 export type SharedClientOptions = Omit<
   ClusterClientOptions,
-  'entry' | 'breaker' | 'onPodCreated' | 'onCall' | 'logger'
+  'entry' | 'breaker' | 'events' | 'logger'
 >;
 
 export type TrackerSettings = Omit<ActivePodTrackerOptions, 'source' | 'maxActivePods' | 'logger'>;
@@ -44,9 +41,6 @@ export interface ClusterPoolOptions {
   readonly breaker?: Partial<BreakerOptions>;
   readonly tracker?: TrackerSettings;
   readonly now?: () => number;
-  readonly onBreakerStateChange?: (change: BreakerStateChange) => void;
-  readonly onCall?: (event: CallEvent) => void;
-  readonly onActivePodsChange?: (cluster: string, activePods: number) => void;
   /** Seam for tests. */
   readonly createClient?: (options: ClusterClientOptions) => PoolClient;
 }
@@ -85,6 +79,9 @@ interface Member {
  * creating, and waits on it for capacity (backpressure).
  */
 export class ClusterPool {
+  private readonly emitter = new Emitter<ClusterEvents>();
+  /** What happens on the clusters: every call, created pod, breaker and capacity change. */
+  readonly events: EventSource<ClusterEvents> = this.emitter;
   private readonly members = new Map<string, Member>();
   private readonly selector: Selector;
   private readonly logger: ClusterLogger;
@@ -95,6 +92,11 @@ export class ClusterPool {
     if (options.entries.length === 0) throw new Error('at least one cluster is required');
     this.logger = options.logger ?? silentLogger;
     this.selector = createSelector(options.strategy);
+    // Before any member exists, so that no pod is created uncounted.
+    this.emitter.on('podCreated', ({ cluster, pod }) => {
+      this.members.get(cluster)?.tracker.noteCreated(pod);
+    });
+    this.emitter.on('breakerStateChanged', () => this.wakeCapacityWaiters());
     const makeClient = options.createClient ?? ((o: ClusterClientOptions) => new ClusterClient(o));
     try {
       for (const entry of options.entries) {
@@ -117,12 +119,7 @@ export class ClusterPool {
       cluster: entry.name,
       options: options.breaker,
       now: options.now,
-      onStateChange: (change) => {
-        const log = change.to === 'open' ? logger.warn : logger.info;
-        log.call(logger, { ...change }, `cluster circuit breaker ${change.to}`);
-        options.onBreakerStateChange?.(change);
-        this.wakeCapacityWaiters();
-      },
+      events: this.emitter,
     });
     const client = makeClient({
       ...options.client,
@@ -130,9 +127,7 @@ export class ClusterPool {
       logger,
       breaker,
       now: options.client?.now ?? options.now,
-      // `tracker` is assigned below, before any pod can be created.
-      onPodCreated: (pod) => tracker.noteCreated(pod),
-      onCall: options.onCall,
+      events: this.emitter,
     });
     const tracker = new ActivePodTracker({
       ...options.tracker,
@@ -142,7 +137,7 @@ export class ClusterPool {
       logger,
     });
     tracker.onChange((t) => {
-      options.onActivePodsChange?.(entry.name, t.count);
+      this.emitter.emit('activePodsChanged', { cluster: entry.name, activePods: t.count });
       this.wakeCapacityWaiters();
     });
     return { entry, client, breaker, tracker };

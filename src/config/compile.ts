@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import convict from 'convict';
 
 import { preview } from '../shared/preview.js';
-import { scrubText } from '../observability/redaction.js';
+import { scrubText } from '../shared/redaction.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { parseConvictErrors } from './convict-errors.js';
 import { deepFreeze } from './deep-freeze.js';

@@ -6,10 +6,10 @@ import { stringify } from 'yaml';
 import type { KubernetesEmulator, startKubernetesEmulator } from '@podbus/kubernetes-emulator';
 import type { ServiceBusEmulator, startServiceBusEmulator } from '@podbus/servicebus-emulator';
 
+import { startWorkerApp, type WorkerApp } from '../app/worker-app.js';
 import type { Config } from '../config/config.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Logger } from '../observability/logger.js';
-import { startWorkerApp, type WorkerApp } from '../worker/worker-app.js';
 import { LOCAL_ALLOWED_IMAGES } from './samples.js';
 
 /**

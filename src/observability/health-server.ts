@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 
 import type { Registry } from 'prom-client';
 
-import { scrubText } from './redaction.js';
+import { scrubText } from '../shared/redaction.js';
 
 /** What /readyz asks: every check must pass for the worker to receive traffic. */
 export interface ReadinessCheck {

@@ -2,8 +2,8 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { isColorSupported, prettyFactory } from 'pino-pretty';
 
+import { REDACT_PATHS, REDACTED, scrubJsonLine } from '../shared/redaction.js';
 import type { LogLevel } from './log-levels.js';
-import { REDACT_PATHS, REDACTED, scrubJsonLine } from './redaction.js';
 
 export type { Logger } from 'pino';
 export { LOG_LEVELS, type LogLevel } from './log-levels.js';
@@ -23,7 +23,7 @@ export interface CreateLoggerOptions {
 /**
  * The podbus logger: pino JSON lines (level as a label, ISO time) with two redaction layers —
  * pino's path redaction for known secret fields, and a scrubber over every finished line for
- * secrets anywhere (any depth, inside messages and error text). See redaction.ts.
+ * secrets anywhere (any depth, inside messages and error text). See shared/redaction.ts.
  *
  * Pretty output formats the already-scrubbed line synchronously in this thread (pino-pretty's
  * prettyFactory, not a worker-thread transport): nothing to resolve at runtime in the compiled
@@ -54,25 +54,4 @@ function prettyDestination(out: LogDestination, colorize: boolean): LogDestinati
     ignore: 'pid,hostname',
   });
   return { write: (line: string) => out.write(prettify(line)) };
-}
-
-/** Fields every per-message log line carries (the issue's list), so logs can be joined. */
-export interface MessageLogFields {
-  readonly messageId: string;
-  readonly challengeId?: string;
-  readonly cluster?: string;
-  readonly pod?: string;
-}
-
-/**
- * The child logger for one message. Conventions for the worker: log a constant message plus
- * fields, and finish with one line carrying `outcome` (created | duplicate | dead-lettered |
- * abandoned) and `durationMs`.
- */
-export function childForMessage(logger: Logger, fields: MessageLogFields): Logger {
-  const bindings: Record<string, string> = { messageId: fields.messageId };
-  if (fields.challengeId !== undefined) bindings.challengeId = fields.challengeId;
-  if (fields.cluster !== undefined) bindings.cluster = fields.cluster;
-  if (fields.pod !== undefined) bindings.pod = fields.pod;
-  return logger.child(bindings);
 }

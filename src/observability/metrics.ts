@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** How a message left the worker; one label value per settlement path. */
-export type MessageOutcome =
-  'created' | 'duplicate' | 'dead_lettered' | 'abandoned' | 'lock_lost' | 'left_locked';
+import type { ClusterEvents } from '../clusters/events.js';
+import type { EventSource } from '../shared/typed-events.js';
+import type { WorkerEvents } from '../worker/events.js';
 
 /**
  * The worker's Prometheus metrics. One instance per worker (its own registry), so tests and
@@ -97,4 +97,50 @@ export class WorkerMetrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
+}
+
+/**
+ * Keeps `metrics` in step with what the worker and the clusters say happened. Every metric is
+ * the consequence of one event; see WorkerEvents and ClusterEvents for what each one means.
+ */
+export function recordMetrics(
+  metrics: WorkerMetrics,
+  sources: {
+    readonly worker: EventSource<WorkerEvents>;
+    readonly clusters: EventSource<ClusterEvents>;
+  },
+): void {
+  const { worker, clusters } = sources;
+  worker.on('messageReceived', () => metrics.messagesReceived.inc());
+  worker.on('inFlightChanged', ({ inFlight }) => metrics.messagesInFlight.set(inFlight));
+  worker.on('messagePrepared', ({ jsonStringBody }) => {
+    if (jsonStringBody) metrics.jsonStringBodies.inc();
+  });
+  worker.on('retry', ({ why }) => metrics.transientRetries.inc({ kind: why }));
+  worker.on('lockRenewal', ({ result }) =>
+    metrics.lockRenewals.inc({ result: result.ok ? 'ok' : result.lockLost ? 'lost' : 'error' }),
+  );
+  worker.on('messageHandled', ({ outcome, settled, left }) => {
+    // Not settled: the broker redelivers it, and that delivery is counted when it ends.
+    if (settled === 'failed') return;
+    metrics.messagesSettled.inc({ outcome: left });
+    if (outcome.action === 'dead-letter' && settled === 'settled') {
+      metrics.messagesDeadLettered.inc({ reason: outcome.reason });
+    }
+  });
+  worker.on('receiverError', ({ source }) => metrics.receiverErrors.inc({ source }));
+
+  clusters.on('call', (call) => {
+    if (call.operation !== 'create') return;
+    metrics.podCreateDuration.observe(
+      { cluster: call.cluster, result: call.outcome },
+      call.durationMs / 1000,
+    );
+  });
+  clusters.on('breakerStateChanged', ({ cluster, to }) =>
+    metrics.clusterHealthy.set({ cluster }, to === 'open' ? 0 : 1),
+  );
+  clusters.on('activePodsChanged', ({ cluster, activePods }) =>
+    metrics.clusterActivePods.set({ cluster }, activePods),
+  );
 }

@@ -1,3 +1,6 @@
+import type { EventSink } from '../shared/typed-events.js';
+import type { Delivery, WorkerEvents } from './events.js';
+
 /**
  * Keeps one message's peek-lock alive while the worker handles it.
  *
@@ -21,7 +24,11 @@ export interface LockKeeperOptions {
   maxRenewalDurationMs: number;
   /** After a transient renewal error, retry this soon (while the lock is still valid). */
   retryAfterErrorMs?: number;
-  onRenewal?: (result: RenewResult) => void;
+  /** Where every renewal's result is told (the worker's events, for metrics and logs). */
+  reportTo?: {
+    readonly events: EventSink<Pick<WorkerEvents, 'lockRenewal'>>;
+    readonly delivery: Delivery;
+  };
   now?: () => number;
 }
 
@@ -105,14 +112,19 @@ export class LockKeeper {
     try {
       const lockedUntil = await this.options.renew();
       this.lockedUntilMs = lockedUntil.getTime();
-      this.options.onRenewal?.({ ok: true, lockedUntil });
+      this.report({ ok: true, lockedUntil });
       this.schedule();
     } catch (error) {
       const lockLost = this.options.isLockLost(error);
-      this.options.onRenewal?.({ ok: false, lockLost, error });
+      this.report({ ok: false, lockLost, error });
       if (lockLost) this.markLost(error);
       else this.schedule(this.options.retryAfterErrorMs ?? 1_000);
     }
+  }
+
+  private report(result: RenewResult): void {
+    const to = this.options.reportTo;
+    to?.events.emit('lockRenewal', { delivery: to.delivery, result });
   }
 
   private markLost(reason: unknown): void {

@@ -1,7 +1,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
+import type { EventSink } from '../shared/typed-events.js';
+import type { Delivery, WorkerEvents } from './events.js';
 import type { Fleet } from './fleet.js';
-import type { DeadLetterReason, HandlingOutcome } from './outcome.js';
+import type { DeadLetterReason, HandlingOutcome, PreparedIdentity } from './outcome.js';
 import { PodPlacement, type PlacementResult } from './placement.js';
 
 /** The parts of a received message the handler reads (a ServiceBusReceivedMessage has them). */
@@ -46,7 +48,8 @@ export interface HandlerDeps {
   maxHoldMs: number;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   now(): number;
-  onRetry?(result: Extract<PlacementResult, { kind: 'retry' }>, delayMs: number): void;
+  /** Where the handler says what happened to the message (the worker's events). */
+  events: EventSink<Pick<WorkerEvents, 'messagePrepared' | 'retry' | 'handlerFailed'>>;
 }
 
 export interface HandlerSignals {
@@ -61,18 +64,56 @@ export interface HandlerSignals {
 /**
  * Handles one delivery: prepare the pod, place it (retrying transient failures with backoff
  * while the lock is kept alive), and say how to settle. Nothing a message body contains makes
- * it throw (prepare turns bad input into a dead-letter outcome).
+ * it throw (prepare turns bad input into a dead-letter outcome), and neither does a bug: the
+ * message is then handed back. The outcome names the challenge and the pod once known.
  */
 export async function handleMessage(
   message: InboundMessage,
   deps: HandlerDeps,
   signals: HandlerSignals,
 ): Promise<HandlingOutcome> {
-  const prepared = deps.prepare(message);
-  if (!prepared.ok) {
-    return { action: 'dead-letter', reason: prepared.reason, description: prepared.description };
+  const delivery: Delivery = {
+    messageId: message.messageId,
+    deliveryCount: message.deliveryCount,
+  };
+  let identity: PreparedIdentity = {};
+  try {
+    const prepared = deps.prepare(message);
+    if (!prepared.ok) {
+      return { action: 'dead-letter', reason: prepared.reason, description: prepared.description };
+    }
+    identity = {
+      challengeId: prepared.challengeId,
+      ...(prepared.pod.metadata?.name !== undefined && { pod: prepared.pod.metadata.name }),
+    };
+    const known = { ...delivery, ...identity };
+    deps.events.emit('messagePrepared', {
+      delivery: known,
+      jsonStringBody: prepared.jsonStringBody === true,
+    });
+    const outcome = await place(message, prepared, deps, signals, known);
+    return { ...outcome, ...identity };
+  } catch (error) {
+    // A bug, not a message problem: hand the message back rather than crash or lose it.
+    deps.events.emit('handlerFailed', { delivery, error });
+    return {
+      action: 'abandon',
+      why: `unexpected error: ${error instanceof Error ? error.message : String(error)}`,
+      ...identity,
+    };
   }
+}
 
+/** Places a prepared message's pod: attempts, waits and retries until a settlement is known. */
+async function place(
+  message: InboundMessage,
+  prepared: Extract<Prepared, { ok: true }>,
+  deps: HandlerDeps,
+  signals: HandlerSignals,
+  delivery: Delivery,
+): Promise<HandlingOutcome> {
+  const retrying = (result: Extract<PlacementResult, { kind: 'retry' }>, delayMs: number) =>
+    deps.events.emit('retry', { delivery, why: result.why, detail: result.detail, delayMs });
   const placement = new PodPlacement(deps.fleet, {
     pod: prepared.pod,
     messageId: message.messageId,
@@ -123,7 +164,7 @@ export async function handleMessage(
               why: `held ${heldMs} ms waiting for capacity: ${result.detail}`,
             };
           }
-          deps.onRetry?.(result, 0);
+          retrying(result, 0);
           const waitStarted = deps.now();
           try {
             const timeout = AbortSignal.timeout(deps.maxHoldMs - heldMs);
@@ -144,7 +185,7 @@ export async function handleMessage(
             why: `retry budget of ${deps.retryBudgetMs} ms spent (${result.why}): ${result.detail}`,
           };
         }
-        deps.onRetry?.(result, delayMs);
+        retrying(result, delayMs);
         try {
           await deps.sleep(delayMs, stop);
         } catch {

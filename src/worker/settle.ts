@@ -4,7 +4,7 @@ import {
   type ServiceBusReceiver,
 } from '@azure/service-bus';
 
-import { scrubText } from '../observability/redaction.js';
+import { scrubText } from '../shared/redaction.js';
 import type { HandlingOutcome } from './outcome.js';
 
 /** Service Bus caps property sizes; keep descriptions readable and well under the limits. */

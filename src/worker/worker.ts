@@ -5,17 +5,16 @@ import {
   type ServiceBusReceivedMessage,
   type ServiceBusReceiver,
 } from '@azure/service-bus';
-import type { Logger } from 'pino';
 
-import { messageIdText } from '../message/message-id.js';
-import type { MessageOutcome, WorkerMetrics } from '../observability/metrics.js';
+import { Emitter, type EventSource } from '../shared/typed-events.js';
 import type { AdmissionGate } from './admission-gate.js';
 import { settleWhileLocked } from './delivery.js';
+import type { Delivery, WorkerEvents } from './events.js';
 import { inboundMessage } from './inbound.js';
 import { LockKeeper } from './lock-keeper.js';
 import { installSafeAmqpDecode } from './safe-amqp-decode.js';
-import { handleMessage, type HandlerDeps } from './message-handler.js';
-import type { HandlingOutcome } from './outcome.js';
+import { handleMessage, type HandlerDeps, type InboundMessage } from './message-handler.js';
+import type { HandlingOutcome, MessageOutcome } from './outcome.js';
 import { serialSettler, type SettleResult } from './settle.js';
 
 /**
@@ -36,10 +35,9 @@ export interface WorkerOptions {
    * still in flight then is left locked (see `stop`).
    */
   shutdownGraceMs: number;
-  handler: HandlerDeps;
+  /** What handling a message needs; the worker adds where the handler reports (`events`). */
+  handler: Omit<HandlerDeps, 'events'>;
   gate: AdmissionGate;
-  logger: Logger;
-  metrics: WorkerMetrics;
   /** How often the Service Bus connection is probed for /readyz (default 15 s). */
   probeIntervalMs?: number;
   /** How long closing the Service Bus connection may take in stop() (default 5 s). */
@@ -61,7 +59,15 @@ interface InFlight {
   readonly message: ServiceBusReceivedMessage;
 }
 
+/**
+ * Receives challenge messages and turns each into a settled delivery: handled (message-
+ * handler.ts) while its lock is kept alive (lock-keeper.ts), then settled (settle.ts). What
+ * happens is told on `events` (events.ts), to which the app subscribes metrics and logs.
+ */
 export class Worker {
+  private readonly emitter = new Emitter<WorkerEvents>();
+  /** Everything the worker and its parts say happened; see WorkerEvents. */
+  readonly events: EventSource<WorkerEvents> = this.emitter;
   private state: WorkerState = 'initialized';
   private client: ServiceBusClient | undefined;
   private receiver: ServiceBusReceiver | undefined;
@@ -125,10 +131,10 @@ export class Worker {
       this.options.probeIntervalMs ?? 15_000,
     );
     this.probeTimer.unref();
-    this.options.logger.info(
-      { queue: queueName, maxConcurrentCalls: this.options.maxConcurrentCalls },
-      'receiving messages',
-    );
+    this.emitter.emit('receiving', {
+      queue: queueName,
+      maxConcurrentCalls: this.options.maxConcurrentCalls,
+    });
   }
 
   /**
@@ -160,12 +166,7 @@ export class Worker {
     this.stopWaiting.abort(new Error('worker is shutting down'));
 
     const finished = await this.waitForInFlight(Math.max(0, graceEnds - Date.now()));
-    if (!finished) {
-      this.options.logger.warn(
-        { count: this.inFlight.size },
-        'shutdown grace period over; leaving the messages still in flight locked (a create may still land): the broker redelivers them when their locks lapse',
-      );
-    }
+    if (!finished) this.emitter.emit('graceExpired', { inFlight: this.inFlight.size });
 
     await this.closeStep(
       'closing the Service Bus connection',
@@ -187,23 +188,24 @@ export class Worker {
   /**
    * One step of stop(), bounded: with Service Bus unreachable the SDK would spend its whole
    * operation timeout (60 s) on each close, and the pod would be killed mid-shutdown. A step
-   * that fails or runs out of time is logged and skipped; the broker's lock expiry covers it.
+   * that fails or runs out of time is reported and skipped; the broker's lock expiry covers it.
    */
   private async closeStep(
     what: string,
     step: () => Promise<unknown> | undefined,
     limitMs: number,
   ): Promise<void> {
-    const log = this.options.logger;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), limitMs);
     });
     try {
       const result = await Promise.race([Promise.resolve(step()), timedOut]);
-      if (result === 'timeout') log.warn({ limitMs }, `${what} timed out; going on`);
+      if (result === 'timeout') {
+        this.emitter.emit('stopStepFailed', { step: what, timedOut: true, limitMs });
+      }
     } catch (error) {
-      log.warn({ err: error }, `${what} failed; going on`);
+      this.emitter.emit('stopStepFailed', { step: what, timedOut: false, error });
     } finally {
       clearTimeout(timer);
     }
@@ -217,26 +219,32 @@ export class Worker {
     const started = Date.now();
     const entry: InFlight = { message };
     this.inFlight.add(entry);
-    const { metrics } = this.options;
-    metrics.messagesReceived.inc();
-    metrics.messagesInFlight.set(this.inFlight.size);
+    const inbound = inboundMessage(message);
+    const delivery: Delivery = {
+      messageId: inbound.messageId,
+      deliveryCount: inbound.deliveryCount,
+    };
+    this.emitter.emit('messageReceived', { delivery });
+    this.emitter.emit('inFlightChanged', { inFlight: this.inFlight.size });
 
-    const context: { challengeId?: string; pod?: string } = {};
-    const log = this.options.logger.child({
-      messageId: messageIdText(message.messageId),
-      deliveryCount: message.deliveryCount,
-    });
-    const keeper = this.keepLock(message, log);
+    const keeper = this.keepLock(message, delivery);
     await settleWhileLocked(
       keeper,
-      () => this.decide(message, keeper, context, log),
+      () => this.decide(inbound, keeper),
       async (outcome) => {
         const settled = await this.settle!(message, outcome);
-        this.record(outcome, settled.result, settled.error, started, context, log);
+        this.emitter.emit('messageHandled', {
+          delivery: { ...delivery, ...identityOf(outcome) },
+          outcome,
+          settled: settled.result,
+          left: outcomeLabel(outcome, settled.result),
+          ...(settled.error !== undefined && { error: settled.error }),
+          durationMs: Date.now() - started,
+        });
       },
     );
     this.inFlight.delete(entry);
-    metrics.messagesInFlight.set(this.inFlight.size);
+    this.emitter.emit('inFlightChanged', { inFlight: this.inFlight.size });
     this.notifyIfIdle();
 
     // Backpressure: the SDK grants the next message's credit only when this returns, so
@@ -244,110 +252,38 @@ export class Worker {
     await this.waitForGate();
   }
 
-  private async decide(
-    message: ServiceBusReceivedMessage,
-    keeper: LockKeeper,
-    context: { challengeId?: string; pod?: string },
-    log: Logger,
-  ): Promise<HandlingOutcome> {
-    const handler: HandlerDeps = {
-      ...this.options.handler,
-      prepare: (m) => {
-        const prepared = this.options.handler.prepare(m);
-        if (prepared.ok) {
-          context.challengeId = prepared.challengeId;
-          context.pod = prepared.pod.metadata?.name;
-          if (prepared.jsonStringBody) {
-            this.options.metrics.jsonStringBodies.inc();
-            log.info(
-              { ...context },
-              'the body is a JSON string holding the challenge (encoded twice); accepted',
-            );
-          }
-        }
-        return prepared;
-      },
-      onRetry: (result, delayMs) => {
-        this.options.metrics.transientRetries.inc({ kind: result.why });
-        log.warn({ why: result.why, detail: result.detail, delayMs, ...context }, 'will retry');
-      },
-    };
-    try {
-      return await handleMessage(inboundMessage(message), handler, {
+  private decide(inbound: InboundMessage, keeper: LockKeeper): Promise<HandlingOutcome> {
+    return handleMessage(
+      inbound,
+      { ...this.options.handler, events: this.emitter },
+      {
         lockLost: keeper.lostSignal,
         confirmLock: () => keeper.confirm(),
         stopWaiting: this.stopWaiting.signal,
-      });
-    } catch (error) {
-      // A bug, not a message problem: hand the message back rather than crash or lose it.
-      log.error({ err: error }, 'unexpected error while handling a message');
-      return { action: 'abandon', why: `unexpected error: ${errorText(error)}` };
-    }
+      },
+    );
   }
 
-  private keepLock(message: ServiceBusReceivedMessage, log: Logger): LockKeeper {
-    const { metrics } = this.options;
+  private keepLock(message: ServiceBusReceivedMessage, delivery: Delivery): LockKeeper {
     return new LockKeeper({
       renew: () => this.receiver!.renewMessageLock(message),
       isLockLost: (error) => isServiceBusError(error) && error.code === 'MessageLockLost',
       lockedUntil: message.lockedUntilUtc ?? new Date(Date.now() + 30_000),
       maxRenewalDurationMs: this.options.maxLockRenewalMs,
-      onRenewal: (result) => {
-        if (result.ok) {
-          metrics.lockRenewals.inc({ result: 'ok' });
-        } else {
-          metrics.lockRenewals.inc({ result: result.lockLost ? 'lost' : 'error' });
-          log.warn({ err: result.error, lockLost: result.lockLost }, 'lock renewal failed');
-        }
-      },
+      reportTo: { events: this.emitter, delivery },
     });
   }
 
-  private record(
-    outcome: HandlingOutcome,
-    settled: SettleResult,
-    error: unknown,
-    started: number,
-    context: { challengeId?: string; pod?: string },
-    log: Logger,
-  ): void {
-    const { metrics } = this.options;
-    const durationMs = Date.now() - started;
-    const label = outcomeLabel(outcome, settled);
-    if (settled === 'failed') {
-      log.error(
-        { err: error, ...context, intended: outcome.action, durationMs },
-        'settling the message failed; it will be redelivered',
-      );
-      return;
-    }
-    metrics.messagesSettled.inc({ outcome: label });
-    if (outcome.action === 'dead-letter' && settled === 'settled') {
-      metrics.messagesDeadLettered.inc({ reason: outcome.reason });
-    }
-    const fields = {
-      ...context,
-      cluster: 'cluster' in outcome ? outcome.cluster : undefined,
-      outcome: label,
-      durationMs,
-      ...(outcome.action === 'dead-letter'
-        ? { reason: outcome.reason, description: outcome.description }
-        : {}),
-      ...('why' in outcome ? { why: outcome.why } : {}),
-    };
-    if (label === 'created' || label === 'duplicate') log.info(fields, 'message handled');
-    else log.warn(fields, 'message handled');
-  }
-
   private onReceiveError(args: ProcessErrorArgs): void {
-    this.options.metrics.receiverErrors.inc({ source: args.errorSource });
     const code = isServiceBusError(args.error) ? args.error.code : undefined;
     if (args.errorSource === 'receive')
       this.serviceBusProblem = `receive failed: ${code ?? errorText(args.error)}`;
-    this.options.logger.warn(
-      { err: args.error, errorSource: args.errorSource, code, entityPath: args.entityPath },
-      'Service Bus receiver error',
-    );
+    this.emitter.emit('receiverError', {
+      source: args.errorSource,
+      code,
+      error: args.error,
+      entityPath: args.entityPath,
+    });
   }
 
   /** Readiness probe: a peek exercises the connection, CBS auth and the entity. */
@@ -358,17 +294,17 @@ export class Worker {
     } catch (error) {
       const code = isServiceBusError(error) ? error.code : undefined;
       this.serviceBusProblem = `Service Bus unreachable: ${code ?? errorText(error)}`;
-      this.options.logger.warn({ err: error, code }, 'Service Bus probe failed');
+      this.emitter.emit('probeFailed', { code, error });
     }
   }
 
   private async waitForGate(): Promise<void> {
     const why = this.options.gate.closedBecause();
     if (why === undefined || !this.isRunning()) return;
-    this.options.logger.info({ why }, 'not taking messages until a cluster can accept pods');
+    this.emitter.emit('gateClosed', { why });
     try {
       await this.options.gate.waitUntilOpen(this.stopWaiting.signal);
-      this.options.logger.info('taking messages again');
+      this.emitter.emit('gateOpened', {});
     } catch {
       // Shutting down.
     }
@@ -401,8 +337,9 @@ export class Worker {
   }
 
   private setState(next: WorkerState): void {
-    this.options.logger.info({ from: this.state, to: next }, 'worker state changed');
+    const from = this.state;
     this.state = next;
+    this.emitter.emit('stateChanged', { from, to: next });
   }
 }
 
@@ -420,6 +357,13 @@ function outcomeLabel(outcome: HandlingOutcome, settled: SettleResult): MessageO
     case 'lock-lost':
       return 'lock_lost';
   }
+}
+
+function identityOf(outcome: HandlingOutcome): Pick<Delivery, 'challengeId' | 'pod'> {
+  return {
+    ...(outcome.challengeId !== undefined && { challengeId: outcome.challengeId }),
+    ...(outcome.pod !== undefined && { pod: outcome.pod }),
+  };
 }
 
 function errorText(error: unknown): string {

@@ -61,8 +61,8 @@ describe('circuit breaker', () => {
       breaker: { failureThreshold: 2, openMs: 10_000 },
       client: fastClient,
       now: () => now,
-      onBreakerStateChange: (c) => changes.push(c),
     });
+    pool.events.on('breakerStateChanged', (c) => changes.push(c));
     const a = pool.client('alpha')!;
     await alpha.faults.set({ down: true });
     await expect(a.getPod('p')).rejects.toMatchObject({ kind: 'connection' });

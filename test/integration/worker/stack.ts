@@ -16,7 +16,7 @@ import {
 } from '@podbus/kubernetes-emulator';
 import { startServiceBusEmulator, type ServiceBusEmulator } from '@podbus/servicebus-emulator';
 import { createLogger } from '../../../src/observability/logger.js';
-import { startWorkerApp, type WorkerApp } from '../../../src/worker/worker-app.js';
+import { startWorkerApp, type WorkerApp } from '../../../src/app/worker-app.js';
 
 export const QUEUE = 'challenges';
 export const ALLOWED_IMAGES = ['registry.example/challenges/*', 'docker.io/library/busybox'];

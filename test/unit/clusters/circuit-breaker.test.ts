@@ -1,6 +1,8 @@
 import { beforeEach, describe, expect, test } from '@jest/globals';
 
 import { CircuitBreaker, type BreakerStateChange } from '../../../src/clusters/circuit-breaker.js';
+import type { ClusterEvents } from '../../../src/clusters/events.js';
+import { Emitter } from '../../../src/shared/typed-events.js';
 
 let now: number;
 let changes: BreakerStateChange[];
@@ -9,11 +11,13 @@ let breaker: CircuitBreaker;
 beforeEach(() => {
   now = 1_000;
   changes = [];
+  const events = new Emitter<ClusterEvents>();
+  events.on('breakerStateChanged', (c) => changes.push(c));
   breaker = new CircuitBreaker({
     cluster: 'alpha',
     options: { failureThreshold: 3, openMs: 1000, maxOpenMs: 4000, probeTimeoutMs: 10_000 },
     now: () => now,
-    onStateChange: (c) => changes.push(c),
+    events,
   });
 });
 

@@ -14,7 +14,9 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { CircuitBreaker } from '../../../src/clusters/circuit-breaker.js';
 import { ClusterClient, type ClusterClientOptions } from '../../../src/clusters/cluster-client.js';
 import type { ClusterEntry } from '../../../src/clusters/cluster-entry.js';
+import type { ClusterEvents } from '../../../src/clusters/events.js';
 import type { ClusterLogger } from '../../../src/clusters/logger.js';
+import { Emitter } from '../../../src/shared/typed-events.js';
 import {
   createTestCa,
   sendJson,
@@ -146,13 +148,17 @@ describe('connection reuse and headers', () => {
 });
 
 describe('operations', () => {
-  test('createPod: 201 -> created, and onPodCreated is told', async () => {
+  test('createPod: 201 -> created, and the podCreated event says so', async () => {
     const created: string[] = [];
-    const { c } = client({ onPodCreated: (p) => created.push(p.metadata!.name!) });
+    const events = new Emitter<ClusterEvents>();
+    events.on('podCreated', ({ cluster, pod }) =>
+      created.push(`${cluster}/${pod.metadata!.name!}`),
+    );
+    const { c } = client({ events });
     server.setHandler((req, res) => sendJson(res, 201, JSON.parse(req.body)));
     const res = await c.createPod({ metadata: { name: 'p1' }, spec: { containers: [] } });
     expect(res).toMatchObject({ outcome: 'created', pod: { metadata: { name: 'p1' } } });
-    expect(created).toEqual(['p1']);
+    expect(created).toEqual(['alpha/p1']);
     expect(server.requests[0]).toMatchObject({
       method: 'POST',
       url: '/api/v1/namespaces/challenges/pods?fieldManager=podbus',
@@ -286,7 +292,9 @@ describe('timeouts and retries', () => {
 
   test('5xx are retried with backoff; success on the third attempt', async () => {
     const calls: number[] = [];
-    const { c, sleeps } = client({ onCall: (e) => calls.push(e.attempts) });
+    const events = new Emitter<ClusterEvents>();
+    events.on('call', (e) => calls.push(e.attempts));
+    const { c, sleeps } = client({ events });
     const unavailable: Handler = (_r, res) =>
       sendJson(res, 503, status(503, 'ServiceUnavailable', 'apiserver is shutting down'));
     server.setHandler(sequence(unavailable, unavailable, ok));

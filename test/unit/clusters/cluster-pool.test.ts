@@ -57,7 +57,7 @@ class FakeClient implements Partial<PoolClient> {
       const name = pod.metadata!.name!;
       if (this.pods.has(name)) return { outcome: 'already-exists', afterAmbiguousAttempt: false };
       this.pods.set(name, pod);
-      this.options.onPodCreated?.(pod);
+      this.options.events?.emit('podCreated', { cluster: this.name, pod });
       return { outcome: 'created', pod };
     });
   }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 import { parse } from 'yaml';
 
-import { worstCaseStopMs } from '../../../src/worker/worker-app.js';
+import { worstCaseStopMs } from '../../../src/app/worker-app.js';
 import { loadShippedConfig } from './config-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

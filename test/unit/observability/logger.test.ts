@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { childForMessage, createLogger } from '../../../src/observability/logger.js';
+import { createLogger } from '../../../src/observability/logger.js';
 import type { LogDestination } from '../../../src/observability/logger.js';
 
 /** Planted secrets: none of these strings may ever appear in a log line. */
@@ -52,7 +52,7 @@ describe('createLogger redaction', () => {
     logger.warn(`proxy https://user:${PASSWORD}@proxy.local:8080 and token=${OPAQUE_TOKEN}`);
     logger.error({ err: new Error(`AMQP connect failed for ${CONNECTION_STRING}`) }, 'failed');
     logger.error(new Error(`401 with Bearer ${OPAQUE_TOKEN}`));
-    const child = childForMessage(logger, { messageId: 'm-1', challengeId: 'c-1' });
+    const child = logger.child({ messageId: 'm-1', challengeId: 'c-1' });
     child.child({ token: OPAQUE_TOKEN }).info({ sasToken: SAS_TOKEN }, 'child');
     child.info({ token: 12345678 }, 'numeric token');
     return out;
@@ -110,22 +110,5 @@ describe('createLogger', () => {
     expect(out.text).toMatch(/INFO.*pod created/);
     expect(out.text).toContain('cluster: "a"');
     expect(out.text).not.toContain('\u001b[');
-  });
-
-  it('childForMessage binds the message fields', () => {
-    const out = new Collector();
-    const logger = createLogger({ level: 'info', pretty: false, destination: out });
-    childForMessage(logger, { messageId: 'm', challengeId: 'c', cluster: 'a', pod: 'p' }).info(
-      { outcome: 'created' },
-      'done',
-    );
-    expect(JSON.parse(out.text)).toMatchObject({
-      messageId: 'm',
-      challengeId: 'c',
-      cluster: 'a',
-      pod: 'p',
-      outcome: 'created',
-      msg: 'done',
-    });
   });
 });

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 
+import { Emitter } from '../../../src/shared/typed-events.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
 import { LockKeeper, type RenewResult } from '../../../src/worker/lock-keeper.js';
 
 class LockLostError extends Error {}
@@ -52,8 +54,13 @@ describe('LockKeeper', () => {
     expect(renewedAt).toEqual([2_500, 5_000]);
   });
 
-  it('aborts its signal when the broker says the lock is lost', async () => {
+  it('aborts its signal when the broker says the lock is lost, and reports it', async () => {
     const results: RenewResult[] = [];
+    const events = new Emitter<WorkerEvents>();
+    events.on('lockRenewal', ({ delivery, result }) => {
+      expect(delivery).toEqual({ messageId: 'm-1', deliveryCount: 0 });
+      results.push(result);
+    });
     const keeper = new LockKeeper({
       renew: async () => {
         throw new LockLostError('lock lost');
@@ -61,7 +68,7 @@ describe('LockKeeper', () => {
       isLockLost: (e) => e instanceof LockLostError,
       lockedUntil: lockFor(10_000),
       maxRenewalDurationMs: 60_000,
-      onRenewal: (r) => results.push(r),
+      reportTo: { events, delivery: { messageId: 'm-1', deliveryCount: 0 } },
     });
     expect(keeper.lostSignal.aborted).toBe(false);
     await jest.advanceTimersByTimeAsync(5_000);

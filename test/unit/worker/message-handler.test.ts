@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 
+import { Emitter } from '../../../src/shared/typed-events.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
 import {
   handleMessage,
   type HandlerDeps,
@@ -23,6 +25,7 @@ function harness(overrides: Partial<HandlerDeps> = {}) {
   const fleet = new MemoryFleet([a, b]);
   let clock = 0;
   const sleeps: number[] = [];
+  const events = new Emitter<WorkerEvents>();
   const deps: HandlerDeps = {
     prepare: (m): Prepared => ({
       ok: true,
@@ -41,6 +44,7 @@ function harness(overrides: Partial<HandlerDeps> = {}) {
       clock += ms;
     },
     now: () => Date.now() + clock,
+    events,
     ...overrides,
   };
   const lockLost = new AbortController();
@@ -53,8 +57,12 @@ function harness(overrides: Partial<HandlerDeps> = {}) {
       ...(confirmLock && { confirmLock }),
     });
   const onConfirmLock = (confirm: () => Promise<void>) => (confirmLock = confirm);
-  return { a, b, fleet, deps, sleeps, run, lockLost, stopWaiting, onConfirmLock };
+  return { a, b, fleet, deps, events, sleeps, run, lockLost, stopWaiting, onConfirmLock };
 }
+
+/** Who the harness's message is once prepared: every outcome after prepare names it. */
+const identity = { challengeId: 'c1', pod: 'msg-1' };
+const created = { action: 'complete', outcome: 'created', ...identity } as const;
 
 describe('handleMessage', () => {
   it('dead-letters what prepare refuses, without touching any cluster', async () => {
@@ -71,7 +79,7 @@ describe('handleMessage', () => {
 
   it('completes after the pod is created', async () => {
     const { a, run } = harness();
-    await expect(run()).resolves.toEqual({ action: 'complete', outcome: 'created', cluster: 'a' });
+    await expect(run()).resolves.toEqual({ ...created, cluster: 'a' });
     expect(a.pods.has('msg-1')).toBe(true);
   });
 
@@ -119,6 +127,7 @@ describe('handleMessage', () => {
       reason: 'PodRejected',
       description: 'cluster a rejected the pod: spec.containers[0].image: Required value',
       cluster: 'a',
+      ...identity,
     });
   });
 
@@ -132,7 +141,7 @@ describe('handleMessage', () => {
       { kind: 'unavailable', reason: 'refused' },
       { kind: 'unavailable', reason: 'refused' },
     ];
-    await expect(run()).resolves.toEqual({ action: 'complete', outcome: 'created', cluster: 'a' });
+    await expect(run()).resolves.toEqual({ ...created, cluster: 'a' });
     expect(sleeps).toEqual([5_000, 2_000]);
   });
 
@@ -148,14 +157,14 @@ describe('handleMessage', () => {
   });
 
   it('a message waits out an outage and flows when a cluster returns', async () => {
-    const { fleet, run, deps } = harness();
+    const { fleet, run, events } = harness();
     fleet.down.add('a').add('b');
     let waited = 0;
-    deps.onRetry = () => {
+    events.on('retry', () => {
       waited += 1;
       if (waited === 3) fleet.down.delete('b');
-    };
-    await expect(run()).resolves.toEqual({ action: 'complete', outcome: 'created', cluster: 'b' });
+    });
+    await expect(run()).resolves.toEqual({ ...created, cluster: 'b' });
   });
 
   it('waits for capacity without spending the retry budget, and creates when a pod finishes', async () => {
@@ -164,11 +173,7 @@ describe('handleMessage', () => {
     const outcome = run();
     await until(() => fleet.capacityWaiterCount === 1);
     fleet.freeCapacity('b');
-    await expect(outcome).resolves.toEqual({
-      action: 'complete',
-      outcome: 'created',
-      cluster: 'b',
-    });
+    await expect(outcome).resolves.toEqual({ ...created, cluster: 'b' });
     expect(sleeps).toEqual([]); // no backoff sleeps: the wait was event-driven
     expect(b.pods.has('msg-1')).toBe(true);
   });
@@ -207,7 +212,11 @@ describe('handleMessage', () => {
   it('stops before creating anything once the lock is lost', async () => {
     const { a, b, run, lockLost } = harness();
     lockLost.abort(new Error('lock expired at 12:00:00'));
-    await expect(run()).resolves.toEqual({ action: 'lock-lost', why: 'lock expired at 12:00:00' });
+    await expect(run()).resolves.toEqual({
+      action: 'lock-lost',
+      why: 'lock expired at 12:00:00',
+      ...identity,
+    });
     expect(a.creates + b.creates).toBe(0);
   });
 
@@ -218,6 +227,7 @@ describe('handleMessage', () => {
     await expect(run()).resolves.toEqual({
       action: 'lock-lost',
       why: 'MessageLockLost: the lock was lost',
+      ...identity,
     });
     expect([a.creates, b.creates]).toEqual([1, 0]);
   });
@@ -233,7 +243,53 @@ describe('handleMessage', () => {
     await expect(run()).resolves.toEqual({
       action: 'leave-locked',
       why: 'shutting down while waiting (pinned-cluster-unavailable): create on a may or may not have happened (timeout after 10000 ms); retrying there only',
+      ...identity,
     });
     expect([a.creates, b.creates]).toEqual([1, 0]);
+  });
+
+  it('says what happens to the message, naming it: prepared, then each retry', async () => {
+    const { fleet, run, events } = harness({
+      prepare: (m): Prepared => ({
+        ok: true,
+        pod: podFor(m.messageId, 'h1'),
+        requestHash: 'h1',
+        challengeId: 'c1',
+        jsonStringBody: true,
+      }),
+    });
+    const said: unknown[] = [];
+    events.on('messagePrepared', (e) => said.push(['prepared', e]));
+    events.on('retry', (e) => {
+      said.push(['retry', e]);
+      fleet.down.delete('a');
+    });
+    fleet.down.add('a').add('b');
+    await expect(run({ deliveryCount: 2 })).resolves.toEqual({ ...created, cluster: 'a' });
+    const delivery = { messageId: 'msg-1', deliveryCount: 2, ...identity };
+    expect(said).toEqual([
+      ['prepared', { delivery, jsonStringBody: true }],
+      [
+        'retry',
+        { delivery, why: 'no-healthy-cluster', detail: expect.any(String), delayMs: 1_000 },
+      ],
+    ]);
+  });
+
+  it('hands the message back, still named, when a bug throws while placing its pod', async () => {
+    const { run, events, fleet } = harness();
+    const failures: unknown[] = [];
+    events.on('handlerFailed', (e) => failures.push(e));
+    fleet.candidates = () => {
+      throw new Error('bug in candidates');
+    };
+    await expect(run()).resolves.toEqual({
+      action: 'abandon',
+      why: 'unexpected error: bug in candidates',
+      ...identity,
+    });
+    expect(failures).toEqual([
+      { delivery: { messageId: 'msg-1', deliveryCount: 0 }, error: new Error('bug in candidates') },
+    ]);
   });
 });

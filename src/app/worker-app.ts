@@ -1,13 +1,14 @@
 import { backoffDelay, CLIENT_CLOSE_GRACE_MS, ClusterPool, sleep } from '../clusters/index.js';
 import type { Config } from '../config/config.js';
+import { logEvents } from '../observability/event-logs.js';
 import { startHealthServer, type HealthServer } from '../observability/health-server.js';
 import type { Logger } from '../observability/logger.js';
-import { WorkerMetrics } from '../observability/metrics.js';
+import { recordMetrics, WorkerMetrics } from '../observability/metrics.js';
 import { policyForConfig } from '../policy/policy.js';
-import { pollingGate } from './admission-gate.js';
-import { fleetFromPool } from './fleet-adapter.js';
-import { createPrepare } from './prepare.js';
-import { Worker, workerStopBudgetMs } from './worker.js';
+import { pollingGate } from '../worker/admission-gate.js';
+import { fleetFromPool } from '../worker/fleet-adapter.js';
+import { createPrepare } from '../worker/prepare.js';
+import { Worker, workerStopBudgetMs } from '../worker/worker.js';
 
 /**
  * The longest `WorkerApp.stop()` can take with this configuration: the worker's stop (grace
@@ -43,8 +44,9 @@ export interface WorkerAppOptions {
 }
 
 /**
- * The composition root of `podbus run`: config -> cluster pool -> fleet -> worker, plus the
- * health/metrics server. Nothing here decides behaviour; it only wires parts together.
+ * The composition root of `podbus run`: config -> cluster pool -> fleet -> worker, their
+ * events subscribed by the metrics and the log, plus the health/metrics server. Nothing here
+ * decides behaviour; it only wires parts together.
  */
 export async function startWorkerApp(
   config: Config,
@@ -87,9 +89,11 @@ export async function startWorkerApp(
       now: Date.now,
     },
     gate: pollingGate(() => pool.unavailableReason()),
-    logger,
-    metrics,
   });
+  // Before anything starts, so that no event goes unrecorded.
+  const events = { worker: worker.events, clusters: pool.events };
+  recordMetrics(metrics, events);
+  logEvents(logger, events);
 
   let health: HealthServer | undefined;
   try {
@@ -157,16 +161,5 @@ function createPool(config: Config, logger: Logger, metrics: WorkerMetrics): Clu
     strategy: config.selection.strategy,
     logger,
     client: { requestTimeoutMs: config.worker.clusterRequestTimeoutMs },
-    onBreakerStateChange: (change) =>
-      metrics.clusterHealthy.set({ cluster: change.cluster }, change.to === 'open' ? 0 : 1),
-    onActivePodsChange: (cluster, active) => metrics.clusterActivePods.set({ cluster }, active),
-    onCall: (event) => {
-      if (event.operation === 'create') {
-        metrics.podCreateDuration.observe(
-          { cluster: event.cluster, result: event.outcome },
-          event.durationMs / 1000,
-        );
-      }
-    },
   });
 }

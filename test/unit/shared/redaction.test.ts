@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { scrubJsonLine, scrubText } from '../../../src/observability/redaction.js';
+import { scrubJsonLine, scrubText } from '../../../src/shared/redaction.js';
 
 describe('scrubText', () => {
   it.each([

@@ -1,0 +1,97 @@
+import type { ClusterEvents } from '../clusters/events.js';
+import type { EventSource } from '../shared/typed-events.js';
+import type { WorkerEvents } from '../worker/events.js';
+import type { Logger } from './logger.js';
+
+/**
+ * The log lines of what the worker and the clusters say happened. Conventions: a constant
+ * message plus fields; every line about one message starts with its `messageId` and
+ * `deliveryCount` and carries its `challengeId` and `pod` once known, so the lines of one
+ * message can be joined; the last line of a delivery is `message handled`, with `outcome`
+ * (created | duplicate | dead_lettered | abandoned | lock_lost | left_locked) and `durationMs`.
+ */
+export function logEvents(
+  logger: Logger,
+  sources: {
+    readonly worker: EventSource<WorkerEvents>;
+    readonly clusters: EventSource<ClusterEvents>;
+  },
+): void {
+  const { worker, clusters } = sources;
+  worker.on('stateChanged', ({ from, to }) => logger.info({ from, to }, 'worker state changed'));
+  worker.on('receiving', ({ queue, maxConcurrentCalls }) =>
+    logger.info({ queue, maxConcurrentCalls }, 'receiving messages'),
+  );
+  worker.on('gateClosed', ({ why }) =>
+    logger.info({ why }, 'not taking messages until a cluster can accept pods'),
+  );
+  worker.on('gateOpened', () => logger.info('taking messages again'));
+  worker.on('messagePrepared', ({ delivery, jsonStringBody }) => {
+    if (!jsonStringBody) return;
+    logger.info(
+      { ...delivery },
+      'the body is a JSON string holding the challenge (encoded twice); accepted',
+    );
+  });
+  worker.on('retry', ({ delivery, why, detail, delayMs }) =>
+    logger.warn({ ...delivery, why, detail, delayMs }, 'will retry'),
+  );
+  worker.on('lockRenewal', ({ delivery, result }) => {
+    if (result.ok) return;
+    logger.warn(
+      { ...delivery, err: result.error, lockLost: result.lockLost },
+      'lock renewal failed',
+    );
+  });
+  worker.on('handlerFailed', ({ delivery, error }) =>
+    logger.error({ ...delivery, err: error }, 'unexpected error while handling a message'),
+  );
+  worker.on('messageHandled', ({ delivery, outcome, settled, left, error, durationMs }) => {
+    if (settled === 'failed') {
+      logger.error(
+        { ...delivery, err: error, intended: outcome.action, durationMs },
+        'settling the message failed; it will be redelivered',
+      );
+      return;
+    }
+    const fields = {
+      ...delivery,
+      cluster: 'cluster' in outcome ? outcome.cluster : undefined,
+      outcome: left,
+      durationMs,
+      ...(outcome.action === 'dead-letter'
+        ? { reason: outcome.reason, description: outcome.description }
+        : {}),
+      ...('why' in outcome ? { why: outcome.why } : {}),
+    };
+    if (left === 'created' || left === 'duplicate') logger.info(fields, 'message handled');
+    else logger.warn(fields, 'message handled');
+  });
+  worker.on('receiverError', ({ source, code, error, entityPath }) =>
+    logger.warn(
+      { err: error, errorSource: source, code, entityPath },
+      'Service Bus receiver error',
+    ),
+  );
+  worker.on('probeFailed', ({ code, error }) =>
+    logger.warn({ err: error, code }, 'Service Bus probe failed'),
+  );
+  worker.on('stopStepFailed', (failure) => {
+    if (failure.timedOut)
+      logger.warn({ limitMs: failure.limitMs }, `${failure.step} timed out; going on`);
+    else logger.warn({ err: failure.error }, `${failure.step} failed; going on`);
+  });
+  worker.on('graceExpired', ({ inFlight }) =>
+    logger.warn(
+      { count: inFlight },
+      'shutdown grace period over; leaving the messages still in flight locked (a create may still land): the broker redelivers them when their locks lapse',
+    ),
+  );
+
+  clusters.on('breakerStateChanged', (change) => {
+    const fields = { ...change };
+    const message = `cluster circuit breaker ${change.to}`;
+    if (change.to === 'open') logger.warn(fields, message);
+    else logger.info(fields, message);
+  });
+}

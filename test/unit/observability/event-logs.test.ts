@@ -1,0 +1,238 @@
+import { describe, expect, it } from '@jest/globals';
+
+import type { ClusterEvents } from '../../../src/clusters/events.js';
+import { logEvents } from '../../../src/observability/event-logs.js';
+import { createLogger } from '../../../src/observability/logger.js';
+import { Emitter } from '../../../src/shared/typed-events.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
+
+function setup() {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: 'debug',
+    pretty: false,
+    destination: { write: (line: string) => lines.push(line) },
+  });
+  const worker = new Emitter<WorkerEvents>();
+  const clusters = new Emitter<ClusterEvents>();
+  logEvents(logger, { worker, clusters });
+  /** The lines written so far, without the fields that change from run to run. */
+  const logged = () =>
+    lines.map((line) => {
+      const {
+        time: _t,
+        pid: _p,
+        hostname: _h,
+        ...rest
+      } = JSON.parse(line) as Record<string, unknown>;
+      return rest;
+    });
+  return { worker, clusters, logged };
+}
+
+const received = { messageId: 'm-1', deliveryCount: 1 };
+const prepared = { ...received, challengeId: 'web-1', pod: 'm-1' };
+const err = (message: string) => expect.objectContaining({ type: 'Error', message });
+
+describe('logEvents: the log lines of the worker', () => {
+  it('logs the lifecycle: state, receiving, the admission gate, shutdown', () => {
+    const { worker, logged } = setup();
+    worker.emit('stateChanged', { from: 'initialized', to: 'running' });
+    worker.emit('receiving', { queue: 'challenges', maxConcurrentCalls: 8 });
+    worker.emit('gateClosed', { why: 'alpha: full (3/3)' });
+    worker.emit('gateOpened', {});
+    worker.emit('stopStepFailed', { step: 'closing the subscription', timedOut: true, limitMs: 5 });
+    worker.emit('stopStepFailed', {
+      step: 'closing the Service Bus connection',
+      timedOut: false,
+      error: new Error('gone'),
+    });
+    worker.emit('graceExpired', { inFlight: 2 });
+    expect(logged()).toEqual([
+      { level: 'info', from: 'initialized', to: 'running', msg: 'worker state changed' },
+      { level: 'info', queue: 'challenges', maxConcurrentCalls: 8, msg: 'receiving messages' },
+      {
+        level: 'info',
+        why: 'alpha: full (3/3)',
+        msg: 'not taking messages until a cluster can accept pods',
+      },
+      { level: 'info', msg: 'taking messages again' },
+      { level: 'warn', limitMs: 5, msg: 'closing the subscription timed out; going on' },
+      {
+        level: 'warn',
+        err: err('gone'),
+        msg: 'closing the Service Bus connection failed; going on',
+      },
+      {
+        level: 'warn',
+        count: 2,
+        msg: 'shutdown grace period over; leaving the messages still in flight locked (a create may still land): the broker redelivers them when their locks lapse',
+      },
+    ]);
+  });
+
+  it('logs what happens to a message, each line naming it', () => {
+    const { worker, logged } = setup();
+    worker.emit('messagePrepared', { delivery: prepared, jsonStringBody: false });
+    worker.emit('messagePrepared', { delivery: prepared, jsonStringBody: true });
+    worker.emit('retry', {
+      delivery: prepared,
+      why: 'all-candidates-failed',
+      detail: 'alpha: 429',
+      delayMs: 100,
+    });
+    worker.emit('lockRenewal', {
+      delivery: received,
+      result: { ok: true, lockedUntil: new Date() },
+    });
+    worker.emit('lockRenewal', {
+      delivery: received,
+      result: { ok: false, lockLost: true, error: new Error('lock lost') },
+    });
+    worker.emit('handlerFailed', { delivery: received, error: new Error('bug') });
+    expect(logged()).toEqual([
+      {
+        level: 'info',
+        ...prepared,
+        msg: 'the body is a JSON string holding the challenge (encoded twice); accepted',
+      },
+      {
+        level: 'warn',
+        ...prepared,
+        why: 'all-candidates-failed',
+        detail: 'alpha: 429',
+        delayMs: 100,
+        msg: 'will retry',
+      },
+      {
+        level: 'warn',
+        ...received,
+        err: err('lock lost'),
+        lockLost: true,
+        msg: 'lock renewal failed',
+      },
+      {
+        level: 'error',
+        ...received,
+        err: err('bug'),
+        msg: 'unexpected error while handling a message',
+      },
+    ]);
+  });
+
+  it('ends every delivery with one line: info when a pod exists, warn otherwise, error when settling failed', () => {
+    const { worker, logged } = setup();
+    worker.emit('messageHandled', {
+      delivery: prepared,
+      outcome: { action: 'complete', outcome: 'duplicate', cluster: 'alpha', ...prepared },
+      settled: 'settled',
+      left: 'duplicate',
+      durationMs: 12,
+    });
+    worker.emit('messageHandled', {
+      delivery: received,
+      outcome: { action: 'dead-letter', reason: 'SchemaViolation', description: 'no containers' },
+      settled: 'settled',
+      left: 'dead_lettered',
+      durationMs: 3,
+    });
+    worker.emit('messageHandled', {
+      delivery: prepared,
+      outcome: { action: 'abandon', why: 'retry budget spent' },
+      settled: 'settled',
+      left: 'abandoned',
+      durationMs: 60_000,
+    });
+    worker.emit('messageHandled', {
+      delivery: prepared,
+      outcome: { action: 'complete', outcome: 'created', cluster: 'alpha' },
+      settled: 'failed',
+      left: 'created',
+      error: new Error('link detached'),
+      durationMs: 40,
+    });
+    expect(logged()).toEqual([
+      {
+        level: 'info',
+        ...prepared,
+        cluster: 'alpha',
+        outcome: 'duplicate',
+        durationMs: 12,
+        msg: 'message handled',
+      },
+      {
+        level: 'warn',
+        ...received,
+        outcome: 'dead_lettered',
+        durationMs: 3,
+        reason: 'SchemaViolation',
+        description: 'no containers',
+        msg: 'message handled',
+      },
+      {
+        level: 'warn',
+        ...prepared,
+        outcome: 'abandoned',
+        durationMs: 60_000,
+        why: 'retry budget spent',
+        msg: 'message handled',
+      },
+      {
+        level: 'error',
+        ...prepared,
+        err: err('link detached'),
+        intended: 'complete',
+        durationMs: 40,
+        msg: 'settling the message failed; it will be redelivered',
+      },
+    ]);
+  });
+
+  it('logs the Service Bus connection: receiver errors and failed probes', () => {
+    const { worker, logged } = setup();
+    worker.emit('receiverError', {
+      source: 'receive',
+      code: 'ServiceCommunicationProblem',
+      error: new Error('socket closed'),
+      entityPath: 'challenges',
+    });
+    worker.emit('probeFailed', { code: undefined, error: new Error('peek failed') });
+    expect(logged()).toEqual([
+      {
+        level: 'warn',
+        err: err('socket closed'),
+        errorSource: 'receive',
+        code: 'ServiceCommunicationProblem',
+        entityPath: 'challenges',
+        msg: 'Service Bus receiver error',
+      },
+      { level: 'warn', err: err('peek failed'), msg: 'Service Bus probe failed' },
+    ]);
+  });
+});
+
+describe('logEvents: the log lines of the clusters', () => {
+  it('logs breaker changes, opening as a warning', () => {
+    const { clusters, logged } = setup();
+    const change = { cluster: 'alpha', reason: '5 consecutive failures (last: connection)', at: 1 };
+    clusters.emit('breakerStateChanged', { ...change, from: 'closed', to: 'open' });
+    clusters.emit('breakerStateChanged', { ...change, from: 'half-open', to: 'closed' });
+    clusters.emit('call', {
+      cluster: 'alpha',
+      operation: 'create',
+      outcome: 'ok',
+      attempts: 1,
+      durationMs: 5,
+    });
+    expect(logged()).toEqual([
+      { level: 'warn', ...change, from: 'closed', to: 'open', msg: 'cluster circuit breaker open' },
+      {
+        level: 'info',
+        ...change,
+        from: 'half-open',
+        to: 'closed',
+        msg: 'cluster circuit breaker closed',
+      },
+    ]);
+  });
+});

@@ -1,0 +1,115 @@
+import { describe, expect, it } from '@jest/globals';
+
+import type { ClusterEvents } from '../../../src/clusters/events.js';
+import { recordMetrics, WorkerMetrics } from '../../../src/observability/metrics.js';
+import { Emitter } from '../../../src/shared/typed-events.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
+
+function setup() {
+  const metrics = new WorkerMetrics({ defaultMetrics: false });
+  const worker = new Emitter<WorkerEvents>();
+  const clusters = new Emitter<ClusterEvents>();
+  recordMetrics(metrics, { worker, clusters });
+  /** The samples of every podbus metric, histogram buckets and sums left out. */
+  const samples = async () =>
+    (await metrics.registry.metrics())
+      .split('\n')
+      .filter((line) => line.startsWith('podbus_') && !/_(bucket|sum)\{/.test(line));
+  return { worker, clusters, samples };
+}
+
+const delivery = { messageId: 'm-1', deliveryCount: 0 };
+
+describe('recordMetrics: the worker metrics follow the events', () => {
+  it('counts messages from receipt to settlement, by outcome and dead-letter reason', async () => {
+    const { worker, samples } = setup();
+    worker.emit('messageReceived', { delivery });
+    worker.emit('inFlightChanged', { inFlight: 1 });
+    worker.emit('messagePrepared', { delivery, jsonStringBody: true });
+    worker.emit('messagePrepared', { delivery, jsonStringBody: false });
+    worker.emit('retry', { delivery, why: 'no-capacity', detail: 'full', delayMs: 0 });
+    worker.emit('lockRenewal', { delivery, result: { ok: true, lockedUntil: new Date() } });
+    worker.emit('lockRenewal', {
+      delivery,
+      result: { ok: false, lockLost: false, error: new Error('reset') },
+    });
+    worker.emit('lockRenewal', {
+      delivery,
+      result: { ok: false, lockLost: true, error: new Error('lost') },
+    });
+    const deadLetter = {
+      action: 'dead-letter',
+      reason: 'PolicyViolation',
+      description: 'not allowed',
+    } as const;
+    worker.emit('messageHandled', {
+      delivery,
+      outcome: deadLetter,
+      settled: 'settled',
+      left: 'dead_lettered',
+      durationMs: 1,
+    });
+    // The lock was gone before the dead letter went out: counted as lock_lost, no reason.
+    worker.emit('messageHandled', {
+      delivery,
+      outcome: deadLetter,
+      settled: 'lock-lost',
+      left: 'lock_lost',
+      durationMs: 1,
+    });
+    // Settling failed: the redelivery is counted when it ends, not this one.
+    worker.emit('messageHandled', {
+      delivery,
+      outcome: { action: 'complete', outcome: 'created', cluster: 'a' },
+      settled: 'failed',
+      left: 'created',
+      error: new Error('detached'),
+      durationMs: 1,
+    });
+    worker.emit('inFlightChanged', { inFlight: 0 });
+    worker.emit('receiverError', {
+      source: 'receive',
+      code: undefined,
+      error: new Error('x'),
+      entityPath: 'q',
+    });
+    expect(await samples()).toEqual([
+      'podbus_messages_received_total 1',
+      'podbus_messages_settled_total{outcome="dead_lettered"} 1',
+      'podbus_messages_settled_total{outcome="lock_lost"} 1',
+      'podbus_messages_dead_lettered_total{reason="PolicyViolation"} 1',
+      'podbus_messages_json_string_body_total 1',
+      'podbus_messages_in_flight 0',
+      'podbus_lock_renewals_total{result="ok"} 1',
+      'podbus_lock_renewals_total{result="error"} 1',
+      'podbus_lock_renewals_total{result="lost"} 1',
+      'podbus_receiver_errors_total{source="receive"} 1',
+      'podbus_transient_retries_total{kind="no-capacity"} 1',
+    ]);
+  });
+
+  it('follows the clusters: create latency, breaker health, active pods', async () => {
+    const { clusters, samples } = setup();
+    const call = { cluster: 'alpha', attempts: 1, durationMs: 250 } as const;
+    clusters.emit('call', { ...call, operation: 'create', outcome: 'ok' });
+    clusters.emit('call', { ...call, operation: 'create', outcome: 'throttled' });
+    clusters.emit('call', { ...call, operation: 'get', outcome: 'ok' });
+    const change = { cluster: 'alpha', reason: 'r', at: 0 };
+    clusters.emit('breakerStateChanged', { ...change, from: 'closed', to: 'open' });
+    clusters.emit('breakerStateChanged', {
+      ...change,
+      cluster: 'beta',
+      from: 'open',
+      to: 'half-open',
+    });
+    clusters.emit('activePodsChanged', { cluster: 'alpha', activePods: 7 });
+    const ofClusters = (await samples()).filter((l) => /^podbus_(pod|cluster)_/.test(l));
+    expect(ofClusters).toEqual([
+      'podbus_pod_create_duration_seconds_count{cluster="alpha",result="ok"} 1',
+      'podbus_pod_create_duration_seconds_count{cluster="alpha",result="throttled"} 1',
+      'podbus_cluster_healthy{cluster="alpha"} 0',
+      'podbus_cluster_healthy{cluster="beta"} 1',
+      'podbus_cluster_active_pods{cluster="alpha"} 7',
+    ]);
+  });
+});
