@@ -1,12 +1,9 @@
 import {
   AuthorizationV1Api,
   CoreV1Api,
-  Observable,
   VersionApi,
   Watch,
   type ConfigurationOptions,
-  type RequestContext,
-  type ResponseContext,
   type V1Pod,
   type VersionInfo,
 } from '@kubernetes/client-node';
@@ -15,6 +12,7 @@ import type { Agent } from 'undici';
 import type { EventSink } from '../shared/typed-events.js';
 
 import { sleep as realSleep, type RandomFn, type SleepFn } from './backoff.js';
+import { abortableCall } from './call-options.js';
 import type { BreakerGate } from './circuit-breaker.js';
 import { classifyError } from './classify.js';
 import type { ClusterEntry } from './cluster-entry.js';
@@ -420,7 +418,7 @@ export class ClusterClient {
           attempts = n;
           const timeout = AbortSignal.timeout(this.requestTimeoutMs);
           const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
-          return send(perCallConfig(signal));
+          return send(abortableCall(signal));
         },
         {
           policy: this.policy,
@@ -469,27 +467,6 @@ export class ClusterClient {
   private closedError(): ClusterError {
     return new ClusterError({ kind: 'aborted', cluster: this.name, message: 'client is closed' });
   }
-}
-
-/**
- * Per-call middleware that sets the attempt's AbortSignal. client-node's per-call options take
- * *Observable* middleware (a Promise-returning `pre` fails with "toPromise is not a function"),
- * and the merge strategy must be 'append': the default 'replace' would drop the built-in
- * User-Agent middleware (configuration.js `mergeMiddleware`; specs/kube-api.md §1).
- */
-function perCallConfig(signal: AbortSignal): ConfigurationOptions {
-  return {
-    middlewareMergeStrategy: 'append',
-    middleware: [
-      {
-        pre: (ctx: RequestContext) => {
-          ctx.setSignal(signal);
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
-      },
-    ],
-  };
 }
 
 function tokenSourceFor(

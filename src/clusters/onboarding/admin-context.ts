@@ -2,15 +2,7 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 
-import {
-  CoreV1Api,
-  KubeConfig,
-  Observable,
-  RbacAuthorizationV1Api,
-  type ConfigurationOptions,
-  type RequestContext,
-  type ResponseContext,
-} from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 
 import { classifyError } from '../classify.js';
 import type { ClusterError } from '../errors.js';
@@ -95,26 +87,6 @@ export function loadAdminContext(kubeconfigPath: string, context: string): Admin
     insecureSkipTlsVerify: cluster.skipTLSVerify === true,
     core: kc.makeApiClient(CoreV1Api),
     rbac: kc.makeApiClient(RbacAuthorizationV1Api),
-  };
-}
-
-/**
- * Per-call options carrying a timeout: client-node has none of its own (see
- * cluster-client.ts `perCallConfig` for why Observable middleware and 'append').
- */
-export function withTimeout(timeoutMs: number): ConfigurationOptions {
-  const signal = AbortSignal.timeout(timeoutMs);
-  return {
-    middlewareMergeStrategy: 'append',
-    middleware: [
-      {
-        pre: (ctx: RequestContext) => {
-          ctx.setSignal(signal);
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (rsp: ResponseContext) => new Observable(Promise.resolve(rsp)),
-      },
-    ],
   };
 }
 

@@ -1,7 +1,13 @@
-import type { V1Role, V1RoleBinding, V1Secret } from '@kubernetes/client-node';
+import type {
+  ConfigurationOptions,
+  V1Role,
+  V1RoleBinding,
+  V1Secret,
+} from '@kubernetes/client-node';
 
+import { abortableCall } from '../call-options.js';
 import { classifyError } from '../classify.js';
-import { adminCallError, withTimeout, type AdminContext } from './admin-context.js';
+import { adminCallError, type AdminContext } from './admin-context.js';
 import { OnboardingError } from './errors.js';
 import {
   describeRules,
@@ -38,7 +44,7 @@ export async function applyObjects(
 ): Promise<AppliedObject[]> {
   const applied: AppliedObject[] = [];
   const ns = objects.serviceAccount.metadata?.namespace ?? '';
-  const t = (): ReturnType<typeof withTimeout> => withTimeout(options.timeoutMs);
+  const t: Timeout = () => abortableCall(AbortSignal.timeout(options.timeoutMs));
   const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -115,7 +121,8 @@ export async function applyObjects(
 
 type Call = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 type Create = <T>(what: string, fn: () => Promise<T>) => Promise<T | undefined>;
-type Timeout = () => ReturnType<typeof withTimeout>;
+/** Fresh per-call options for each admin call: each one gets the whole timeout. */
+type Timeout = () => ConfigurationOptions;
 
 async function applyRole(
   admin: AdminContext,

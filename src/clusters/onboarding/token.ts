@@ -1,5 +1,6 @@
+import { abortableCall } from '../call-options.js';
 import { classifyError } from '../classify.js';
-import { adminCallError, withTimeout, type AdminContext } from './admin-context.js';
+import { adminCallError, type AdminContext } from './admin-context.js';
 import { OnboardingError } from './errors.js';
 
 /**
@@ -43,7 +44,7 @@ export async function waitForSecretToken(
     try {
       const secret = await admin.core.readNamespacedSecret(
         { name: secretName, namespace },
-        withTimeout(options.requestTimeoutMs),
+        abortableCall(AbortSignal.timeout(options.requestTimeoutMs)),
       );
       data = secret.data;
     } catch (error) {
@@ -89,7 +90,7 @@ export async function requestToken(
           spec: { expirationSeconds, audiences: [] },
         },
       },
-      withTimeout(requestTimeoutMs),
+      abortableCall(AbortSignal.timeout(requestTimeoutMs)),
     );
     const token = review.status?.token;
     if (!token) {

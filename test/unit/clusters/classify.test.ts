@@ -3,13 +3,9 @@
  * the unmodified library talking HTTPS to a scripted server (support/https-api-server.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import {
-  CoreV1Api,
-  KubeConfig,
-  Observable,
-  type ConfigurationOptions,
-} from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
+import { abortableCall } from '../../../src/clusters/call-options.js';
 import { classifyError, parseRetryAfterHeader } from '../../../src/clusters/classify.js';
 import { ClusterError } from '../../../src/clusters/errors.js';
 import {
@@ -435,23 +431,13 @@ describe('transport errors (TypeError fetch failed + cause)', () => {
 });
 
 describe('aborts', () => {
-  const withSignal = (signal: AbortSignal): ConfigurationOptions => ({
-    middlewareMergeStrategy: 'append',
-    middleware: [
-      {
-        pre: (ctx) => {
-          ctx.setSignal(signal);
-          return new Observable(Promise.resolve(ctx));
-        },
-        post: (rsp) => new Observable(Promise.resolve(rsp)),
-      },
-    ],
-  });
-
   test('AbortSignal.timeout fires (no answer) -> timeout (DOMException TimeoutError)', async () => {
     server.setHandler(() => undefined); // never answers
     const raw = await thrown(() =>
-      api.readNamespacedPod({ namespace: 'ns', name: 'p' }, withSignal(AbortSignal.timeout(200))),
+      api.readNamespacedPod(
+        { namespace: 'ns', name: 'p' },
+        abortableCall(AbortSignal.timeout(200)),
+      ),
     );
     expect((raw as Error).name).toBe('TimeoutError');
     const err = classifyError(raw, { cluster: 'alpha' });
@@ -465,7 +451,7 @@ describe('aborts', () => {
     const pending = thrown(() =>
       api.readNamespacedPod(
         { namespace: 'ns', name: 'p' },
-        withSignal(AbortSignal.any([caller.signal, AbortSignal.timeout(5000)])),
+        abortableCall(AbortSignal.any([caller.signal, AbortSignal.timeout(5000)])),
       ),
     );
     caller.abort();
