@@ -1,6 +1,4 @@
-import type { ClusterEvents } from '../clusters/events.js';
-import type { EventSource } from '../shared/typed-events.js';
-import type { WorkerEvents } from '../worker/events.js';
+import type { EventSources } from './event-sources.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -10,14 +8,7 @@ import type { Logger } from './logger.js';
  * message can be joined; the last line of a delivery is `message handled`, with `outcome`
  * (created | duplicate | dead_lettered | abandoned | lock_lost | left_locked) and `durationMs`.
  */
-export function logEvents(
-  logger: Logger,
-  sources: {
-    readonly worker: EventSource<WorkerEvents>;
-    readonly clusters: EventSource<ClusterEvents>;
-  },
-): void {
-  const { worker, clusters } = sources;
+export function logEvents(logger: Logger, { worker, clusters }: EventSources): void {
   worker.on('stateChanged', ({ from, to }) => logger.info({ from, to }, 'worker state changed'));
   worker.on('receiving', ({ queue, maxConcurrentCalls }) =>
     logger.info({ queue, maxConcurrentCalls }, 'receiving messages'),

@@ -1,8 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-import type { ClusterEvents } from '../clusters/events.js';
-import type { EventSource } from '../shared/typed-events.js';
-import type { WorkerEvents } from '../worker/events.js';
+import type { EventSources } from './event-sources.js';
 
 /**
  * The worker's Prometheus metrics. One instance per worker (its own registry), so tests and
@@ -103,14 +101,7 @@ export class WorkerMetrics {
  * Keeps `metrics` in step with what the worker and the clusters say happened. Every metric is
  * the consequence of one event; see WorkerEvents and ClusterEvents for what each one means.
  */
-export function recordMetrics(
-  metrics: WorkerMetrics,
-  sources: {
-    readonly worker: EventSource<WorkerEvents>;
-    readonly clusters: EventSource<ClusterEvents>;
-  },
-): void {
-  const { worker, clusters } = sources;
+export function recordMetrics(metrics: WorkerMetrics, { worker, clusters }: EventSources): void {
   worker.on('messageReceived', () => metrics.messagesReceived.inc());
   worker.on('inFlightChanged', ({ inFlight }) => metrics.messagesInFlight.set(inFlight));
   worker.on('messagePrepared', ({ jsonStringBody }) => {

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
 import { ClusterClient, type ClusterClientOptions } from '../../../src/clusters/cluster-client.js';
 import type { ClusterEntry } from '../../../src/clusters/cluster-entry.js';
 import type { ClusterLogger } from '../../../src/clusters/logger.js';
+import { plainCoreApi } from '../../support/plain-core-api.js';
 import {
   startKubernetesEmulator,
   type EmulatedCluster,
@@ -138,17 +138,11 @@ describe('connections', () => {
   });
 
   test('control: plain client-node opens one connection per call (so the counter is real)', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromClusterAndUser(
-      {
-        name: 'alpha',
-        server: alpha.server,
-        caData: Buffer.from(alpha.caPem).toString('base64'),
-        skipTLSVerify: false,
-      },
-      { name: 'plain', token: alpha.serviceAccountToken },
-    );
-    const api = kc.makeApiClient(CoreV1Api);
+    const api = plainCoreApi({
+      server: alpha.server,
+      caPem: alpha.caPem,
+      token: alpha.serviceAccountToken,
+    });
     const before = alpha.stats.connections;
     for (let i = 0; i < 5; i++) {
       await api.createNamespacedPod({ namespace: alpha.namespace, body: testPod('plain') });

@@ -1,10 +1,11 @@
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 
 import { parseChallengeMessage } from '../../../src/message/parse-challenge-message.js';
 import { buildPod } from '../../../src/pod/build-pod.js';
 import { policyForConfig } from '../../../src/policy/policy.js';
+import { plainCoreApi } from '../../support/plain-core-api.js';
 import { challenge, eventually, QUEUE, Stack } from './stack.js';
 
 describe('worker: what can never succeed is dead-lettered with a reason', () => {
@@ -145,10 +146,5 @@ async function createWithAdmin(
   namespace: string,
   pod: V1Pod,
 ): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromClusterAndUser(
-    { name: 'c', server, caData: Buffer.from(caPem).toString('base64'), skipTLSVerify: false },
-    { name: 'admin', token },
-  );
-  await kc.makeApiClient(CoreV1Api).createNamespacedPod({ namespace, body: pod });
+  await plainCoreApi({ server, caPem, token }).createNamespacedPod({ namespace, body: pod });
 }

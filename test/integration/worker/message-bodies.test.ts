@@ -4,20 +4,13 @@ import rhea from 'rhea';
 
 import { ANNOTATION_REQUEST_HASH } from '../../../src/message/metadata-keys.js';
 import { MAX_NESTING } from '../../../src/worker/safe-amqp-decode.js';
+import { nestedLists } from '../../support/nested-amqp-lists.js';
 import { openRawSender } from './raw-amqp-sender.js';
 import { annotation, challenge, eventually, QUEUE, Stack } from './stack.js';
 
 /** An amqp-value body of `depth` nested lists (list32), each holding the next. */
 function deeplyNestedValue(depth: number): Buffer {
-  let inner = Buffer.from([0x40]);
-  for (let i = 0; i < depth; i += 1) {
-    const head = Buffer.alloc(9);
-    head[0] = 0xd0;
-    head.writeUInt32BE(inner.length + 4, 1);
-    head.writeUInt32BE(1, 5);
-    inner = Buffer.concat([head, inner]);
-  }
-  return Buffer.concat([Buffer.from([0x00, 0x53, 0x77]), inner]);
+  return Buffer.concat([Buffer.from([0x00, 0x53, 0x77]), nestedLists(depth)]);
 }
 
 describe('worker: bodies as senders really send them', () => {

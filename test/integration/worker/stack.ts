@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { ServiceBusClient, type ServiceBusReceivedMessage } from '@azure/service-bus';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import { parse, stringify } from 'yaml';
 
 import { loadConfig } from '../../../src/config/load-config.js';
@@ -17,6 +17,7 @@ import {
 import { startServiceBusEmulator, type ServiceBusEmulator } from '@podbus/servicebus-emulator';
 import { createLogger } from '../../../src/observability/logger.js';
 import { startWorkerApp, type WorkerApp } from '../../../src/app/worker-app.js';
+import { plainCoreApi } from '../../support/plain-core-api.js';
 
 export const QUEUE = 'challenges';
 export const ALLOWED_IMAGES = ['registry.example/challenges/*', 'docker.io/library/busybox'];
@@ -152,17 +153,7 @@ export class Stack {
   /** The core API of a cluster as its admin (the test's "other party"), over real HTTPS. */
   adminApi(cluster: string): CoreV1Api {
     const c = this.k8s.cluster(cluster);
-    const kc = new KubeConfig();
-    kc.loadFromClusterAndUser(
-      {
-        name: cluster,
-        server: c.server,
-        caData: Buffer.from(c.caPem).toString('base64'),
-        skipTLSVerify: false,
-      },
-      { name: `${cluster}-admin`, token: c.adminToken },
-    );
-    return kc.makeApiClient(CoreV1Api);
+    return plainCoreApi({ server: c.server, caPem: c.caPem, token: c.adminToken });
   }
 
   /** Pods of every cluster, as `cluster/name`. */

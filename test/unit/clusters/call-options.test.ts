@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 
 import { abortableCall } from '../../../src/clusters/call-options.js';
+import { plainCoreApi } from '../../support/plain-core-api.js';
 import { sendJson, startTestApiServer, type TestApiServer } from './support/https-api-server.js';
 
 let server: TestApiServer;
@@ -9,17 +10,7 @@ let api: CoreV1Api;
 
 beforeAll(async () => {
   server = await startTestApiServer();
-  const kc = new KubeConfig();
-  kc.loadFromClusterAndUser(
-    {
-      name: 'x',
-      server: server.url,
-      caData: Buffer.from(server.caPem).toString('base64'),
-      skipTLSVerify: false,
-    },
-    { name: 'x', token: 'call-options-token' },
-  );
-  api = kc.makeApiClient(CoreV1Api);
+  api = plainCoreApi({ server: server.url, caPem: server.caPem, token: 'call-options-token' });
 });
 afterAll(async () => {
   await server.close();

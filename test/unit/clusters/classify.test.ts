@@ -3,11 +3,12 @@
  * the unmodified library talking HTTPS to a scripted server (support/https-api-server.ts).
  */
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Api } from '@kubernetes/client-node';
 
 import { abortableCall } from '../../../src/clusters/call-options.js';
 import { classifyError, parseRetryAfterHeader } from '../../../src/clusters/classify.js';
 import { ClusterError } from '../../../src/clusters/errors.js';
+import { plainCoreApi } from '../../support/plain-core-api.js';
 import {
   createTestCa,
   sendJson,
@@ -22,17 +23,7 @@ let server: TestApiServer;
 let api: CoreV1Api;
 
 function rawClient(url: string, caPem?: string): CoreV1Api {
-  const kc = new KubeConfig();
-  kc.loadFromClusterAndUser(
-    {
-      name: 'c',
-      server: url,
-      skipTLSVerify: false,
-      ...(caPem ? { caData: Buffer.from(caPem).toString('base64') } : {}),
-    },
-    { name: 'u', token: TOKEN },
-  );
-  return kc.makeApiClient(CoreV1Api);
+  return plainCoreApi({ server: url, ...(caPem !== undefined && { caPem }), token: TOKEN });
 }
 
 async function thrown(fn: () => Promise<unknown>): Promise<unknown> {

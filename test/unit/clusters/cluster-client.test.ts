@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
 import { CircuitBreaker } from '../../../src/clusters/circuit-breaker.js';
 import { ClusterClient, type ClusterClientOptions } from '../../../src/clusters/cluster-client.js';
@@ -17,6 +16,7 @@ import type { ClusterEntry } from '../../../src/clusters/cluster-entry.js';
 import type { ClusterEvents } from '../../../src/clusters/events.js';
 import type { ClusterLogger } from '../../../src/clusters/logger.js';
 import { Emitter } from '../../../src/shared/typed-events.js';
+import { plainCoreApi } from '../../support/plain-core-api.js';
 import {
   createTestCa,
   sendJson,
@@ -121,17 +121,7 @@ describe('connection reuse and headers', () => {
   });
 
   test('control: client-node without the shared agent opens a connection per call', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromClusterAndUser(
-      {
-        name: 'x',
-        server: server.url,
-        caData: Buffer.from(server.caPem).toString('base64'),
-        skipTLSVerify: false,
-      },
-      { name: 'x', token: TOKEN },
-    );
-    const api = kc.makeApiClient(CoreV1Api);
+    const api = plainCoreApi({ server: server.url, caPem: server.caPem, token: TOKEN });
     const before = server.connections;
     for (let i = 0; i < 5; i++) await api.readNamespacedPod({ name: 'p', namespace: 'challenges' });
     expect(server.connections - before).toBe(5);

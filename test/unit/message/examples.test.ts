@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { buildPod } from '../../../src/pod/build-pod.js';
 import { createPolicy } from '../../../src/policy/policy.js';
 import { admitChallenge } from '../../../src/worker/prepare.js';
+import { TEST_POD_SETTINGS } from '../pod/test-pod-settings.js';
 import { TEST_POLICY_SETTINGS } from '../policy/test-policy.js';
 
 // The policy of examples/podbus.yaml (checked against the file in test/unit/config/examples).
@@ -53,22 +54,7 @@ describe('examples/messages.jsonl', () => {
       );
       if (!result.ok) throw new Error(result.description);
       return buildPod(result.request, {
-        pod: {
-          imagePullPolicy: 'Always',
-          terminationGracePeriodSeconds: 0,
-          automountServiceAccountToken: false,
-          enableServiceLinks: false,
-          priorityClassName: '',
-          labels: { team: 'bootcamp' },
-          annotations: {},
-          securityContext: {
-            runAsNonRoot: false,
-            seccompProfile: 'RuntimeDefault',
-            allowPrivilegeEscalation: false,
-            dropAllCapabilities: true,
-            readOnlyRootFilesystem: false,
-          },
-        },
+        pod: { ...TEST_POD_SETTINGS, labels: { team: 'bootcamp' } },
         policy,
       });
     });

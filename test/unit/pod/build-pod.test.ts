@@ -7,26 +7,10 @@ import { buildPod } from '../../../src/pod/build-pod.js';
 import type { PodBuildOptions } from '../../../src/pod/build-pod.js';
 import type { PodSettings } from '../../../src/pod/pod-settings.js';
 import { TEST_POLICY_SETTINGS } from '../policy/test-policy.js';
-
-const POD_DEFAULTS: PodSettings = {
-  imagePullPolicy: 'Always',
-  terminationGracePeriodSeconds: 0,
-  automountServiceAccountToken: false,
-  enableServiceLinks: false,
-  priorityClassName: '',
-  labels: {},
-  annotations: {},
-  securityContext: {
-    runAsNonRoot: false,
-    seccompProfile: 'RuntimeDefault',
-    allowPrivilegeEscalation: false,
-    dropAllCapabilities: true,
-    readOnlyRootFilesystem: false,
-  },
-};
+import { TEST_POD_SETTINGS } from './test-pod-settings.js';
 
 function options(pod: Partial<PodSettings> = {}): PodBuildOptions {
-  return { pod: { ...POD_DEFAULTS, ...pod }, policy: TEST_POLICY_SETTINGS };
+  return { pod: { ...TEST_POD_SETTINGS, ...pod }, policy: TEST_POLICY_SETTINGS };
 }
 
 const seedRequest: ChallengeRequest = {
@@ -195,7 +179,9 @@ describe('buildPod', () => {
   it('omits the pod securityContext when nothing is set', () => {
     const pod = buildPod(
       seedRequest,
-      options({ securityContext: { ...POD_DEFAULTS.securityContext, seccompProfile: 'none' } }),
+      options({
+        securityContext: { ...TEST_POD_SETTINGS.securityContext, seccompProfile: 'none' },
+      }),
     );
     expect(pod.spec).not.toHaveProperty('securityContext');
   });

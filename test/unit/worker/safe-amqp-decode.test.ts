@@ -7,21 +7,9 @@ import {
   MAX_NESTING,
   safeDecode,
 } from '../../../src/worker/safe-amqp-decode.js';
+import { nestedLists } from '../../support/nested-amqp-lists.js';
 
 const decode = rhea.message.decode.bind(rhea.message);
-
-/** `depth` lists (list32), each holding the next, around a null. */
-function nestedLists(depth: number): Buffer {
-  let inner = Buffer.from([0x40]);
-  for (let i = 0; i < depth; i += 1) {
-    const head = Buffer.alloc(9);
-    head[0] = 0xd0;
-    head.writeUInt32BE(inner.length + 4, 1);
-    head.writeUInt32BE(1, 5);
-    inner = Buffer.concat([head, inner]);
-  }
-  return inner;
-}
 
 /** `depth` maps (map32) {"k": ...}. */
 function nestedMaps(depth: number): Buffer {
