@@ -178,6 +178,30 @@ export function mapItemCount(buf: Buffer, pos: number): number {
   throw new MessageFormatError(`expected a map at byte ${pos}`);
 }
 
+/** Offsets of the entries of the map at `pos`: key, value, key, value, ... */
+export function mapEntryOffsets(buf: Buffer, pos: number): number[] {
+  const count = mapItemCount(buf, pos);
+  const end = valueEnd(buf, pos);
+  let p = pos + (buf[pos] === 0xc1 ? 3 : 9);
+  const offsets: number[] = [];
+  for (let i = 0; i < count; i++) {
+    if (p >= end) throw new MessageFormatError(`map at byte ${pos} has fewer entries than it says`);
+    offsets.push(p);
+    p = valueEnd(buf, p);
+  }
+  if (p > end) throw new MessageFormatError(`map at byte ${pos} overruns its size`);
+  return offsets;
+}
+
+/** The text of a string or symbol value; undefined for any other type. */
+export function readText(buf: Buffer, pos: number): string | undefined {
+  const code = buf[pos];
+  if (code !== 0xa1 && code !== 0xb1 && code !== 0xa3 && code !== 0xb3) return undefined;
+  const end = valueEnd(buf, pos);
+  const start = code === 0xa1 || code === 0xa3 ? pos + 2 : pos + 5;
+  return buf.toString(code === 0xa1 || code === 0xb1 ? 'utf8' : 'latin1', start, end);
+}
+
 /** A uint/ulong-typed value (null -> undefined). */
 export function readUnsigned(buf: Buffer, pos: number): number | undefined {
   const code = buf[pos];

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
 import type { EmulatorSettings, QueueSettings } from './config.js';
+import type { LockSelector, LostLock } from './faults.js';
 import { Journal } from './journal.js';
 import { IdleMemoryReducer } from './memory-reducer.js';
+import { applicationPropertyStrings, bareMessageId } from './message-codec.js';
 import type { SnapshotQueue } from './journal.js';
 import { PayloadStore } from './payload-store.js';
 import { Queue } from './queue.js';
@@ -38,7 +40,20 @@ export interface QueueInspection {
   deadLettered: number;
 }
 
+/** A dead-lettered message as a harness counts it. */
+export interface DeadLetterInfo {
+  sequenceNumber: number;
+  messageId: string | undefined;
+  /** `DeadLetterReason` (undefined when the client gave none). */
+  reason: string | undefined;
+  description: string | undefined;
+  deliveryCount: number;
+  /** ISO-8601 time the message was first enqueued. */
+  enqueuedTimeUtc: string;
+}
+
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const DEAD_LETTER_KEYS = ['DeadLetterReason', 'DeadLetterErrorDescription'] as const;
 
 /**
  * The namespace: every queue with its dead-letter queue, the shared payload store, the optional
@@ -94,8 +109,7 @@ export class Broker {
   }
 
   inspect(name: string): QueueInspection {
-    const q = this.resolve(name);
-    if (!q || q.isDeadLetterQueue) throw new Error(`no queue named '${name}'`);
+    const q = this.mainQueue(name);
     const s = q.stats();
     const dlq = q.deadLetterQueue?.stats();
     return {
@@ -105,6 +119,73 @@ export class Broker {
       deferred: s.deferred,
       deadLettered: dlq?.total ?? 0,
     };
+  }
+
+  /** The messages of a queue's dead-letter queue, in sequence order (at most `limit`). */
+  deadLetters(name: string, limit = Infinity): DeadLetterInfo[] {
+    const dlq = this.mainQueue(name).deadLetterQueue as Queue;
+    const out: DeadLetterInfo[] = [];
+    for (const message of dlq.messages()) {
+      if (out.length >= limit) break;
+      const bare = dlq.payload(message);
+      const props = applicationPropertyStrings(bare, DEAD_LETTER_KEYS);
+      out.push({
+        sequenceNumber: message.seq,
+        messageId: bareMessageId(bare),
+        reason: props.DeadLetterReason,
+        description: props.DeadLetterErrorDescription,
+        deliveryCount: message.deliveryCount,
+        enqueuedTimeUtc: new Date(message.enqueuedAt).toISOString(),
+      });
+    }
+    return out;
+  }
+
+  /** Dead-lettered messages of a queue counted by `DeadLetterReason` (`(none)` when unset). */
+  deadLetterReasons(name: string): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const { reason } of this.deadLetters(name)) {
+      const key = reason ?? '(none)';
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  /** Forgets the matching locks now (fault injection); see Queue.forgetLock. */
+  loseLocks(selector: LockSelector): LostLock[] {
+    const queues = selector.queue === undefined ? [...this.queues.values()] : [];
+    if (selector.queue !== undefined) {
+      const q = this.resolve(selector.queue);
+      if (!q) throw new Error(`no queue named '${selector.queue}'`);
+      queues.push(q);
+    }
+    const lost: LostLock[] = [];
+    for (const q of queues) {
+      for (const message of q.lockedMessages()) {
+        if (selector.sequenceNumber !== undefined && message.seq !== selector.sequenceNumber) {
+          continue;
+        }
+        const messageId = message.messageId ?? bareMessageId(q.payload(message));
+        if (selector.messageId !== undefined && messageId !== selector.messageId) continue;
+        const forgotten = q.forgetLock(message.lockId);
+        if (!forgotten) continue;
+        lost.push({
+          queue: q.name,
+          sequenceNumber: forgotten.seq,
+          messageId,
+          deliveryCount: forgotten.deliveryCount,
+        });
+      }
+    }
+    this.commit();
+    return lost;
+  }
+
+  /** Forgets one lock if it is still held (a scheduled lock-loss fault); true when it was. */
+  forgetLock(queue: Queue, lockId: number): boolean {
+    if (this.closed || !queue.forgetLock(lockId)) return false;
+    this.commit();
+    return true;
   }
 
   nextLockId(): number {
@@ -178,6 +259,12 @@ export class Broker {
 
   payloadStats(): ReturnType<PayloadStore['stats']> {
     return this.payloads.stats();
+  }
+
+  private mainQueue(name: string): Queue {
+    const q = this.resolve(name);
+    if (!q || q.isDeadLetterQueue) throw new Error(`no queue named '${name}'`);
+    return q;
   }
 
   private addQueue(settings: QueueSettings): void {

@@ -11,6 +11,9 @@ export interface ServiceBusEmulatorFlags {
   config?: string;
   dataDir?: string;
   acceptAnyToken?: boolean;
+  controlPort?: string;
+  controlHost?: string;
+  faultSeed?: string;
 }
 
 export interface ResolvedServiceBusEmulatorFlags {
@@ -19,19 +22,26 @@ export interface ResolvedServiceBusEmulatorFlags {
   config: string | undefined;
   dataDir: string | undefined;
   acceptAnyToken: boolean;
+  controlPort: number | undefined;
+  controlHost: string;
+  faultSeed: number;
 }
 
 /** Validates the flags; every problem names its flag (exit code 2). */
 export function resolveServiceBusEmulatorFlags(
   flags: ServiceBusEmulatorFlags,
 ): ResolvedServiceBusEmulatorFlags {
-  const portText = flags.port ?? '5672';
-  if (!/^\d+$/.test(portText.trim()) || Number(portText) > 65535) {
-    throw new CliUsageError(`--port must be an integer between 0 and 65535, got "${portText}"`);
+  const port = portNumber('--port', flags.port ?? '5672');
+  const host = hostName('--host', flags.host ?? '0.0.0.0');
+  const controlHost = hostName('--control-host', flags.controlHost ?? '127.0.0.1');
+  if (flags.controlHost !== undefined && flags.controlPort === undefined) {
+    throw new CliUsageError('--control-host needs --control-port');
   }
-  const host = flags.host ?? '0.0.0.0';
-  if (host.trim() === '' || /\s/.test(host)) {
-    throw new CliUsageError(`--host must be a host name or IP address, got "${host}"`);
+  const seedText = flags.faultSeed ?? '1';
+  if (!/^\d+$/.test(seedText.trim()) || Number(seedText) > 0xffffffff) {
+    throw new CliUsageError(
+      `--fault-seed must be an integer between 0 and 4294967295, got "${seedText}"`,
+    );
   }
   if (flags.config !== undefined && flags.config.trim() === '') {
     throw new CliUsageError('--config needs the path of a config.json');
@@ -40,12 +50,30 @@ export function resolveServiceBusEmulatorFlags(
     throw new CliUsageError('--data-dir needs a directory');
   }
   return {
-    port: Number(portText),
+    port,
     host,
     config: flags.config,
     dataDir: flags.dataDir,
     acceptAnyToken: flags.acceptAnyToken === true,
+    controlPort:
+      flags.controlPort === undefined ? undefined : portNumber('--control-port', flags.controlPort),
+    controlHost,
+    faultSeed: Number(seedText),
   };
+}
+
+function portNumber(flag: string, text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) > 65535) {
+    throw new CliUsageError(`${flag} must be an integer between 0 and 65535, got "${text}"`);
+  }
+  return Number(text);
+}
+
+function hostName(flag: string, host: string): string {
+  if (host.trim() === '' || /\s/.test(host)) {
+    throw new CliUsageError(`${flag} must be a host name or IP address, got "${host}"`);
+  }
+  return host;
 }
 
 export interface RunServiceBusEmulatorOptions {
@@ -81,6 +109,9 @@ export async function runServiceBusEmulator(
         config: resolved.config,
         dataDir: resolved.dataDir,
         acceptAnyToken: resolved.acceptAnyToken,
+        controlPort: resolved.controlPort,
+        controlHost: resolved.controlHost,
+        faultSeed: resolved.faultSeed,
         reduceMemoryWhenIdle: true, // this process is the emulator's own
         logger: { info: log('info'), warn: log('warn'), error: log('error') },
       });
@@ -94,6 +125,9 @@ export async function runServiceBusEmulator(
           `queues: ${emulator.queueNames.join(', ') || '(none)'}\n` +
           `storage: ${resolved.dataDir ? `journal in ${resolved.dataDir}` : 'in memory'}\n` +
           `authentication: ${resolved.acceptAnyToken ? 'any token accepted' : 'SAS tokens verified'}\n` +
+          (emulator.controlUrl
+            ? `control: ${emulator.controlUrl} (fault seed ${resolved.faultSeed})\n`
+            : '') +
           'Stop with Ctrl-C (SIGINT) or SIGTERM.\n',
       );
       options.onStarted?.(emulator);
@@ -109,10 +143,14 @@ export async function runServiceBusEmulator(
 function usageErrorFor(e: unknown, flags: ResolvedServiceBusEmulatorFlags): unknown {
   if (e instanceof ServiceBusEmulatorConfigError) return new CliUsageError(`--config ${e.message}`);
   if (e instanceof JournalError) return new CliUsageError(`--data-dir: ${e.message}`);
-  const err = e as NodeJS.ErrnoException;
+  const err = e as NodeJS.ErrnoException & { port?: number };
   if (err?.code === 'EADDRINUSE' || err?.code === 'EACCES' || err?.code === 'EADDRNOTAVAIL') {
+    const isControl =
+      flags.controlPort !== undefined && err.port === flags.controlPort && err.port !== flags.port;
     return new CliUsageError(
-      `cannot listen on ${flags.host}:${flags.port} (--host/--port): ${err.message}`,
+      isControl
+        ? `cannot listen on ${flags.controlHost}:${flags.controlPort} (--control-host/--control-port): ${err.message}`
+        : `cannot listen on ${flags.host}:${flags.port} (--host/--port): ${err.message}`,
     );
   }
   if (flags.dataDir && typeof err?.code === 'string' && typeof err.path === 'string') {

@@ -20,6 +20,12 @@ export function buildCommand(name = 'servicebus-emulator'): Command {
     .option('--config <path>', "queues, in the official emulator's config.json format")
     .option('--data-dir <dir>', 'keep messages across restarts in an append-only journal in DIR')
     .option('--accept-any-token', 'like the official emulator: do not verify SAS tokens')
+    .option(
+      '--control-port <port>',
+      'serve the HTTP control endpoint (faults, counts) on this port; 0 = any free port',
+    )
+    .option('--control-host <host>', 'address of the control endpoint (default 127.0.0.1)')
+    .option('--fault-seed <n>', 'seed of injected faults, to replay a chaos run (default 1)')
     .addHelpText(
       'after',
       `
@@ -27,6 +33,7 @@ Examples:
   ${name}                          # queue "challenges" on port 5672
   ${name} --port 0 --data-dir .sb  # any free port; keep messages across restarts
   ${name} --config config.json     # queues from the official emulator's config
+  ${name} --control-port 9090      # faults and counts over HTTP on 127.0.0.1:9090
 
 Exit codes: 0 stopped by SIGINT/SIGTERM; 2 bad flags, config, data dir or port in use;
 130/143 forced by a second signal.`,

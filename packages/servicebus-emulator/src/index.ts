@@ -1,10 +1,14 @@
 import { Broker } from './broker.js';
-import type { BrokerLogger, QueueInspection } from './broker.js';
+import type { BrokerLogger, DeadLetterInfo, QueueInspection } from './broker.js';
 import { CbsAuthority } from './cbs.js';
 import { resolveConfig } from './config.js';
 import type { EmulatorConfigFile } from './config.js';
+import { ControlServer } from './control-server.js';
+import { FaultState } from './faults.js';
+import type { FaultControl, ServiceBusFaultConfig } from './faults.js';
 import { DEFAULT_KEYS } from './sas.js';
 import { AmqpServer } from './server.js';
+import type { ConnectionInfo } from './server.js';
 
 /**
  * A Service Bus stand-in that the unmodified @azure/service-bus SDK talks to over AMQP 1.0 with
@@ -36,6 +40,14 @@ export interface ServiceBusEmulatorOptions {
    * it); default false.
    */
   reduceMemoryWhenIdle?: boolean;
+  /** Seed of the fault generators, so a chaos run can be replayed (default 1). */
+  faultSeed?: number;
+  /** Faults in force from the start (README, "Fault injection"). */
+  faults?: ServiceBusFaultConfig;
+  /** Port of the HTTP control endpoint (0 = ephemeral); undefined = no endpoint (default). */
+  controlPort?: number;
+  /** Address of the control endpoint. Default 127.0.0.1: it has no authentication. */
+  controlHost?: string;
 }
 
 export interface ServiceBusEmulator {
@@ -46,9 +58,31 @@ export interface ServiceBusEmulator {
   stop(): Promise<void>;
   /** Message counts of a queue, read directly (not over AMQP), for tests and `podbus local`. */
   inspect(queue: string): QueueInspection;
+  /** A queue's dead-lettered messages (id, reason, description), in sequence order. */
+  deadLetters(queue: string, options?: { limit?: number }): DeadLetterInfo[];
+  /** A queue's dead-lettered messages counted by `DeadLetterReason` (`(none)` when unset). */
+  deadLetterReasons(queue: string): Record<string, number>;
+  /** The open client connections (ids for `faults.dropConnections`). */
+  connections(): ConnectionInfo[];
+  /** Broker faults for chaos runs (README, "Fault injection"). */
+  readonly faults: FaultControl;
+  /** `http://HOST:PORT` of the control endpoint, when one was asked for. */
+  readonly controlUrl: string | undefined;
 }
 
-export type { EmulatorConfigFile, QueueInspection };
+export type { DeadLetterInfo, EmulatorConfigFile, QueueInspection };
+export type { ConnectionInfo } from './server.js';
+export type {
+  ConnectionTarget,
+  FaultControl,
+  FaultCounts,
+  LockSelector,
+  LostLock,
+  ServiceBusFaultConfig,
+  ServiceBusFaultPatch,
+  SettlementErrorCondition,
+} from './faults.js';
+export { FaultConfigError } from './faults.js';
 export { ServiceBusEmulatorConfigError } from './config.js';
 export { JournalError } from './journal.js';
 
@@ -71,33 +105,59 @@ export async function startServiceBusEmulator(
     reduceMemoryWhenIdle: options.reduceMemoryWhenIdle === true,
   });
   const host = options.host ?? '127.0.0.1';
+  const faults = new FaultState(options.faultSeed ?? 1);
   const server = new AmqpServer({
     broker,
     cbs: new CbsAuthority({ keys, acceptAnyToken: options.acceptAnyToken === true }),
     logger,
     host,
     port: options.port ?? 0,
+    faults,
   });
+  faults.bind({
+    dropConnections: (target, how, pick) => server.dropConnections(target, how, pick),
+    loseLocks: (selector) => broker.loseLocks(selector),
+  });
+  let control: ControlServer | undefined;
   let port: number;
+  let controlUrl: string | undefined;
+  const inspection = {
+    queueNames: Object.freeze([...broker.queueNames]),
+    inspect: (queue: string) => broker.inspect(queue),
+    deadLetters: (queue: string, o: { limit?: number } = {}) => broker.deadLetters(queue, o.limit),
+    deadLetterReasons: (queue: string) => broker.deadLetterReasons(queue),
+    connections: () => server.connectionInfo(),
+  };
   try {
+    if (options.faults) faults.replace(options.faults);
     port = await server.listen();
+    if (options.controlPort !== undefined) {
+      const controlHost = options.controlHost ?? '127.0.0.1';
+      control = new ControlServer({ ...inspection, faults });
+      const controlPort = await control.listen(options.controlPort, controlHost);
+      controlUrl = `http://${controlHost.includes(':') ? `[${controlHost}]` : controlHost}:${controlPort}`;
+    }
   } catch (error) {
+    faults.dispose();
+    await server.close().catch(() => undefined);
     broker.close();
     throw error;
   }
   const connectionString =
     `Endpoint=sb://${connectionHost(host)}:${port};SharedAccessKeyName=${key.name};` +
     `SharedAccessKey=${key.key};UseDevelopmentEmulator=true`;
-  const queueNames = Object.freeze([...broker.queueNames]);
   let stopping: Promise<void> | undefined;
   return {
+    ...inspection,
     port,
     connectionString,
-    queueNames,
-    inspect: (queue) => broker.inspect(queue),
+    faults,
+    controlUrl,
     stop: () =>
       (stopping ??= (async () => {
+        faults.dispose();
         try {
+          await control?.close();
           await server.close();
         } finally {
           broker.close();

@@ -13,8 +13,10 @@ import {
   MessageFormatError,
   binaryContent,
   listElement,
+  mapEntryOffsets,
   mapItemCount,
   readMessageId,
+  readText,
   readUnsigned,
   scanSections,
   symbolSize,
@@ -143,6 +145,35 @@ export function patchApplicationProperties(bare: Buffer, patch: Record<string, u
   const props = spans.find((s) => s.code === SECTION.properties);
   const at = props ? props.end : 0;
   return Buffer.concat([bare.subarray(0, at), encoded, bare.subarray(at)]);
+}
+
+/** The message id of a stored bare message as text, or undefined when it has none. */
+export function bareMessageId(bare: Buffer): string | undefined {
+  const props = scanSections(bare).find((s) => s.code === SECTION.properties);
+  if (!props) return undefined;
+  const at = listElement(bare, props.value, 0);
+  return at < 0 ? undefined : readMessageId(bare, at);
+}
+
+/**
+ * The string values of the named application properties of a bare message (other types and
+ * missing keys are left out), read without decoding anything else.
+ */
+export function applicationPropertyStrings(
+  bare: Buffer,
+  names: readonly string[],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const section = scanSections(bare).find((s) => s.code === SECTION.applicationProperties);
+  if (!section) return out;
+  const offsets = mapEntryOffsets(bare, section.value);
+  for (let i = 0; i + 1 < offsets.length; i += 2) {
+    const key = readText(bare, offsets[i] as number);
+    if (key === undefined || !names.includes(key)) continue;
+    const value = readText(bare, offsets[i + 1] as number);
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
 }
 
 /** The bare message without its body sections (peek with omit-message-body). */

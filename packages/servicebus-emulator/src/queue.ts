@@ -445,6 +445,25 @@ export class Queue {
     return 'ok';
   }
 
+  /**
+   * The broker forgets a lock before it expires (fault injection): the message is handled as if
+   * its lock had expired now (delivery count + 1, then redelivered or dead-lettered). Returns the
+   * message, or undefined when the lock is gone already.
+   */
+  forgetLock(lockId: number): StoredMessage | undefined {
+    const msg = this.locks.get(lockId);
+    if (!msg) return undefined;
+    this.unlock(msg);
+    msg.deliveryCount++;
+    this.returnAfterLock(msg, this.deps.clock(), undefined);
+    return msg;
+  }
+
+  /** Messages locked now (expired locks not yet processed included). */
+  lockedMessages(): StoredMessage[] {
+    return [...this.locks.values()];
+  }
+
   /** Extends a lock by the queue's lock duration; returns the new expiry or undefined. */
   renewLock(lockId: number): number | undefined {
     const msg = this.lockedMessage(lockId);

@@ -2,6 +2,7 @@ import type { Delivery, Sender } from 'rhea';
 
 import { CONDITION, outcomes } from './amqp.js';
 import type { Broker, Consumer } from './broker.js';
+import type { FaultState } from './faults.js';
 import type { LockTokens } from './lock-token.js';
 import { QueueOperationError } from './queue.js';
 import { settle } from './settle.js';
@@ -37,6 +38,13 @@ export type OutcomeKind = 'accepted' | 'rejected' | 'released' | 'modified' | 's
 export const LOCK_LOST_DESCRIPTION =
   'The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.';
 
+/** The faults a link applies, and how it drops the connection it is on. */
+export interface LinkFaults {
+  readonly state: FaultState;
+  /** Drops this link's connection (after the event being handled). */
+  drop(how: 'reset' | 'close'): void;
+}
+
 export class ConsumerLink implements Consumer {
   /** Deliveries handed to rhea on this link (queued or transferred), plus drained credit. */
   private sends = 0;
@@ -49,6 +57,7 @@ export class ConsumerLink implements Consumer {
     private readonly broker: Broker,
     private readonly tokens: LockTokens,
     readonly peekLock: boolean,
+    private readonly faults: LinkFaults,
   ) {
     const internals = link as unknown as SenderInternals;
     // rhea only answers a drain while credit is left. The SDK waits for the drain answer even
@@ -81,7 +90,8 @@ export class ConsumerLink implements Consumer {
     const outgoing = (this.link as unknown as SenderInternals).session.outgoing;
     let credit = Math.min(this.availableCredit(), max);
     let sent = 0;
-    while (credit > 0 && outgoing.available() > 0) {
+    let drop: 'reset' | 'close' | undefined;
+    while (credit > 0 && outgoing.available() > 0 && drop === undefined) {
       const msg = this.peekLock ? this.queue.lockNext() : this.queue.takeNext();
       if (!msg) break;
       let bytes: Buffer;
@@ -89,18 +99,45 @@ export class ConsumerLink implements Consumer {
       if (this.peekLock) {
         bytes = this.queue.encode(msg);
         tag = this.tokens.toDeliveryTag(msg.lockId);
+        this.scheduleLockLoss(msg.lockId);
       } else {
         bytes = this.queue.encode(msg);
         this.queue.discard(msg);
         tag = this.tokens.toDeliveryTag(this.broker.nextLockId());
       }
-      this.link.send(bytes, tag, 0);
+      this.transmit(bytes, tag);
       this.sends++;
       sent++;
       credit--;
+      drop = this.faults.state.connectionDropAfterEvent();
     }
     if (!this.peekLock && sent > 0) this.broker.commit();
+    if (drop !== undefined) this.faults.drop(drop);
     return sent;
+  }
+
+  /** Sends a delivery now, or after an injected delay (its credit stays taken meanwhile). */
+  private transmit(bytes: Buffer, tag: Buffer): void {
+    const delay = this.faults.state.deliveryDelayMs();
+    if (delay === 0) {
+      this.link.send(bytes, tag, 0);
+      return;
+    }
+    this.faults.state.later(delay, () => {
+      // a link gone meanwhile loses the delivery: the lock expires as for a lost transfer
+      if (this.closed || !this.link.is_open()) return;
+      this.link.send(bytes, tag, 0);
+    });
+  }
+
+  /** An injected lock loss: the broker forgets this lock early, even if it is renewed. */
+  private scheduleLockLoss(lockId: number): void {
+    const state = this.faults.state;
+    const after = state.lockLossDelay(this.queue.settings.lockDurationMs);
+    if (after === undefined) return;
+    state.later(after, () => {
+      if (this.broker.forgetLock(this.queue, lockId)) state.lockLost();
+    });
   }
 
   /** The client asked to drain: deliver what is there, then give the remaining credit back. */
@@ -115,10 +152,12 @@ export class ConsumerLink implements Consumer {
     const state = d.remote_state;
     if (kind === 'settled' && state !== undefined) return; // handled by its outcome event
     const lockId = this.tokens.fromDeliveryTag(delivery.tag as Buffer);
+    const fault = this.faults.state.settlementFault();
+    const apply = fault === undefined || fault.applied;
     let result: SettleResult = 'lock-lost';
     let reply: unknown;
     try {
-      if (lockId !== undefined) {
+      if (lockId !== undefined && apply) {
         switch (kind) {
           case 'accepted':
             result = this.queue.complete(lockId);
@@ -166,10 +205,16 @@ export class ConsumerLink implements Consumer {
       settle(delivery, outcomes.rejected(e.condition, e.message));
       return;
     }
-    settle(
-      delivery,
-      result === 'ok' ? reply : outcomes.rejected(CONDITION.lockLost, LOCK_LOST_DESCRIPTION),
-    );
+    if (fault?.kind === 'fail') {
+      settle(delivery, outcomes.rejected(fault.condition, fault.description));
+    } else if (fault === undefined) {
+      settle(
+        delivery,
+        result === 'ok' ? reply : outcomes.rejected(CONDITION.lockLost, LOCK_LOST_DESCRIPTION),
+      );
+    } // a hung settlement is never answered; the client times out
+    const drop = this.faults.state.connectionDropAfterEvent();
+    if (drop !== undefined) this.faults.drop(drop);
   }
 
   close(): void {

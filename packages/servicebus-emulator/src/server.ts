@@ -7,15 +7,18 @@ import type { Connection, Delivery, EventContext, Message, Receiver, Sender } fr
 import { CONDITION, amqpTypes, outcomes } from './amqp.js';
 import type { Broker, BrokerLogger } from './broker.js';
 import { ClaimSet } from './cbs.js';
+import { FORCED_CLOSE_DESCRIPTION } from './faults.js';
+import type { FaultState } from './faults.js';
 import type { CbsAuthority } from './cbs.js';
 import { LockTokens } from './lock-token.js';
 import { handleManagementRequest } from './management.js';
 import type { ManagementResponse } from './management.js';
 import { ConsumerLink } from './receiver-link.js';
-import type { OutcomeKind } from './receiver-link.js';
+import type { LinkFaults, OutcomeKind } from './receiver-link.js';
 import { MAX_MESSAGE_SIZE, ProducerLink } from './sender-link.js';
 import type { TransferContext } from './sender-link.js';
 import type { Queue } from './queue.js';
+import type { SeededRandom } from './random.js';
 import { settle } from './settle.js';
 
 /**
@@ -30,6 +33,18 @@ export interface AmqpServerOptions {
   logger: BrokerLogger;
   host: string;
   port: number;
+  faults: FaultState;
+}
+
+/** An open client connection, as the control endpoint lists it. */
+export interface ConnectionInfo {
+  id: number;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  /** The client's AMQP container id (from its open frame). */
+  containerId: string | undefined;
+  /** Links by role of the client: senders (to queues), receivers (from queues), others. */
+  links: { senders: number; receivers: number; other: number };
 }
 
 type LinkHandler =
@@ -107,6 +122,74 @@ export class AmqpServer {
     await closed;
   }
 
+  /** The open client connections. */
+  connectionInfo(): ConnectionInfo[] {
+    return [...this.connections].map((state) => {
+      const links = { senders: 0, receivers: 0, other: 0 };
+      for (const handler of state.links.values()) {
+        if (handler.kind === 'producer') links.senders++;
+        else if (handler.kind === 'consumer') links.receivers++;
+        else links.other++;
+      }
+      const remote = (
+        state.connection as unknown as { remote?: { open?: { container_id?: string } } }
+      ).remote;
+      return {
+        id: state.id,
+        remoteAddress: state.socket.remoteAddress,
+        remotePort: state.socket.remotePort,
+        containerId: remote?.open?.container_id,
+        links,
+      };
+    });
+  }
+
+  /** Drops connections now (fault injection): all, one chosen by `pick`, or one by id. */
+  dropConnections(
+    target: 'all' | 'one' | number,
+    how: 'reset' | 'close',
+    pick: SeededRandom,
+  ): number[] {
+    const open = [...this.connections].filter((c) => !c.closed);
+    let chosen: ConnectionState[];
+    if (target === 'all') chosen = open;
+    else if (target === 'one')
+      chosen = open.length === 0 ? [] : [open[pick.between(0, open.length - 1)] as ConnectionState];
+    else chosen = open.filter((c) => c.id === target);
+    for (const state of chosen) this.drop(state, how);
+    return chosen.map((c) => c.id);
+  }
+
+  /**
+   * Drops one connection: `reset` resets the TCP connection at once, so whatever the emulator
+   * has not written yet is lost (as in a network failure); `close` closes it with
+   * `amqp:connection:forced` after what is already queued.
+   */
+  private drop(state: ConnectionState, how: 'reset' | 'close'): void {
+    if (state.closed) return;
+    this.options.logger.info(
+      `servicebus emulator: fault injection drops connection ${state.id} (${how})`,
+    );
+    if (how === 'close') {
+      try {
+        state.connection.close({
+          condition: CONDITION.connectionForced,
+          description: FORCED_CLOSE_DESCRIPTION,
+        });
+      } catch {
+        // already closing
+      }
+      setTimeout(() => state.socket.destroy(), 1_000).unref();
+    } else {
+      state.socket.resetAndDestroy();
+    }
+    this.forget(state);
+  }
+
+  private linkFaults(state: ConnectionState): LinkFaults {
+    return { state: this.options.faults, drop: (how) => this.drop(state, how) };
+  }
+
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
     const connection = (
@@ -130,7 +213,12 @@ export class AmqpServer {
     };
     this.connections.add(state);
     this.wire(state);
-    socket.on('close', () => this.forget(state));
+    socket.on('close', () => {
+      this.forget(state);
+      // rhea learns of a closed socket from 'end' or 'error' only; a socket we reset or destroy
+      // emits neither, and its heartbeat timers would go on
+      (connection as unknown as { eof(): void }).eof();
+    });
     connection.accept(socket);
   }
 
@@ -241,7 +329,14 @@ export class AmqpServer {
     const peekLock = remote.rcv_settle_mode === 1;
     localAttach(link).snd_settle_mode = peekLock ? 0 : 1;
     localAttach(link).rcv_settle_mode = peekLock ? 1 : 0;
-    const consumer = new ConsumerLink(link, queue, this.options.broker, this.tokens, peekLock);
+    const consumer = new ConsumerLink(
+      link,
+      queue,
+      this.options.broker,
+      this.tokens,
+      peekLock,
+      this.linkFaults(state),
+    );
     state.links.set(link, { kind: 'consumer', consumer });
     this.options.broker.addConsumer(queue, consumer);
   }
@@ -327,9 +422,12 @@ export class AmqpServer {
       return;
     }
     switch (handler.kind) {
-      case 'producer':
+      case 'producer': {
         handler.producer.onTransfer(ctx as unknown as TransferContext);
+        const drop = this.options.faults.connectionDropAfterEvent();
+        if (drop !== undefined) this.drop(state, drop);
         return;
+      }
       case 'cbs-requests': {
         const request = ctx.message as Message;
         settle(delivery, outcomes.accepted());

@@ -60,12 +60,24 @@ describe('servicebus-emulator: flags', () => {
     expect(() => resolveServiceBusEmulatorFlags({ host: 'a b' })).toThrow(/--host/);
     expect(() => resolveServiceBusEmulatorFlags({ config: ' ' })).toThrow(/--config/);
     expect(() => resolveServiceBusEmulatorFlags({ dataDir: '' })).toThrow(/--data-dir/);
+    expect(() => resolveServiceBusEmulatorFlags({ controlPort: '-1' })).toThrow(
+      new CliUsageError('--control-port must be an integer between 0 and 65535, got "-1"'),
+    );
+    expect(() => resolveServiceBusEmulatorFlags({ controlHost: '::1' })).toThrow(
+      new CliUsageError('--control-host needs --control-port'),
+    );
+    expect(() => resolveServiceBusEmulatorFlags({ faultSeed: 'x' })).toThrow(
+      new CliUsageError('--fault-seed must be an integer between 0 and 4294967295, got "x"'),
+    );
     expect(resolveServiceBusEmulatorFlags({})).toEqual({
       port: 5672,
       host: '0.0.0.0',
       config: undefined,
       dataDir: undefined,
       acceptAnyToken: false,
+      controlPort: undefined,
+      controlHost: '127.0.0.1',
+      faultSeed: 1,
     });
   });
 
@@ -187,6 +199,28 @@ describe('servicebus-emulator: running', () => {
     await client.createSender('challenges').sendMessages({ body: 'any', messageId: 'any-1' });
     await client.close();
     expect(emulator.inspect('challenges').active).toBe(1);
+    stop();
+    await running;
+  });
+
+  it('--control-port serves the control endpoint on 127.0.0.1 and names it on stderr', async () => {
+    const err: string[] = [];
+    let emulator: ServiceBusEmulator | undefined;
+    let stop!: () => void;
+    const running = runServiceBusEmulator(
+      { port: '0', host: '127.0.0.1', controlPort: '0', faultSeed: '42' },
+      {
+        out: () => undefined,
+        err: (t) => err.push(t),
+        until: new Promise<void>((r) => (stop = r)),
+        onStarted: (e) => (emulator = e),
+      },
+    );
+    while (!emulator) await new Promise((r) => setTimeout(r, 20));
+    const url = /control: (http:\/\/127\.0\.0\.1:\d+) \(fault seed 42\)/.exec(err.join(''))?.[1];
+    expect(url).toBe(emulator.controlUrl);
+    const faults = (await (await fetch(`${url}/faults`)).json()) as { seed: number };
+    expect(faults.seed).toBe(42);
     stop();
     await running;
   });
