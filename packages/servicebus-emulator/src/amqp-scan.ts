@@ -39,11 +39,30 @@ function need(buf: Buffer, pos: number, n: number): void {
   if (pos + n > buf.length) throw new MessageFormatError(`value at byte ${pos} is truncated`);
 }
 
-/** The end offset of the (possibly described) value starting at `pos`. */
+/**
+ * The end offset of the (possibly described) value starting at `pos`. Iterative: a described
+ * value is a descriptor and a value, each possibly described again, so a chain of descriptors
+ * (0x00 0x00 0x00 ...) adds values to skip instead of recursing.
+ */
 export function valueEnd(buf: Buffer, pos: number): number {
-  need(buf, pos, 1);
+  let p = pos;
+  let pending = 1;
+  while (pending > 0) {
+    need(buf, p, 1);
+    if (buf[p] === 0x00) {
+      p += 1;
+      pending += 1; // the descriptor, then the value it describes
+    } else {
+      p = primitiveEnd(buf, p);
+      pending -= 1;
+    }
+  }
+  return p;
+}
+
+/** The end offset of the value at `pos`, which is not described. */
+function primitiveEnd(buf: Buffer, pos: number): number {
   const code = buf[pos] as number;
-  if (code === 0x00) return valueEnd(buf, valueEnd(buf, pos + 1));
   const p = pos + 1;
   switch (code >> 4) {
     case 0x4:

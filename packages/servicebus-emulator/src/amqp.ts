@@ -53,10 +53,6 @@ export function propertiesSection(fields: Record<string, unknown>): Typed {
   return messageInternals.properties(fields).described();
 }
 
-export function mapSectionFromItems(code: number, items: Typed[]): Typed {
-  return amqpTypes.described(amqpTypes.wrap_ulong(code), amqpTypes.Map32(items));
-}
-
 export function encodeTyped(values: readonly Typed[]): Buffer {
   const writer = new amqpTypes.Writer();
   for (const v of values) writer.write(v);

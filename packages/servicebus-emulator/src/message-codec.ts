@@ -1,13 +1,6 @@
 import type { Typed } from 'rhea';
 
-import {
-  SECTION,
-  amqpMessage,
-  amqpTypes,
-  encodeTyped,
-  mapSectionFromItems,
-  propertiesSection,
-} from './amqp.js';
+import { SECTION, amqpMessage, amqpTypes, encodeTyped, propertiesSection } from './amqp.js';
 import {
   HeadWriter,
   MessageFormatError,
@@ -30,6 +23,38 @@ import {
  */
 
 export { MessageFormatError };
+
+/** Sender annotations deeper than this are refused: they are decoded, kept and re-encoded. */
+export const MAX_ANNOTATION_DEPTH = 32;
+/** The service's limit on a message id (the SDK enforces it on the client side too). */
+export const MAX_MESSAGE_ID_LENGTH = 128;
+
+/**
+ * rhea's decoder, for the small parts the emulator must understand; whatever it throws (a
+ * stack overflow on absurd nesting included) becomes a MessageFormatError for the client.
+ */
+export function decodeGuarded(bytes: Buffer, what: string): ReturnType<typeof amqpMessage.decode> {
+  try {
+    return amqpMessage.decode(bytes);
+  } catch (error) {
+    throw new MessageFormatError(
+      `${what} could not be decoded: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+/** How deeply arrays and objects nest in a decoded value (iterative: no recursion). */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (typeof v !== 'object' || v === null || Buffer.isBuffer(v) || v instanceof Date) continue;
+    deepest = Math.max(deepest, depth);
+    for (const child of Object.values(v as object)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
 
 export interface ParsedMessage {
   /** Header `ttl` in milliseconds, when the sender set one. */
@@ -58,8 +83,13 @@ export function parseMessage(raw: Buffer): ParsedMessage {
       if (ttl !== undefined && ttl > 0) ttlMs = ttl;
     } else if (span.code === SECTION.messageAnnotations) {
       if (mapItemCount(raw, span.value) > 0) {
-        const decoded = amqpMessage.decode(raw.subarray(span.start, span.end))
+        const decoded = decodeGuarded(raw.subarray(span.start, span.end), 'message annotations')
           .message_annotations as Record<string, unknown> | undefined;
+        if (decoded && nestingDepth(decoded) > MAX_ANNOTATION_DEPTH) {
+          throw new MessageFormatError(
+            `message annotations nest deeper than ${MAX_ANNOTATION_DEPTH} levels`,
+          );
+        }
         if (decoded && Object.keys(decoded).length > 0) annotations = decoded;
       }
     } else if (span.code >= SECTION.properties) {
@@ -67,6 +97,11 @@ export function parseMessage(raw: Buffer): ParsedMessage {
       if (span.code === SECTION.properties) {
         const at = listElement(raw, span.value, 0);
         messageId = at < 0 ? undefined : readMessageId(raw, at);
+        if (messageId !== undefined && messageId.length > MAX_MESSAGE_ID_LENGTH) {
+          throw new MessageFormatError(
+            `the message id has ${messageId.length} characters; at most ${MAX_MESSAGE_ID_LENGTH} are allowed`,
+          );
+        }
       }
     }
   }
@@ -102,7 +137,7 @@ export function withMessageId(bare: Buffer, messageId: string): Buffer {
   const props = spans.find((s) => s.code === SECTION.properties);
   if (!props)
     return Buffer.concat([encodeTyped([propertiesSection({ message_id: messageId })]), bare]);
-  const decoded = amqpMessage.decode(bare.subarray(props.start, props.end));
+  const decoded = decodeGuarded(bare.subarray(props.start, props.end), 'the properties section');
   const fields: Record<string, unknown> = {};
   for (const key of Object.keys(decoded)) {
     if (typeof decoded[key] !== 'function') fields[key] = decoded[key];
@@ -116,29 +151,42 @@ export function withMessageId(bare: Buffer, messageId: string): Buffer {
 }
 
 /**
- * Merges `patch` into the application properties of a bare message, keeping the original AMQP
- * types of entries it does not touch. Used for abandon/defer/dead-letter "properties to
- * modify" and for DeadLetterReason / DeadLetterErrorDescription.
+ * Merges `patch` into the application properties of a bare message. Entries it does not touch
+ * are copied byte for byte (never decoded, so whatever the sender put there cannot trip the
+ * decoder). Used for abandon/defer/dead-letter "properties to modify" and for
+ * DeadLetterReason / DeadLetterErrorDescription.
  */
 export function patchApplicationProperties(bare: Buffer, patch: Record<string, unknown>): Buffer {
   const entries = Object.entries(patch).filter(([, v]) => v !== undefined);
   if (entries.length === 0) return bare;
   const spans = scanSections(bare);
   const existing = spans.find((s) => s.code === SECTION.applicationProperties);
-  const items: Typed[] = [];
+  const kept: Buffer[] = [];
+  let keptCount = 0;
   if (existing) {
-    const section = new amqpTypes.Reader(bare.subarray(existing.start, existing.end)).read();
-    const pairs = (section as unknown as { value: Typed[] }).value;
-    for (let i = 0; i + 1 < pairs.length; i += 2) {
-      const key = (pairs[i] as Typed).value as unknown;
-      if (typeof key === 'string' && Object.prototype.hasOwnProperty.call(patch, key)) {
-        if (patch[key] !== undefined) continue;
-      }
-      items.push(pairs[i] as Typed, pairs[i + 1] as Typed);
+    const offsets = mapEntryOffsets(bare, existing.value);
+    const mapEnd = existing.end;
+    for (let i = 0; i + 1 < offsets.length; i += 2) {
+      const keyAt = offsets[i] as number;
+      const key = readText(bare, keyAt);
+      if (key !== undefined && patch[key] !== undefined) continue;
+      const end = i + 2 < offsets.length ? (offsets[i + 2] as number) : mapEnd;
+      kept.push(bare.subarray(keyAt, end));
+      keptCount += 2;
     }
   }
-  for (const [k, v] of entries) items.push(amqpTypes.wrap_string(k), amqpTypes.wrap(v));
-  const encoded = encodeTyped([mapSectionFromItems(SECTION.applicationProperties, items)]);
+  const added: Typed[] = [];
+  for (const [k, v] of entries) added.push(amqpTypes.wrap_string(k), amqpTypes.wrap(v));
+  const addedBytes = encodeTyped(added);
+  const content = Buffer.concat([...kept, addedBytes]);
+  const head = Buffer.allocUnsafe(3 + 9);
+  head[0] = 0x00;
+  head[1] = 0x53;
+  head[2] = SECTION.applicationProperties;
+  head[3] = 0xd1;
+  head.writeUInt32BE(content.length + 4, 4);
+  head.writeUInt32BE(keptCount + added.length, 8);
+  const encoded = Buffer.concat([head, content]);
   if (existing) {
     return Buffer.concat([bare.subarray(0, existing.start), encoded, bare.subarray(existing.end)]);
   }

@@ -1,10 +1,11 @@
 import type { Delivery, Message } from 'rhea';
 
-import { CONDITION, amqpMessage, outcomes } from './amqp.js';
+import { CONDITION, outcomes } from './amqp.js';
 import type { Broker } from './broker.js';
 import { MessageFormatError, parseMessage, splitBatch } from './message-codec.js';
 import type { ParsedMessage } from './message-codec.js';
 import type { Queue } from './queue.js';
+import { isPlainMessage } from './raw-transfers.js';
 import { settle } from './settle.js';
 
 /**
@@ -18,6 +19,7 @@ export const BATCH_FORMAT = 0x80013700;
 export const MAX_MESSAGE_SIZE = 256 * 1024;
 
 export interface TransferContext {
+  /** The transfer's bytes (plain messages arrive undecoded too, see raw-transfers.ts). */
   message: Message | Buffer;
   format?: number;
   delivery: Delivery;
@@ -33,12 +35,12 @@ export class ProducerLink {
     const { delivery } = ctx;
     let parts: ParsedMessage[];
     try {
-      const format = ctx.format ?? 0;
+      const format = ctx.format;
       let raws: Buffer[];
       let size: number;
-      if (format === 0) {
-        // rhea hands format-0 messages over decoded; re-encoding gives back the same sections
-        const raw = amqpMessage.encode(ctx.message);
+      if (isPlainMessage(format)) {
+        // the bytes as sent (see raw-transfers.ts): stored and delivered verbatim
+        const raw = ctx.message as Buffer;
         raws = [raw];
         size = raw.length;
       } else if (format === BATCH_FORMAT) {

@@ -4,7 +4,8 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import rhea from 'rhea';
 import type { Connection, Delivery, EventContext, Message, Receiver, Sender } from 'rhea';
 
-import { CONDITION, amqpTypes, outcomes } from './amqp.js';
+import { CONDITION, SECTION, amqpTypes, outcomes } from './amqp.js';
+import { scanSections } from './amqp-scan.js';
 import type { Broker, BrokerLogger } from './broker.js';
 import { ClaimSet } from './cbs.js';
 import { FORCED_CLOSE_DESCRIPTION } from './faults.js';
@@ -12,6 +13,7 @@ import type { FaultState } from './faults.js';
 import type { CbsAuthority } from './cbs.js';
 import { LockTokens } from './lock-token.js';
 import { handleManagementRequest } from './management.js';
+import { MessageFormatError, decodeGuarded } from './message-codec.js';
 import type { ManagementResponse } from './management.js';
 import { ConsumerLink } from './receiver-link.js';
 import type { LinkFaults, OutcomeKind } from './receiver-link.js';
@@ -19,6 +21,7 @@ import { MAX_MESSAGE_SIZE, ProducerLink } from './sender-link.js';
 import type { TransferContext } from './sender-link.js';
 import type { Queue } from './queue.js';
 import type { SeededRandom } from './random.js';
+import { isPlainMessage, keepTransfersUndecoded } from './raw-transfers.js';
 import { settle } from './settle.js';
 
 /**
@@ -212,6 +215,7 @@ export class AmqpServer {
       closed: false,
     };
     this.connections.add(state);
+    keepTransfersUndecoded(connection);
     this.wire(state);
     socket.on('close', () => {
       this.forget(state);
@@ -429,7 +433,8 @@ export class AmqpServer {
         return;
       }
       case 'cbs-requests': {
-        const request = ctx.message as Message;
+        const request = this.decodeRequest(state, ctx, handler.kind);
+        if (!request) return;
         settle(delivery, outcomes.accepted());
         const response = this.options.cbs.handle(request, state.claims);
         this.reply(state, request, {
@@ -439,11 +444,8 @@ export class AmqpServer {
         return;
       }
       case 'management-requests': {
-        const request = ctx.message as Message;
-        const format = (ctx as unknown as { format?: number }).format;
-        if (format !== undefined && format !== 0) {
-          throw new LinkFailure(CONDITION.decodeError, 'management requests must be AMQP messages');
-        }
+        const request = this.decodeRequest(state, ctx, handler.kind);
+        if (!request) return;
         settle(delivery, outcomes.accepted());
         const broker = this.options.broker;
         const response = handleManagementRequest(
@@ -468,6 +470,44 @@ export class AmqpServer {
           delivery,
           outcomes.rejected(CONDITION.notAllowed, 'this link does not take messages'),
         );
+    }
+  }
+
+  /**
+   * A `$cbs` or `$management` request, decoded with guards. An undecodable one is rejected with
+   * `amqp:decode-error` and, when its properties still say where to, answered with status 400.
+   */
+  private decodeRequest(
+    state: ConnectionState,
+    ctx: EventContext,
+    kind: 'cbs-requests' | 'management-requests',
+  ): Message | undefined {
+    const format = (ctx as unknown as { format?: number }).format;
+    if (!isPlainMessage(format)) {
+      throw new LinkFailure(CONDITION.decodeError, 'requests must be plain AMQP messages');
+    }
+    const bytes = ctx.message as unknown as Buffer;
+    try {
+      return decodeGuarded(bytes, 'the request') as unknown as Message;
+    } catch (error) {
+      if (!(error instanceof MessageFormatError)) throw error;
+      settle(ctx.delivery as Delivery, outcomes.rejected(CONDITION.decodeError, error.message));
+      const addressing = requestAddressing(bytes);
+      if (addressing) {
+        if (kind === 'management-requests') {
+          this.replyManagement(state, addressing, {
+            statusCode: 400,
+            description: error.message,
+            errorCondition: CONDITION.decodeError,
+          });
+        } else {
+          this.reply(state, addressing, {
+            'status-code': amqpTypes.wrap_int(400),
+            'status-description': error.message,
+          });
+        }
+      }
+      return undefined;
     }
   }
 
@@ -591,6 +631,19 @@ export class AmqpServer {
       // the socket is already unusable
     }
     this.forget(state);
+  }
+}
+
+/** `message_id` and `reply_to` of a request whose body cannot be decoded, if they can be. */
+function requestAddressing(bytes: Buffer): Message | undefined {
+  try {
+    const props = scanSections(bytes).find((span) => span.code === SECTION.properties);
+    if (!props) return undefined;
+    const decoded = decodeGuarded(bytes.subarray(props.start, props.end), 'the properties');
+    if (typeof decoded.reply_to !== 'string') return undefined;
+    return { message_id: decoded.message_id, reply_to: decoded.reply_to } as Message;
+  } catch {
+    return undefined;
   }
 }
 

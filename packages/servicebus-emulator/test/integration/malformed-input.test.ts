@@ -5,10 +5,12 @@ import type { Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { ServiceBusClient } from '@azure/service-bus';
 import rhea from 'rhea';
-import type { Connection, EventContext, Message, Receiver, Sender } from 'rhea';
+import type { Connection, Delivery, EventContext, Message, Receiver, Sender } from 'rhea';
 
 import { startServiceBusEmulator } from '../../src/index.js';
 import type { ServiceBusEmulator } from '../../src/index.js';
+import { scanSections } from '../../src/amqp-scan.js';
+import { keepTransfersUndecoded } from '../../src/raw-transfers.js';
 import { createSasToken } from '../../src/sas.js';
 
 /**
@@ -215,7 +217,12 @@ function opened(link: Sender | Receiver): Promise<void> {
 async function requestLinks(
   raw: Raw,
   address: string,
-): Promise<{ sender: Sender; request(message: Message): Promise<Message> }> {
+): Promise<{
+  sender: Sender;
+  request(message: Message): Promise<Message>;
+  /** Sends the bytes `encode(messageId, replyTo)` returns as the request. */
+  requestRaw(encode: (messageId: string, replyTo: string) => Buffer): Promise<Message>;
+}> {
   const replyTo = `reply-${Math.random().toString(36).slice(2)}`;
   const receiver = raw.connection.open_receiver({
     source: { address },
@@ -238,6 +245,12 @@ async function requestLinks(
         const id = `req-${++n}`;
         pending.set(id, resolve);
         sender.send({ ...message, message_id: id, reply_to: replyTo });
+      }),
+    requestRaw: (encode) =>
+      new Promise((resolve) => {
+        const id = `req-${++n}`;
+        pending.set(id, resolve);
+        sender.send(encode(id, replyTo), undefined, 0);
       }),
   };
 }
@@ -398,14 +411,24 @@ describe('malformed input from a raw AMQP client', () => {
     await client.close();
   });
 
-  it('closes the connection with amqp:decode-error on an undecodable single message', async () => {
+  it('rejects an undecodable single message with amqp:decode-error, keeping the connection', async () => {
     const own = await rawConnection();
     await authorize(own, QUEUE);
     const sender = own.connection.open_sender({ target: { address: QUEUE } });
     await opened(sender);
+    const rejected = new Promise<string | undefined>((resolve) =>
+      sender.on('rejected', (ctx: EventContext) =>
+        resolve(
+          (ctx.delivery?.remote_state as { error?: { condition?: string } } | undefined)?.error
+            ?.condition,
+        ),
+      ),
+    );
     sender.send(Buffer.from([0x00, 0x53, 0x75, 0xb0, 0xff, 0xff, 0xff, 0xff]), undefined, 0);
-    const closed = await own.closed;
-    expect(closed.condition).toBe('amqp:decode-error');
+    expect(await rejected).toBe('amqp:decode-error');
+    expect(sender.is_open()).toBe(true);
+    expect(own.connection.is_open()).toBe(true);
+    own.connection.close();
   });
 
   it('refuses session receivers and sends to a dead-letter queue', async () => {
@@ -422,3 +445,254 @@ describe('malformed input from a raw AMQP client', () => {
     expect(dlq.condition).toBe('amqp:not-allowed');
   });
 });
+
+// ---- hostile but well-formed bodies -----------------------------------------------------------
+
+/** A list nested `depth` levels deep around a null (9 bytes a level, no recursion to build). */
+function nestedList(depth: number): Buffer {
+  let inner = Buffer.from([0x40]);
+  for (let i = 0; i < depth; i++) {
+    const head = Buffer.alloc(9);
+    head[0] = 0xd0;
+    head.writeUInt32BE(inner.length + 4, 1);
+    head.writeUInt32BE(1, 5);
+    inner = Buffer.concat([head, inner]);
+  }
+  return inner;
+}
+
+function section(code: number, value: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([0x00, 0x53, code]), value]);
+}
+
+/** A data section written with a 4-byte length (rhea itself would write 1 for short data). */
+function data32(content: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = 0xb0;
+  head.writeUInt32BE(content.length, 1);
+  return section(0x75, Buffer.concat([head, content]));
+}
+
+/** The properties section (and application properties) of an ordinary message. */
+function head(fields: Record<string, unknown>): Buffer {
+  const encoded = rhea.message.encode({ ...fields, body: null });
+  const spans = scanSections(encoded);
+  const start = (spans.find((s) => s.code === 0x73) as { start: number }).start;
+  return encoded.subarray(start, (spans.find((s) => s.code === 0x77) as { start: number }).start);
+}
+
+/** The bare message (properties onwards) of a delivery as the emulator sent it. */
+function bareOf(delivered: Buffer): Buffer {
+  const first = scanSections(delivered).find((s) => s.code >= 0x73) as { start: number };
+  return delivered.subarray(first.start);
+}
+
+/** A raw receiver whose connection hands over deliveries as the bytes that arrived. */
+async function rawReceive(
+  address: string,
+  mode: 'receiveAndDelete' | 'peekLock',
+): Promise<{ raw: Raw; next(): Promise<{ bytes: Buffer; delivery: Delivery }> }> {
+  const raw = await rawConnection();
+  await authorize(raw, address);
+  keepTransfersUndecoded(raw.connection); // after the $cbs reply, which the helper decodes
+  const receiver = raw.connection.open_receiver({
+    source: { address },
+    credit_window: 0,
+    autoaccept: false,
+    rcv_settle_mode: mode === 'peekLock' ? 1 : 0,
+  } as never);
+  const queue: { bytes: Buffer; delivery: Delivery }[] = [];
+  const waiting: ((m: { bytes: Buffer; delivery: Delivery }) => void)[] = [];
+  receiver.on('message', (ctx: EventContext) => {
+    const m = { bytes: ctx.message as unknown as Buffer, delivery: ctx.delivery as Delivery };
+    const w = waiting.shift();
+    if (w) w(m);
+    else queue.push(m);
+  });
+  await new Promise((r) => receiver.once('receiver_open', r));
+  return {
+    raw,
+    next: () => {
+      receiver.add_credit(1);
+      const ready = queue.shift();
+      return ready ? Promise.resolve(ready) : new Promise((r) => waiting.push(r));
+    },
+  };
+}
+
+async function rawSend(
+  raw: Raw,
+  bytes: Buffer,
+): Promise<{ state: string; condition?: string; description?: string }> {
+  const sender = raw.connection.open_sender({ target: { address: QUEUE } });
+  await opened(sender);
+  return new Promise((resolve) => {
+    const delivery = sender.send(bytes, undefined, 0);
+    const onState = (ctx: EventContext): void => {
+      if (ctx.delivery !== delivery) return;
+      const error = (
+        ctx.delivery?.remote_state as { error?: { condition?: string; description?: string } }
+      )?.error;
+      resolve({
+        state: ctx.delivery?.remote_state?.constructor?.name ?? '?',
+        condition: error?.condition,
+        description: error?.description,
+      });
+    };
+    sender.on('accepted', onState);
+    sender.on('rejected', onState);
+  });
+}
+
+describe('hostile bodies are stored and delivered verbatim', () => {
+  let raw: Raw;
+  beforeAll(async () => {
+    raw = await rawConnection();
+    await authorize(raw, QUEUE);
+  });
+  afterAll(() => {
+    raw.connection.close();
+  });
+  afterEach(async () => {
+    await emulatorStillServes();
+  });
+
+  it('keeps several data sections byte for byte', async () => {
+    const bare = Buffer.concat([
+      head({ message_id: 'multi-data' }),
+      data32(Buffer.from('{"a":')),
+      data32(Buffer.from('1}')),
+      data32(Buffer.alloc(0)),
+    ]);
+    expect((await rawSend(raw, bare)).condition).toBeUndefined();
+    const receiver = await rawReceive(QUEUE, 'receiveAndDelete');
+    const { bytes } = await receiver.next();
+    expect(bareOf(bytes).toString('hex')).toBe(bare.toString('hex'));
+    receiver.raw.connection.close();
+  });
+
+  it('keeps an amqp-value nested 20,000 levels deep, through delivery and dead-lettering', async () => {
+    const bare = Buffer.concat([
+      head({ message_id: 'deep-value' }),
+      section(0x77, nestedList(20_000)),
+    ]);
+    const sent = await rawSend(raw, bare);
+    expect(sent.condition).toBeUndefined();
+
+    const receiver = await rawReceive(QUEUE, 'peekLock');
+    const { bytes, delivery } = await receiver.next();
+    expect(bareOf(bytes).equals(bare)).toBe(true);
+    delivery.reject({
+      condition: 'com.microsoft:dead-letter',
+      info: { DeadLetterReason: 'TooDeep', DeadLetterErrorDescription: 'nested' },
+    } as never);
+    await eventually(() => emulator.inspect(QUEUE).deadLettered === 1);
+    expect(emulator.deadLetters(QUEUE)).toEqual([
+      expect.objectContaining({ messageId: 'deep-value', reason: 'TooDeep' }),
+    ]);
+
+    const dlq = await rawReceive(`${QUEUE}/$DeadLetterQueue`, 'receiveAndDelete');
+    const dead = bareOf((await dlq.next()).bytes);
+    expect(
+      dead.subarray(dead.length - bare.length + head({ message_id: 'deep-value' }).length),
+    ).toEqual(section(0x77, nestedList(20_000)));
+    receiver.raw.connection.close();
+    dlq.raw.connection.close();
+  });
+
+  it('dead-letters a message whose application properties nest deeply, copying them as they are', async () => {
+    const deepProperty = Buffer.concat([
+      Buffer.from([0xa1, 4]),
+      Buffer.from('deep'),
+      nestedList(20_000),
+    ]);
+    const props = Buffer.alloc(9);
+    props[0] = 0xd1;
+    props.writeUInt32BE(deepProperty.length + 4, 1);
+    props.writeUInt32BE(2, 5);
+    const bare = Buffer.concat([
+      head({ message_id: 'deep-props' }),
+      section(0x74, Buffer.concat([props, deepProperty])),
+      data32(Buffer.from('x')),
+    ]);
+    expect((await rawSend(raw, bare)).condition).toBeUndefined();
+    const receiver = await rawReceive(QUEUE, 'peekLock');
+    const { delivery } = await receiver.next();
+    delivery.reject({
+      condition: 'com.microsoft:dead-letter',
+      info: { DeadLetterReason: 'R' },
+    } as never);
+    await eventually(() => emulator.inspect(QUEUE).deadLettered === 1);
+    expect(emulator.deadLetterReasons(QUEUE)).toEqual({ R: 1 });
+    const dlq = await rawReceive(`${QUEUE}/$DeadLetterQueue`, 'receiveAndDelete');
+    const dead = bareOf((await dlq.next()).bytes);
+    expect(dead.includes(deepProperty)).toBe(true);
+    receiver.raw.connection.close();
+    dlq.raw.connection.close();
+  });
+
+  it('rejects message annotations it would have to decode deeply, keeping the link', async () => {
+    const annotations = Buffer.concat([
+      Buffer.from([0xa3, 5]),
+      Buffer.from('x-opt'),
+      nestedList(20_000),
+    ]);
+    const map = Buffer.alloc(9);
+    map[0] = 0xd1;
+    map.writeUInt32BE(annotations.length + 4, 1);
+    map.writeUInt32BE(2, 5);
+    const message = Buffer.concat([
+      section(0x72, Buffer.concat([map, annotations])),
+      head({ message_id: 'deep-annotations' }),
+      data32(Buffer.from('x')),
+    ]);
+    const outcome = await rawSend(raw, message);
+    expect(outcome.condition).toBe('amqp:decode-error');
+    expect(outcome.description).toMatch(/message annotations/);
+    expect(raw.connection.is_open()).toBe(true);
+    expect(emulator.inspect(QUEUE).active).toBe(0);
+  });
+
+  it('refuses a message id longer than the service allows', async () => {
+    const outcome = await rawSend(
+      raw,
+      rhea.message.encode({ message_id: 'x'.repeat(129), body: 'b' }),
+    );
+    expect(outcome.condition).toBe('amqp:decode-error');
+    expect(outcome.description).toBe('the message id has 129 characters; at most 128 are allowed');
+  });
+
+  it('answers a $management request nested 20,000 levels deep with 400, keeping the link', async () => {
+    await authorize(raw, `${QUEUE}/$management`);
+    const mgmt = await requestLinks(raw, `${QUEUE}/$management`);
+    const reply = await mgmt.requestRaw((messageId, to) =>
+      Buffer.concat([
+        head({
+          message_id: messageId,
+          reply_to: to,
+          application_properties: { operation: 'com.microsoft:peek-message' },
+        }),
+        section(0x77, nestedList(20_000)),
+      ]),
+    );
+    expect(reply.application_properties?.statusCode).toBe(400);
+    expect(reply.application_properties?.errorCondition).toBe('amqp:decode-error');
+    expect(mgmt.sender.is_open()).toBe(true);
+    const peek = await mgmt.request({
+      body: {
+        'from-sequence-number': rhea.types.wrap_long(1_000_000),
+        'message-count': rhea.types.wrap_int(1),
+      },
+      application_properties: { operation: 'com.microsoft:peek-message' },
+    });
+    expect(peek.application_properties?.statusCode).toBe(204);
+  });
+});
+
+async function eventually(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -11,6 +11,7 @@ import {
   withoutBody,
 } from '../../src/message-codec.js';
 import { encodeTyped, headerSection } from '../../src/amqp.js';
+import { scanSections } from '../../src/amqp-scan.js';
 import { decode, encode } from './support.js';
 
 const body = rhea.message.data_section(Buffer.from('{"a":1}'));
@@ -155,5 +156,16 @@ describe('message codec', () => {
     expect(() => parseMessage(Buffer.concat([props, header]))).toThrow(/out of order/);
     // a described value that is not a message section
     expect(() => parseMessage(Buffer.from([0x00, 0x53, 0x10, 0x45]))).toThrow(MessageFormatError);
+  });
+
+  it('walks a chain of 100,000 descriptors without recursing', () => {
+    // amqp-value section whose value is described 100,000 times over, around a null
+    const chain = Buffer.concat([
+      Buffer.from([0x00, 0x53, 0x77]),
+      Buffer.alloc(100_000 * 2, Buffer.from([0x00, 0x40])),
+      Buffer.from([0x40]),
+    ]);
+    expect(scanSections(chain)).toEqual([{ code: 0x77, start: 0, value: 3, end: chain.length }]);
+    expect(() => scanSections(chain.subarray(0, chain.length - 1))).toThrow(MessageFormatError);
   });
 });
