@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { format } from 'node:util';
 
 import { JournalError, ServiceBusEmulatorConfigError, startServiceBusEmulator } from './index.js';
@@ -14,6 +17,11 @@ export interface ServiceBusEmulatorFlags {
   controlPort?: string;
   controlHost?: string;
   faultSeed?: string;
+  tls?: boolean;
+  tlsPort?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCaFile?: string;
 }
 
 export interface ResolvedServiceBusEmulatorFlags {
@@ -25,7 +33,12 @@ export interface ResolvedServiceBusEmulatorFlags {
   controlPort: number | undefined;
   controlHost: string;
   faultSeed: number;
+  /** The AMQPS listener, when asked for. */
+  tls: { port: number; certFile?: string; keyFile?: string; caFile: string } | undefined;
 }
+
+/** Where the generated CA goes unless --tls-ca-file says otherwise. */
+export const DEFAULT_CA_FILE = join(tmpdir(), 'podbus-servicebus-emulator', 'ca.pem');
 
 /** Validates the flags; every problem names its flag (exit code 2). */
 export function resolveServiceBusEmulatorFlags(
@@ -59,7 +72,41 @@ export function resolveServiceBusEmulatorFlags(
       flags.controlPort === undefined ? undefined : portNumber('--control-port', flags.controlPort),
     controlHost,
     faultSeed: Number(seedText),
+    tls: resolveTlsFlags(flags),
   };
+}
+
+function resolveTlsFlags(flags: ServiceBusEmulatorFlags): ResolvedServiceBusEmulatorFlags['tls'] {
+  const wanted =
+    flags.tls === true ||
+    flags.tlsPort !== undefined ||
+    flags.tlsCert !== undefined ||
+    flags.tlsKey !== undefined;
+  if (!wanted) {
+    if (flags.tlsCaFile !== undefined) throw new CliUsageError('--tls-ca-file needs --tls');
+    return undefined;
+  }
+  if ((flags.tlsCert === undefined) !== (flags.tlsKey === undefined)) {
+    throw new CliUsageError('--tls-cert and --tls-key go together');
+  }
+  if (flags.tlsCert !== undefined && flags.tlsCaFile !== undefined) {
+    throw new CliUsageError('--tls-ca-file is for the generated CA; not with --tls-cert');
+  }
+  return {
+    port: portNumber('--tls-port', flags.tlsPort ?? '5671'),
+    certFile: flags.tlsCert,
+    keyFile: flags.tlsKey,
+    caFile: flags.tlsCaFile ?? DEFAULT_CA_FILE,
+  };
+}
+
+/** Reads a PEM file named by a flag; a problem names the flag. */
+function readPem(flag: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(`${flag} ${file}: ${(error as Error).message}`);
+  }
 }
 
 function portNumber(flag: string, text: string): number {
@@ -112,6 +159,12 @@ export async function runServiceBusEmulator(
         controlPort: resolved.controlPort,
         controlHost: resolved.controlHost,
         faultSeed: resolved.faultSeed,
+        tls: resolved.tls && {
+          port: resolved.tls.port,
+          certPem: resolved.tls.certFile && readPem('--tls-cert', resolved.tls.certFile),
+          keyPem: resolved.tls.keyFile && readPem('--tls-key', resolved.tls.keyFile),
+          caFile: resolved.tls.certFile ? undefined : resolved.tls.caFile,
+        },
         reduceMemoryWhenIdle: true, // this process is the emulator's own
         logger: { info: log('info'), warn: log('warn'), error: log('error') },
       });
@@ -125,6 +178,13 @@ export async function runServiceBusEmulator(
           `queues: ${emulator.queueNames.join(', ') || '(none)'}\n` +
           `storage: ${resolved.dataDir ? `journal in ${resolved.dataDir}` : 'in memory'}\n` +
           `authentication: ${resolved.acceptAnyToken ? 'any token accepted' : 'SAS tokens verified'}\n` +
+          (emulator.tls
+            ? `amqps: port ${emulator.tls.port}` +
+              (emulator.tls.caFile
+                ? `, CA in ${emulator.tls.caFile} (NODE_EXTRA_CA_CERTS=${emulator.tls.caFile})`
+                : ', with the given certificate') +
+              `\n  ${emulator.tls.connectionString}\n`
+            : '') +
           (emulator.controlUrl
             ? `control: ${emulator.controlUrl} (fault seed ${resolved.faultSeed})\n`
             : '') +
@@ -144,14 +204,19 @@ function usageErrorFor(e: unknown, flags: ResolvedServiceBusEmulatorFlags): unkn
   if (e instanceof ServiceBusEmulatorConfigError) return new CliUsageError(`--config ${e.message}`);
   if (e instanceof JournalError) return new CliUsageError(`--data-dir: ${e.message}`);
   const err = e as NodeJS.ErrnoException & { port?: number };
+  if (e instanceof CliUsageError) return e;
+  if (flags.tls?.certFile && err?.code?.startsWith('ERR_OSSL')) {
+    return new CliUsageError(`--tls-cert/--tls-key: ${err.message}`);
+  }
   if (err?.code === 'EADDRINUSE' || err?.code === 'EACCES' || err?.code === 'EADDRNOTAVAIL') {
-    const isControl =
-      flags.controlPort !== undefined && err.port === flags.controlPort && err.port !== flags.port;
-    return new CliUsageError(
-      isControl
-        ? `cannot listen on ${flags.controlHost}:${flags.controlPort} (--control-host/--control-port): ${err.message}`
-        : `cannot listen on ${flags.host}:${flags.port} (--host/--port): ${err.message}`,
-    );
+    const other = (port: number | undefined): boolean =>
+      port !== undefined && err.port === port && err.port !== flags.port;
+    const where = other(flags.controlPort)
+      ? `${flags.controlHost}:${flags.controlPort} (--control-host/--control-port)`
+      : other(flags.tls?.port)
+        ? `${flags.host}:${flags.tls?.port} (--host/--tls-port)`
+        : `${flags.host}:${flags.port} (--host/--port)`;
+    return new CliUsageError(`cannot listen on ${where}: ${err.message}`);
   }
   if (flags.dataDir && typeof err?.code === 'string' && typeof err.path === 'string') {
     return new CliUsageError(`--data-dir ${flags.dataDir}: ${err.message}`);

@@ -26,6 +26,14 @@ export function buildCommand(name = 'servicebus-emulator'): Command {
     )
     .option('--control-host <host>', 'address of the control endpoint (default 127.0.0.1)')
     .option('--fault-seed <n>', 'seed of injected faults, to replay a chaos run (default 1)')
+    .option('--tls', 'also listen for AMQPS (TLS), with a generated CA unless --tls-cert is given')
+    .option('--tls-port <port>', 'AMQPS port (default 5671; implies --tls)')
+    .option('--tls-cert <file>', 'serve this certificate (PEM) on the AMQPS port; needs --tls-key')
+    .option('--tls-key <file>', 'private key (PEM) of --tls-cert')
+    .option(
+      '--tls-ca-file <file>',
+      'where to write the generated CA for NODE_EXTRA_CA_CERTS (default $TMPDIR/podbus-servicebus-emulator/ca.pem)',
+    )
     .addHelpText(
       'after',
       `
@@ -34,6 +42,7 @@ Examples:
   ${name} --port 0 --data-dir .sb  # any free port; keep messages across restarts
   ${name} --config config.json     # queues from the official emulator's config
   ${name} --control-port 9090      # faults and counts over HTTP on 127.0.0.1:9090
+  ${name} --tls                    # also AMQPS on 5671; trust the CA file it names
 
 Exit codes: 0 stopped by SIGINT/SIGTERM; 2 bad flags, config, data dir or port in use;
 130/143 forced by a second signal.`,

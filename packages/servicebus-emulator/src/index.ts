@@ -1,6 +1,10 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
 import { Broker } from './broker.js';
 import type { BrokerLogger, DeadLetterInfo, QueueInspection } from './broker.js';
 import { CbsAuthority } from './cbs.js';
+import { generateCertificates } from './certificates.js';
 import { resolveConfig } from './config.js';
 import type { EmulatorConfigFile } from './config.js';
 import { ControlServer } from './control-server.js';
@@ -48,6 +52,28 @@ export interface ServiceBusEmulatorOptions {
   controlPort?: number;
   /** Address of the control endpoint. Default 127.0.0.1: it has no authentication. */
   controlHost?: string;
+  /** An AMQPS listener beside the plain one (README, "TLS"); off unless given. */
+  tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  /** 0 = ephemeral (the default here); the CLI's `--tls-port` defaults to 5671. */
+  port?: number;
+  /** Serve this certificate and key (PEM) instead of generating a CA and a certificate. */
+  certPem?: string;
+  keyPem?: string;
+  /** Write the generated CA (PEM) to this file, for `NODE_EXTRA_CA_CERTS`. */
+  caFile?: string;
+}
+
+export interface TlsListener {
+  readonly port: number;
+  /** Endpoint=sb://localhost:PORT;SharedAccessKeyName=...;SharedAccessKey=... (no emulator flag) */
+  readonly connectionString: string;
+  /** The generated CA clients must trust; undefined when a certificate was supplied. */
+  readonly caPem: string | undefined;
+  /** Where the generated CA was written, when `caFile` was given. */
+  readonly caFile: string | undefined;
 }
 
 export interface ServiceBusEmulator {
@@ -68,6 +94,8 @@ export interface ServiceBusEmulator {
   readonly faults: FaultControl;
   /** `http://HOST:PORT` of the control endpoint, when one was asked for. */
   readonly controlUrl: string | undefined;
+  /** The AMQPS listener, when `tls` was given. */
+  readonly tls: TlsListener | undefined;
 }
 
 export type { DeadLetterInfo, EmulatorConfigFile, QueueInspection };
@@ -121,6 +149,7 @@ export async function startServiceBusEmulator(
   let control: ControlServer | undefined;
   let port: number;
   let controlUrl: string | undefined;
+  let tls: TlsListener | undefined;
   const inspection = {
     queueNames: Object.freeze([...broker.queueNames]),
     inspect: (queue: string) => broker.inspect(queue),
@@ -131,6 +160,7 @@ export async function startServiceBusEmulator(
   try {
     if (options.faults) faults.replace(options.faults);
     port = await server.listen();
+    if (options.tls) tls = await startTls(server, options.tls, host, key);
     if (options.controlPort !== undefined) {
       const controlHost = options.controlHost ?? '127.0.0.1';
       control = new ControlServer({ ...inspection, faults });
@@ -153,6 +183,7 @@ export async function startServiceBusEmulator(
     connectionString,
     faults,
     controlUrl,
+    tls,
     stop: () =>
       (stopping ??= (async () => {
         faults.dispose();
@@ -163,6 +194,36 @@ export async function startServiceBusEmulator(
           broker.close();
         }
       })()),
+  };
+}
+
+async function startTls(
+  server: AmqpServer,
+  options: TlsOptions,
+  host: string,
+  key: { name: string; key: string },
+): Promise<TlsListener> {
+  if ((options.certPem === undefined) !== (options.keyPem === undefined)) {
+    throw new Error('tls: certPem and keyPem go together');
+  }
+  const generated =
+    options.certPem === undefined ? generateCertificates([connectionHost(host), host]) : undefined;
+  const cert = options.certPem ?? (generated?.certPem as string);
+  const privateKey = options.keyPem ?? (generated?.keyPem as string);
+  let caFile: string | undefined;
+  if (generated && options.caFile !== undefined) {
+    caFile = resolve(options.caFile);
+    mkdirSync(dirname(caFile), { recursive: true });
+    writeFileSync(caFile, generated.caPem);
+  }
+  const port = await server.listenTls(options.port ?? 0, { cert, key: privateKey });
+  return {
+    port,
+    caPem: generated?.caPem,
+    caFile,
+    connectionString:
+      `Endpoint=sb://${connectionHost(host)}:${port};SharedAccessKeyName=${key.name};` +
+      `SharedAccessKey=${key.key}`,
   };
 }
 

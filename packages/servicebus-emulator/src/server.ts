@@ -1,5 +1,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import type { Server as TlsServer } from 'node:tls';
 
 import rhea from 'rhea';
 import type { Connection, Delivery, EventContext, Message, Receiver, Sender } from 'rhea';
@@ -77,6 +79,7 @@ const SESSION_BUFFER = { outgoing: 65536, incoming: 4096 };
 
 export class AmqpServer {
   private readonly server: Server;
+  private tlsServer: TlsServer | undefined;
   private readonly container = rhea.create_container({ id: CONTAINER_ID });
   private readonly connections = new Set<ConnectionState>();
   private readonly tokens = new LockTokens();
@@ -95,20 +98,36 @@ export class AmqpServer {
   }
 
   async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
-      this.server.once('error', onError);
-      this.server.listen(this.options.port, this.options.host, () => {
-        this.server.off('error', onError);
-        resolve();
-      });
-    });
+    const port = await listenOn(this.server, this.options.port, this.options.host);
     this.listening = true;
-    return (this.server.address() as AddressInfo).port;
+    return port;
+  }
+
+  /**
+   * Opens the AMQPS listener: TLS with `credentials`, then the same AMQP as the plain port (the
+   * SDK uses it when the connection string has no `UseDevelopmentEmulator`).
+   */
+  async listenTls(port: number, credentials: { cert: string; key: string }): Promise<number> {
+    const server = createTlsServer(
+      { cert: credentials.cert, key: credentials.key, minVersion: 'TLSv1.2' },
+      (socket) => this.accept(socket),
+    );
+    server.on('tlsClientError', (error) => {
+      this.options.logger.info('servicebus emulator: TLS handshake failed', describe(error));
+    });
+    const bound = await listenOn(server, port, this.options.host);
+    server.on('error', (error) => {
+      this.options.logger.error('servicebus emulator: TLS listener error', error);
+    });
+    this.tlsServer = server;
+    return bound;
   }
 
   async close(): Promise<void> {
     this.listening = false;
+    const tlsClosed = new Promise<void>((resolve) =>
+      this.tlsServer ? this.tlsServer.close(() => resolve()) : resolve(),
+    );
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const state of [...this.connections]) {
       try {
@@ -123,6 +142,7 @@ export class AmqpServer {
     await new Promise((r) => setTimeout(r, this.connections.size > 0 ? 50 : 0));
     for (const state of [...this.connections]) state.socket.destroy();
     await closed;
+    await tlsClosed;
   }
 
   /** The open client connections. */
@@ -645,6 +665,17 @@ function requestAddressing(bytes: Buffer): Message | undefined {
   } catch {
     return undefined;
   }
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
 
 /** Thrown by handlers to close the link with a specific condition. */

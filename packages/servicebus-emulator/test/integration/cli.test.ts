@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ServiceBusClient } from '@azure/service-bus';
 
-import { resolveServiceBusEmulatorFlags, runServiceBusEmulator } from '../../src/cli-actions.js';
+import {
+  DEFAULT_CA_FILE,
+  resolveServiceBusEmulatorFlags,
+  runServiceBusEmulator,
+} from '../../src/cli-actions.js';
 import { main } from '../../src/cli.js';
 import { CliUsageError } from '../../src/cli-support.js';
 import type { ServiceBusEmulator } from '../../src/index.js';
@@ -78,7 +82,20 @@ describe('servicebus-emulator: flags', () => {
       controlPort: undefined,
       controlHost: '127.0.0.1',
       faultSeed: 1,
+      tls: undefined,
     });
+    expect(resolveServiceBusEmulatorFlags({ tls: true }).tls).toEqual({
+      port: 5671,
+      certFile: undefined,
+      keyFile: undefined,
+      caFile: DEFAULT_CA_FILE,
+    });
+    expect(() => resolveServiceBusEmulatorFlags({ tlsCert: 'c.pem' })).toThrow(
+      new CliUsageError('--tls-cert and --tls-key go together'),
+    );
+    expect(() => resolveServiceBusEmulatorFlags({ tlsCaFile: 'ca.pem' })).toThrow(
+      new CliUsageError('--tls-ca-file needs --tls'),
+    );
   });
 
   describe('exit code 2 with the flag or file named', () => {
@@ -199,6 +216,30 @@ describe('servicebus-emulator: running', () => {
     await client.createSender('challenges').sendMessages({ body: 'any', messageId: 'any-1' });
     await client.close();
     expect(emulator.inspect('challenges').active).toBe(1);
+    stop();
+    await running;
+  });
+
+  it('--tls also listens for AMQPS and names the CA file and TLS connection string', async () => {
+    const err: string[] = [];
+    let emulator: ServiceBusEmulator | undefined;
+    let stop!: () => void;
+    const caFile = join(dir, 'tls', 'ca.pem');
+    const running = runServiceBusEmulator(
+      { port: '0', host: '127.0.0.1', tlsPort: '0', tlsCaFile: caFile },
+      {
+        out: () => undefined,
+        err: (t) => err.push(t),
+        until: new Promise<void>((r) => (stop = r)),
+        onStarted: (e) => (emulator = e),
+      },
+    );
+    while (!emulator) await new Promise((r) => setTimeout(r, 20));
+    const port = emulator.tls?.port;
+    expect(err.join('')).toContain(
+      `amqps: port ${port}, CA in ${caFile} (NODE_EXTRA_CA_CERTS=${caFile})\n` +
+        `  Endpoint=sb://localhost:${port};SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE\n`,
+    );
     stop();
     await running;
   });
