@@ -41,6 +41,16 @@ import type {
 
 /** Name of the least-privilege service account (and its Role, RoleBinding, token Secret). */
 export const PODBUS_SERVICE_ACCOUNT = 'podbus';
+/**
+ * Rules of the `podbus` Role (what deploy/target-cluster grants): its pods and their logs, and
+ * the Lease a client-go-style leader election reads, creates and renews (one publisher of
+ * results per cluster).
+ */
+export const PODBUS_ROLE_RULES = [
+  { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+  { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 export interface ClusterStartOptions {
@@ -225,18 +235,11 @@ export class ClusterRuntime implements EmulatedCluster {
         subjects: b.subjects,
       });
 
-    // The least-privilege identity podbus uses: pods in its namespace only.
+    // The least-privilege identity podbus uses, in its namespace only.
     s.insert(serviceAccountType, { metadata: { name: PODBUS_SERVICE_ACCOUNT, namespace: ns } });
     s.insert(roleTypes.role, {
       metadata: { name: PODBUS_SERVICE_ACCOUNT, namespace: ns },
-      rules: [
-        {
-          apiGroups: [''],
-          resources: ['pods'],
-          verbs: ['create', 'get', 'list', 'watch', 'delete'],
-        },
-        { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-      ],
+      rules: PODBUS_ROLE_RULES,
     });
     s.insert(roleTypes.roleBinding, {
       metadata: { name: PODBUS_SERVICE_ACCOUNT, namespace: ns },

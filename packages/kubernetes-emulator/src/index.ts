@@ -43,7 +43,7 @@ export type {
 export { kubeconfigYaml } from './kubeconfig.js';
 export { generateClusterCertificates, type ClusterCertificates } from './certificates.js';
 
-export { PODBUS_SERVICE_ACCOUNT } from './cluster.js';
+export { PODBUS_ROLE_RULES, PODBUS_SERVICE_ACCOUNT } from './cluster.js';
 
 export const DEFAULT_CLUSTERS: readonly ClusterSpec[] = [
   { name: 'cluster-1' },

@@ -40,6 +40,18 @@ export interface TableConvertor {
   cells(obj: JsonObject, now: number): unknown[];
 }
 
+/** The verbs of a plain stored resource type. */
+export const STANDARD_VERBS: readonly string[] = [
+  'create',
+  'delete',
+  'deletecollection',
+  'get',
+  'list',
+  'patch',
+  'update',
+  'watch',
+];
+
 export interface ResourceType {
   readonly group: string;
   readonly version: string;
@@ -52,7 +64,7 @@ export interface ResourceType {
   readonly shortNames?: string[];
   readonly categories?: string[];
   /** Verbs advertised by discovery and accepted by the handlers. */
-  readonly verbs: string[];
+  readonly verbs: readonly string[];
   /** Served subresources with their verbs, e.g. `{ status: ['get','patch','update'] }`. */
   readonly subresources?: Record<
     string,
@@ -69,6 +81,14 @@ export interface ResourceType {
   readonly returnsDeletedObject?: boolean;
   /** Sets metadata.generation (types whose spec changes are tracked). */
   readonly tracksGeneration?: boolean;
+  /**
+   * An update (PUT) must carry metadata.resourceVersion (upstream AllowUnconditionalUpdate
+   * false): without one the answer is 422 `metadata.resourceVersion: Invalid value: 0: must be
+   * specified for an update`.
+   */
+  readonly requiresResourceVersionOnUpdate?: boolean;
+  /** A PUT to a missing object creates it, 201 (upstream AllowCreateOnUpdate). */
+  readonly createsOnUpdate?: boolean;
   /** Defaults and normalisation before validation on create (mutates). */
   prepareForCreate?(obj: JsonObject, ctx: StrategyContext): void;
   /** Validation on create (after defaults), 422 causes. */

@@ -1,9 +1,11 @@
 /**
- * The resource types the emulator serves besides pods, with their strategies: core v1
- * (namespaces, serviceaccounts, secrets, configmaps, resourcequotas, limitranges, events,
- * nodes), RBAC, networking (NetworkPolicy, stored but not enforced) and the review APIs.
+ * The resource types the emulator serves besides pods and leases (leases.ts), with their
+ * strategies: core v1 (namespaces, serviceaccounts, secrets, configmaps, resourcequotas,
+ * limitranges, events, nodes), RBAC, networking (NetworkPolicy, stored but not enforced) and
+ * the review APIs.
  */
 import { isObject } from './json.js';
+import { leaseType } from './leases.js';
 import { defaultLimitRange } from './limit-ranger.js';
 import { podResourceType } from './pods.js';
 import { canonicalResourceList } from './quantity.js';
@@ -13,6 +15,7 @@ import {
   humanAge,
   metadataOf,
   NAME_COLUMN,
+  STANDARD_VERBS,
   typeKey,
   type ResourceType,
   type TableColumn,
@@ -20,17 +23,6 @@ import {
 import { badRequest, type FieldError } from './status.js';
 import type { JsonObject } from './store.js';
 import { validateLabels, validateObjectMeta } from './validation.js';
-
-const STANDARD_VERBS = [
-  'create',
-  'delete',
-  'deletecollection',
-  'get',
-  'list',
-  'patch',
-  'update',
-  'watch',
-];
 
 function col(
   name: string,
@@ -766,6 +758,7 @@ export const ALL_TYPES: readonly ResourceType[] = [
   roleTypes.roleBinding,
   roleTypes.role,
   networkPolicyType,
+  leaseType,
   selfSubjectAccessReviewType,
   selfSubjectRulesReviewType,
   subjectAccessReviewType,

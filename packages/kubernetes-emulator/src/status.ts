@@ -125,6 +125,25 @@ export function badRequest(message: string): ApiError {
   return new ApiError(400, 'BadRequest', message);
 }
 
+/**
+ * 400 for a body the JSON decoder refuses, as the create/update handlers word it
+ * (transformDecodeError): `<Kind> in version "<version>" cannot be handled as a <Kind>: <cause>`.
+ */
+export function cannotDecode(kind: string, version: string, cause: string): ApiError {
+  return badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: ${cause}`);
+}
+
+/** encoding/json's error for a value of the wrong JSON type (an UnmarshalTypeError). */
+export function unmarshalTypeError(got: unknown, field: string, goType: string): string {
+  let value: string;
+  if (Array.isArray(got)) value = 'array';
+  else if (got === null) value = 'null';
+  else if (typeof got === 'boolean') value = 'bool';
+  else if (typeof got === 'number') value = `number ${String(got)}`;
+  else value = typeof got;
+  return `json: cannot unmarshal ${value} into Go struct field ${field} of type ${goType}`;
+}
+
 export function methodNotSupported(group: string, resource: string, action: string): ApiError {
   return new ApiError(
     405,

@@ -87,6 +87,7 @@ export class ClusterApi {
         deps.random,
         deps.controllers,
         deps.admission,
+        deps.rbac,
         this.respond,
       ),
       delete: new DeleteHandlers(deps.state, deps.controllers, deps.lifecycle, this.respond),

@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 
 import type { Admission, AdmissionName } from '../../admission.js';
 import type { Controllers } from '../../controllers.js';
+import type { RbacAuthorizer } from '../../rbac.js';
 import { isObject } from '../../json.js';
 import {
   managedFieldsEntry,
@@ -37,9 +38,10 @@ import {
   type FieldError,
 } from '../../status.js';
 import type { JsonObject, StoredObject } from '../../store.js';
+import { authorizationAttributes } from '../authorize.js';
 import { readBody } from '../body.js';
 import type { RequestContext } from '../context.js';
-import { lookup, requireVerb } from '../objects.js';
+import { requireVerb } from '../objects.js';
 import type { Responder } from '../respond.js';
 
 export class WriteHandlers {
@@ -48,6 +50,7 @@ export class WriteHandlers {
     private readonly random: SeededRandom,
     private readonly controllers: Controllers,
     private readonly admission: Admission,
+    private readonly rbac: RbacAuthorizer,
     private readonly respond: Responder,
   ) {}
 
@@ -223,13 +226,34 @@ export class WriteHandlers {
     statusSub: boolean,
   ): Promise<void> {
     requireVerb(type, 'update');
-    const prev = lookup(this.state, type, ctx.info);
+    const existing = this.state
+      .collection(type)
+      .get(type.namespaced ? ctx.info.namespace : '', ctx.info.name);
+    // Types that allow create-on-update check the body before they know whether it exists.
+    if (!existing && !(type.createsOnUpdate && !statusSub))
+      throw notFound(type.group, type.resource, ctx.info.name);
     this.checkKind(type, body);
     const meta = metadataOf(body);
     if (typeof meta.name === 'string' && meta.name !== ctx.info.name)
       throw badRequest(
         `the name of the object (${meta.name}) does not match the name on the URL (${ctx.info.name})`,
       );
+    if (!existing) {
+      // Create-on-update also needs `create` (handlers/update.go withAuthorization); the
+      // denial carries RBAC's empty reason.
+      const attrs = authorizationAttributes({ ...ctx.info, verb: 'create' }, ctx.user);
+      if (!this.rbac.authorize(attrs).allowed)
+        throw forbidden(type.group, type.resource, ctx.info.name, '');
+      meta.name = ctx.info.name;
+      const created = this.createObject(ctx, type, body);
+      return this.respond.send(
+        ctx.res,
+        ctx.auditId,
+        201,
+        this.state.collection(type).render(created),
+      );
+    }
+    const prev = existing;
     if (
       type.namespaced &&
       typeof meta.namespace === 'string' &&
@@ -257,6 +281,19 @@ export class WriteHandlers {
     const old = prev.parse();
     const meta = metadataOf(body);
     const oldMeta = metadataOf(old);
+    if (
+      type.requiresResourceVersionOnUpdate &&
+      (typeof meta.resourceVersion !== 'string' || meta.resourceVersion === '')
+    )
+      // errors.NewInvalid with the qualified *resource* in place of the kind, as the store does.
+      throw invalid(type.group, type.resource, prev.name, [
+        {
+          type: 'FieldValueInvalid',
+          field: 'metadata.resourceVersion',
+          value: 0,
+          detail: 'must be specified for an update',
+        },
+      ]);
     if (
       typeof meta.resourceVersion === 'string' &&
       meta.resourceVersion !== '' &&

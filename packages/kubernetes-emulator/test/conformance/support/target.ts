@@ -4,7 +4,7 @@
  * that kubeconfig's current context (or PODBUS_CONFORMANCE_CONTEXT), e.g. a k3s container.
  *
  * Either way the test file gets its own namespace with a least-privilege service account
- * `podbus` (Role: pods create/get/list/watch/delete) and a TokenRequest token for it, created
+ * `podbus` (the Role the emulator seeds, PODBUS_ROLE_RULES) and a TokenRequest token for it, created
  * through the API by the admin identity, so the same steps exercise both targets.
  */
 import { execFile } from 'node:child_process';
@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import {
   AuthenticationV1Api,
   AuthorizationV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
@@ -24,6 +25,7 @@ import {
 } from '@kubernetes/client-node';
 
 import {
+  PODBUS_ROLE_RULES,
   startKubernetesEmulator,
   type EmulatedCluster,
   type KubernetesEmulator,
@@ -40,6 +42,7 @@ export const EMULATOR_LIFECYCLE = { scheduleMs: 20, startMs: 60, runMs: 250, ter
 export interface Clients {
   kc: KubeConfig;
   core: CoreV1Api;
+  coordination: CoordinationV1Api;
   rbac: RbacAuthorizationV1Api;
   authz: AuthorizationV1Api;
   authn: AuthenticationV1Api;
@@ -76,6 +79,7 @@ function clients(kc: KubeConfig): Clients {
   return {
     kc,
     core: kc.makeApiClient(CoreV1Api),
+    coordination: kc.makeApiClient(CoordinationV1Api),
     rbac: kc.makeApiClient(RbacAuthorizationV1Api),
     authz: kc.makeApiClient(AuthorizationV1Api),
     authn: kc.makeApiClient(AuthenticationV1Api),
@@ -145,14 +149,7 @@ export async function openTarget(label: string): Promise<Target> {
     namespace,
     body: {
       metadata: { name: serviceAccount },
-      rules: [
-        {
-          apiGroups: [''],
-          resources: ['pods'],
-          verbs: ['create', 'get', 'list', 'watch', 'delete'],
-        },
-        { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-      ],
+      rules: PODBUS_ROLE_RULES.map((r) => ({ ...r })),
     },
   });
   await admin.rbac.createNamespacedRoleBinding({
