@@ -13,6 +13,7 @@ import { TokenAuthenticator } from './auth.js';
 import { generateClusterCertificates } from './certificates.js';
 import { Controllers } from './controllers.js';
 import { Discovery } from './discovery.js';
+import { EventRecorder } from './events.js';
 import { FaultState } from './faults.js';
 import { NODE_IP, nodeLabels, PodLifecycle } from './lifecycle.js';
 import { ClusterListener } from './listener.js';
@@ -42,13 +43,14 @@ import type {
 /** Name of the least-privilege service account (and its Role, RoleBinding, token Secret). */
 export const PODBUS_SERVICE_ACCOUNT = 'podbus';
 /**
- * Rules of the `podbus` Role (what deploy/target-cluster grants): its pods and their logs, and
- * the Lease a client-go-style leader election reads, creates and renews (one publisher of
- * results per cluster).
+ * Rules of the `podbus` Role (what deploy/target-cluster grants): its pods and their logs, the
+ * events about them (`podbus status`), and the Lease a client-go-style leader election reads,
+ * creates and renews (one publisher of results per cluster).
  */
 export const PODBUS_ROLE_RULES = [
   { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -81,6 +83,7 @@ export class ClusterRuntime implements EmulatedCluster {
   readonly rbac: RbacAuthorizer;
   readonly faults: FaultState;
   readonly lifecycle: PodLifecycle;
+  readonly events: EventRecorder;
   controllers!: Controllers;
   private api!: ClusterApi;
   private listener!: ClusterListener;
@@ -108,7 +111,11 @@ export class ClusterRuntime implements EmulatedCluster {
     const invalidate: CollectionListener = { onEvent: () => this.rbac.invalidate() };
     for (const t of Object.values(roleTypes)) s.collection(t).listeners.add(invalidate);
     this.faults = new FaultState(o.faultRandom, { setDown: (down) => this.listener.setDown(down) });
-    this.lifecycle = new PodLifecycle(this.state);
+    this.events = new EventRecorder(this.state, {
+      ...o.config.events,
+      nodeName: o.config.nodeName,
+    });
+    this.lifecycle = new PodLifecycle(this.state, this.events);
   }
 
   async start(): Promise<void> {
@@ -344,6 +351,7 @@ export class ClusterRuntime implements EmulatedCluster {
   async stop(): Promise<void> {
     this.faults.dispose();
     this.lifecycle.stop();
+    this.events.stop();
     this.state.compactor.stop();
     this.controllers?.stop();
     this.api?.shutdown();

@@ -63,6 +63,12 @@ function nonNegativeInt(value: unknown, what: string): number {
   return value;
 }
 
+function positiveInt(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
+    throw new EmulatorOptionsError(`${what} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
 /** Validates options and fills in defaults for every cluster. */
 export function resolveClusterConfigs(options: KubernetesEmulatorOptions): ClusterConfig[] {
   const specs = options.clusters ?? DEFAULT_CLUSTERS;
@@ -117,6 +123,13 @@ export function resolveClusterConfigs(options: KubernetesEmulatorOptions): Clust
         watch.defaultTimeoutSeconds ?? 1800,
         'watch.defaultTimeoutSeconds',
       ),
+      events: {
+        record: spec.events?.record !== false,
+        ttlSeconds: positiveInt(
+          spec.events?.ttlSeconds ?? 3600,
+          `clusters[${i}].events.ttlSeconds`,
+        ),
+      },
       tokenControllerDelayMs: nonNegativeInt(
         options.tokenControllerDelayMs ?? 100,
         'tokenControllerDelayMs',

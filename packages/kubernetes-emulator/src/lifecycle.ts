@@ -5,12 +5,20 @@
  * node runs fewer than `nodeCapacityPods` non-terminal pods, otherwise it gets the condition
  * PodScheduled=False/Unschedulable and waits (FIFO) until a slot frees. Bound pods start after
  * `startMs` and their containers exit after `runMs`, unless the image convention says
- * otherwise (see containerOutcome). All timers live in one min-heap with a single Node timer,
+ * otherwise (see containerOutcome in images.ts). Each step records the Events the scheduler and
+ * the kubelet record (events.ts). All timers live in one min-heap with a single Node timer,
  * so 50,000 waiting pods cost no timers at all.
  */
-import { createHash } from 'node:crypto';
-
-import { podResourceType } from './pods.js';
+import { goDuration, type EventKind, type EventRecorder } from './events.js';
+import {
+  containerOutcome,
+  imageId,
+  imageSizeBytes,
+  normalizeImage,
+  pullErrorMessage,
+  type ContainerOutcome,
+} from './images.js';
+import { defaultPullPolicy, podResourceType } from './pods.js';
 import { rfc3339, type ClusterState } from './state.js';
 import type { CollectionListener, JsonObject, StoredObject, WatchEvent } from './store.js';
 import type { PodPhase, SetPodPhaseOptions } from './types.js';
@@ -28,82 +36,6 @@ export function nodeLabels(nodeName: string): Record<string, string> {
     'node-role.kubernetes.io/control-plane': '',
   };
 }
-const UNREACHABLE_REGISTRY = 'unreachable.example';
-
-/** What a container will do, by image/env convention. */
-export interface ContainerOutcome {
-  pullError?: 'ErrImagePull';
-  exitCode: number;
-  /** How long it runs; undefined = until deleted or the deadline. */
-  runMs: number | undefined;
-  terminatedReason: 'Completed' | 'Error' | 'OOMKilled';
-}
-
-function envOf(c: JsonObject): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (Array.isArray(c.env))
-    for (const e of c.env as JsonObject[])
-      if (e && typeof e.name === 'string' && typeof e.value === 'string') out[e.name] = e.value;
-  return out;
-}
-
-/**
- * The image outcome conventions (documented in README.md):
- * - registry host `unreachable.example` -> ErrImagePull / ImagePullBackOff, pod stays Pending;
- * - `exit-<N>` in the image reference or env PODBUS_EMULATOR_EXIT_CODE=N -> exits with N;
- * - `oomkilled` in the image reference -> exit 137, reason OOMKilled;
- * - `sleep-<S>` in the image reference (seconds) or env PODBUS_EMULATOR_RUN_MS=N -> runs that
- *   long; `sleep-infinity` -> runs until deleted or its activeDeadlineSeconds;
- * - otherwise exit 0 after the cluster's `runMs`.
- */
-export function containerOutcome(c: JsonObject, defaultRunMs: number): ContainerOutcome {
-  const image = typeof c.image === 'string' ? c.image : '';
-  const env = envOf(c);
-  const firstSlash = image.indexOf('/');
-  const registry = firstSlash > 0 ? image.slice(0, firstSlash) : '';
-  if (registry === UNREACHABLE_REGISTRY || registry.startsWith(`${UNREACHABLE_REGISTRY}:`))
-    return {
-      pullError: 'ErrImagePull',
-      exitCode: 0,
-      runMs: undefined,
-      terminatedReason: 'Completed',
-    };
-  let exitCode = 0;
-  let reason: ContainerOutcome['terminatedReason'] = 'Completed';
-  const exitMatch = /(?:^|[^a-z0-9])exit-(\d{1,3})(?![0-9])/.exec(image);
-  if (env.PODBUS_EMULATOR_EXIT_CODE !== undefined && /^\d+$/.test(env.PODBUS_EMULATOR_EXIT_CODE))
-    exitCode = Number(env.PODBUS_EMULATOR_EXIT_CODE) % 256;
-  else if (exitMatch) exitCode = Number(exitMatch[1]) % 256;
-  if (/oomkilled/i.test(image)) {
-    exitCode = 137;
-    reason = 'OOMKilled';
-  } else if (exitCode !== 0) reason = 'Error';
-  let runMs: number | undefined = defaultRunMs;
-  const sleep = /(?:^|[^a-z0-9])sleep-(infinity|\d+)(?![0-9])/.exec(image);
-  if (env.PODBUS_EMULATOR_RUN_MS !== undefined && /^\d+$/.test(env.PODBUS_EMULATOR_RUN_MS))
-    runMs = Number(env.PODBUS_EMULATOR_RUN_MS);
-  else if (sleep) runMs = sleep[1] === 'infinity' ? undefined : Number(sleep[1]) * 1000;
-  return { exitCode, runMs, terminatedReason: reason };
-}
-
-/** docker.io/library/busybox:latest for `busybox`, as containerd reports it. */
-export function normalizeImage(image: string): string {
-  let ref = image;
-  const firstSlash = ref.indexOf('/');
-  const first = firstSlash > 0 ? ref.slice(0, firstSlash) : '';
-  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
-  if (!hasRegistry) ref = firstSlash > 0 ? `docker.io/${ref}` : `docker.io/library/${ref}`;
-  const lastSlash = ref.lastIndexOf('/');
-  if (!ref.includes('@') && ref.lastIndexOf(':') <= lastSlash) ref += ':latest';
-  return ref;
-}
-
-function imageId(image: string): string {
-  const normalized = normalizeImage(image);
-  const repo = normalized.replace(/[:@][^/]*$/, '');
-  return `${repo}@sha256:${createHash('sha256').update(normalized).digest('hex')}`;
-}
-
 type Action =
   'schedule' | 'accept' | 'start' | 'exit' | 'pullBackOff' | 'restart' | 'deadline' | 'remove';
 
@@ -134,7 +66,7 @@ interface PodRecord {
   manual: boolean;
   /** False when the pod's nodeSelector does not match the node: never schedulable. */
   fits: boolean;
-  containers: { name: string; image: string }[];
+  containers: { name: string; image: string; pullPolicy: string }[];
   activeDeadlineSeconds: number | undefined;
 }
 
@@ -200,7 +132,13 @@ export class PodLifecycle implements CollectionListener {
   private ipCounter: number;
   private stopped = false;
 
-  constructor(private readonly state: ClusterState) {
+  /** Images the node has pulled (IfNotPresent pulls each once). */
+  private readonly pulledImages = new Set<string>();
+
+  constructor(
+    private readonly state: ClusterState,
+    private readonly events: EventRecorder,
+  ) {
     this.ipCounter = 2 + state.random.int(200);
     state.collection(podResourceType).listeners.add(this);
   }
@@ -259,7 +197,14 @@ export class PodLifecycle implements CollectionListener {
       pullAttempts: 0,
       manual: false,
       fits: this.fits(spec),
-      containers: containers.map((c) => ({ name: String(c.name), image: String(c.image) })),
+      containers: containers.map((c) => ({
+        name: String(c.name),
+        image: String(c.image),
+        pullPolicy:
+          typeof c.imagePullPolicy === 'string'
+            ? c.imagePullPolicy
+            : defaultPullPolicy(String(c.image)),
+      })),
       activeDeadlineSeconds:
         typeof spec.activeDeadlineSeconds === 'number' ? spec.activeDeadlineSeconds : undefined,
     };
@@ -376,6 +321,89 @@ export class PodLifecycle implements CollectionListener {
     }
   }
 
+  /** The pod as event recorders reference it; undefined when it is gone or replaced. */
+  private reference(rec: PodRecord) {
+    const pod = this.state.collection(podResourceType).get(rec.namespace, rec.name);
+    if (!pod || pod.uid !== rec.uid) return undefined;
+    return {
+      namespace: rec.namespace,
+      name: rec.name,
+      uid: rec.uid,
+      resourceVersion: String(pod.rv),
+    };
+  }
+
+  private kubeletEvent(
+    rec: PodRecord,
+    type: EventKind,
+    reason: string,
+    message: string,
+    container?: string,
+  ): void {
+    const ref = this.reference(rec);
+    if (ref) this.events.kubelet(ref, type, reason, message, container);
+  }
+
+  private schedulerEvent(
+    rec: PodRecord,
+    type: EventKind,
+    reason: string,
+    message: string,
+    action: 'Binding' | 'Scheduling',
+  ): void {
+    const ref = this.reference(rec);
+    if (ref) this.events.scheduler(ref, type, reason, message, action);
+  }
+
+  /**
+   * What the kubelet's image manager records before it can create a container: the pull
+   * (Pulling/Pulled, or "already present" for IfNotPresent and Never once the node has it).
+   */
+  private recordPull(rec: PodRecord, index: number): void {
+    const c = rec.containers[index];
+    if (!c) return;
+    const ref = normalizeImage(c.image);
+    const present = this.pulledImages.has(ref) || c.pullPolicy === 'Never';
+    if (present && c.pullPolicy !== 'Always') {
+      this.kubeletEvent(
+        rec,
+        'Normal',
+        'Pulled',
+        `Container image "${c.image}" already present on machine`,
+        c.name,
+      );
+      return;
+    }
+    this.kubeletEvent(rec, 'Normal', 'Pulling', `Pulling image "${c.image}"`, c.name);
+    const took = goDuration(Math.max(1, this.state.config.lifecycle.startMs / 2));
+    this.kubeletEvent(
+      rec,
+      'Normal',
+      'Pulled',
+      `Successfully pulled image "${c.image}" in ${took} (${took} including waiting). Image size: ${imageSizeBytes(c.image)} bytes.`,
+      c.name,
+    );
+    this.pulledImages.add(ref);
+  }
+
+  /** Pull (if needed), Created and Started: what starting container `index` records. */
+  private recordContainerStart(rec: PodRecord, index: number): void {
+    const name = rec.containers[index]?.name;
+    if (name === undefined) return;
+    this.recordPull(rec, index);
+    this.kubeletEvent(rec, 'Normal', 'Created', `Created container ${name}`, name);
+    this.kubeletEvent(rec, 'Normal', 'Started', `Started container ${name}`, name);
+  }
+
+  /** `Stopping container <name>` for each container still running (graceful stop, deadline). */
+  private recordKilling(rec: PodRecord): void {
+    if (rec.stage !== 'running') return;
+    rec.containers.forEach((c, i) => {
+      if (rec.exited[i] === undefined)
+        this.kubeletEvent(rec, 'Normal', 'Killing', `Stopping container ${c.name}`, c.name);
+    });
+  }
+
   /** Reads the pod, lets `mutate` change it, stores it. Skips pods that changed identity. */
   private write(rec: PodRecord, mutate: (pod: JsonObject, nowIso: string) => void): boolean {
     const c = this.state.collection(podResourceType);
@@ -459,7 +487,7 @@ export class PodLifecycle implements CollectionListener {
       this.boundCount++;
     }
     rec.stage = 'bound';
-    this.write(rec, (p, now) => {
+    const bound = this.write(rec, (p, now) => {
       (p.spec as JsonObject).nodeName = this.state.config.nodeName;
       const status = (p.status ?? {}) as JsonObject;
       status.conditions = [
@@ -467,10 +495,19 @@ export class PodLifecycle implements CollectionListener {
       ];
       p.status = status;
     });
+    if (bound)
+      this.schedulerEvent(
+        rec,
+        'Normal',
+        'Scheduled',
+        `Successfully assigned ${rec.namespace}/${rec.name} to ${this.state.config.nodeName}`,
+        'Binding',
+      );
     this.after(rec, Math.min(this.state.config.lifecycle.startMs / 2, 50), 'accept');
   }
 
   private markUnschedulable(rec: PodRecord, message: string): void {
+    this.schedulerEvent(rec, 'Warning', 'FailedScheduling', message, 'Scheduling');
     this.writeStatus(rec, (status, now) => {
       status.conditions = [
         {
@@ -565,41 +602,9 @@ export class PodLifecycle implements CollectionListener {
   }
 
   private doStart(rec: PodRecord): void {
-    const pullFailed = rec.outcomes.some((o) => o.pullError);
-    if (pullFailed) {
-      rec.pullAttempts++;
-      this.writeStatus(rec, (status, now) => {
-        const names = rec.containers;
-        status.containerStatuses = names.map((c, i) => {
-          const o = rec.outcomes[i];
-          const waiting = o?.pullError
-            ? {
-                reason: 'ErrImagePull',
-                message: `failed to pull and unpack image "${normalizeImage(c.image)}": failed to resolve reference "${normalizeImage(c.image)}": failed to do request: Head "https://${UNREACHABLE_REGISTRY}/v2/": dial tcp: lookup ${UNREACHABLE_REGISTRY}: no such host`,
-              }
-            : { reason: 'PodInitializing' };
-          return {
-            name: c.name,
-            state: { waiting },
-            lastState: {},
-            ready: false,
-            restartCount: 0,
-            image: c.image,
-            imageID: '',
-            started: false,
-          };
-        });
-        status.conditions = this.baseConditions(
-          now,
-          false,
-          'ContainersNotReady',
-          `containers with unready status: [${names.map((n) => n.name).join(' ')}]`,
-        );
-      });
-      this.after(rec, this.state.config.lifecycle.startMs, 'pullBackOff');
-      return;
-    }
+    if (rec.outcomes.some((o) => o.pullError)) return this.failImages(rec);
     rec.stage = 'running';
+    rec.containers.forEach((_, i) => this.recordContainerStart(rec, i));
     const ip = this.nextPodIp();
     const ok = this.writeStatus(rec, (status, now) => {
       const names = rec.containers;
@@ -625,17 +630,67 @@ export class PodLifecycle implements CollectionListener {
     });
   }
 
+  /**
+   * A container whose registry cannot be reached keeps the pod Pending: ErrImagePull then
+   * ImagePullBackOff, alternating with a doubling back-off. The other containers wait.
+   */
+  private failImages(rec: PodRecord): void {
+    const names = rec.containers;
+    const waiting = names.map((c, i): JsonObject => {
+      const o = rec.outcomes[i] as ContainerOutcome;
+      if (o.pullError) {
+        const message = pullErrorMessage(c.image);
+        this.kubeletEvent(rec, 'Normal', 'Pulling', `Pulling image "${c.image}"`, c.name);
+        this.kubeletEvent(
+          rec,
+          'Warning',
+          'Failed',
+          `Failed to pull image "${c.image}": ${message}`,
+          c.name,
+        );
+        this.kubeletEvent(rec, 'Warning', 'Failed', 'Error: ErrImagePull', c.name);
+        return { reason: 'ErrImagePull', message };
+      }
+      return { reason: 'PodInitializing' };
+    });
+    rec.pullAttempts++;
+    this.writeStatus(rec, (status, now) => {
+      status.containerStatuses = names.map((c, i) => ({
+        name: c.name,
+        state: { waiting: waiting[i] },
+        lastState: {},
+        ready: false,
+        restartCount: 0,
+        image: c.image,
+        imageID: '',
+        started: false,
+      }));
+      status.conditions = this.baseConditions(
+        now,
+        false,
+        'ContainersNotReady',
+        `containers with unready status: [${names.map((n) => n.name).join(' ')}]`,
+      );
+    });
+    this.after(rec, this.state.config.lifecycle.startMs, 'pullBackOff');
+  }
+
   private doPullBackOff(rec: PodRecord): void {
+    const names = rec.containers;
+    names.forEach((c, i) => {
+      if (!rec.outcomes[i]?.pullError) return;
+      this.kubeletEvent(rec, 'Normal', 'BackOff', `Back-off pulling image "${c.image}"`, c.name);
+      this.kubeletEvent(rec, 'Warning', 'Failed', 'Error: ImagePullBackOff', c.name);
+    });
     this.writeStatus(rec, (status) => {
       const statuses = status.containerStatuses as JsonObject[] | undefined;
-      const names = rec.containers;
       for (const cs of statuses ?? []) {
         const i = names.findIndex((n) => n.name === cs.name);
         if (rec.outcomes[i]?.pullError)
           cs.state = {
             waiting: {
               reason: 'ImagePullBackOff',
-              message: `Back-off pulling image "${normalizeImage(names[i]?.image ?? '')}"`,
+              message: `Back-off pulling image "${names[i]?.image ?? ''}"`,
             },
           };
       }
@@ -703,6 +758,14 @@ export class PodLifecycle implements CollectionListener {
     });
     if (terminal) return this.finish(rec);
     if (restart) {
+      const name = rec.containers[index]?.name ?? '';
+      this.kubeletEvent(
+        rec,
+        'Warning',
+        'BackOff',
+        `Back-off restarting failed container ${name} in pod ${rec.name}_${rec.namespace}(${rec.uid})`,
+        name,
+      );
       const backoff = Math.min(
         this.state.config.lifecycle.startMs * 2 ** ((rec.restarts[index] ?? 1) - 1),
         30 * this.state.config.lifecycle.startMs + 1000,
@@ -713,6 +776,7 @@ export class PodLifecycle implements CollectionListener {
 
   private doRestart(rec: PodRecord, index: number): void {
     rec.exited[index] = undefined;
+    this.recordContainerStart(rec, index);
     this.writeStatus(rec, (status, now) => {
       const statuses = (status.containerStatuses as JsonObject[] | undefined) ?? [];
       const cs = statuses[index];
@@ -731,6 +795,13 @@ export class PodLifecycle implements CollectionListener {
 
   private doDeadline(rec: PodRecord): void {
     if (rec.stage === 'terminal') return;
+    this.kubeletEvent(
+      rec,
+      'Normal',
+      'DeadlineExceeded',
+      'Pod was active on the node longer than the specified deadline',
+    );
+    this.recordKilling(rec);
     this.writeStatus(rec, (status, now) => {
       status.phase = 'Failed';
       status.reason = 'DeadlineExceeded';
@@ -776,6 +847,7 @@ export class PodLifecycle implements CollectionListener {
     if (!rec || !rec.bound || rec.stage === 'terminal') return false;
     rec.manual = true;
     rec.gen++;
+    this.recordKilling(rec);
     const ms = Math.min(this.state.config.lifecycle.terminateMs, graceSeconds * 1000);
     this.after(rec, ms, 'remove');
     return true;

@@ -407,20 +407,75 @@ export const eventType: ResourceType = {
   validate: (obj) => validateObjectMeta(metadataOf(obj), true, 'subdomain'),
   table: {
     columns: [
-      col('Last Seen', 'string', 'Time of the last occurrence'),
-      col('Type', 'string', 'Event type'),
-      col('Reason', 'string', 'Reason of the event'),
-      col('Object', 'string', 'The object the event is about'),
-      col('Message', 'string', 'Message of the event'),
+      col(
+        'Last Seen',
+        'string',
+        'The time at which the most recent occurrence of this event was recorded.',
+      ),
+      col(
+        'Type',
+        'string',
+        'Type of this event (Normal, Warning), new types could be added in the future',
+      ),
+      col(
+        'Reason',
+        'string',
+        "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+      ),
+      col('Object', 'string', 'The object that this event is about.'),
+      col(
+        'Subobject',
+        'string',
+        'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2].',
+        1,
+      ),
+      col(
+        'Source',
+        'string',
+        'The component reporting this event. Should be a short machine understandable string.',
+        1,
+      ),
+      col('Message', 'string', 'A human-readable description of the status of this operation.'),
+      col(
+        'First Seen',
+        'string',
+        'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)',
+        1,
+      ),
+      col('Count', 'string', 'The number of times this event has occurred.', 1),
+      { ...col('Name', 'string', NAME_COLUMN.description, 1), format: 'name' },
     ],
+    // printers.go printEvent: new-API events (no first/last timestamps) show eventTime.
     cells: (o, now) => {
       const io = (o.involvedObject ?? {}) as JsonObject;
+      const source = (o.source ?? {}) as JsonObject;
+      const first = humanAge(o.firstTimestamp ?? o.eventTime, now);
+      const series = o.series as JsonObject | undefined;
+      const last = series
+        ? humanAge(series.lastObservedTime, now)
+        : o.lastTimestamp
+          ? humanAge(o.lastTimestamp, now)
+          : first;
+      const count = series
+        ? series.count
+        : typeof o.count === 'number' && o.count > 0
+          ? o.count
+          : 1;
+      const component = String(source.component || o.reportingComponent || '');
+      const instance = String(source.host || o.reportingInstance || '');
+      const kind = String(io.kind ?? '').toLowerCase();
+      const message = String(o.message ?? '');
       return [
-        humanAge(o.lastTimestamp ?? o.eventTime ?? metadataOf(o).creationTimestamp, now),
+        last,
         o.type ?? '',
         o.reason ?? '',
-        `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`,
-        o.message ?? '',
+        io.name ? `${kind}/${String(io.name)}` : kind,
+        io.fieldPath ?? '',
+        instance === '' ? component : `${component}, ${instance}`,
+        message.slice(0, 200),
+        first,
+        count,
+        metadataOf(o).name,
       ];
     },
   },

@@ -58,6 +58,12 @@ export interface ClusterSpec {
   /** Faults active from the start. */
   faults?: FaultConfig;
   /**
+   * Events: whether the simulated scheduler and kubelet record them (`record`, default true;
+   * off saves five writes per pod in heavy benchmarks) and how long an event lives after its
+   * last write (`ttlSeconds`, default 3600, kube-apiserver's --event-ttl).
+   */
+  events?: { record?: boolean; ttlSeconds?: number };
+  /**
    * Serve this certificate instead of generating a CA and certificate (PEM). `caPem` is what
    * clients verify against (EmulatedCluster.caPem/caFile); the certificate must be valid for
    * the host clients connect to.

@@ -226,7 +226,7 @@ describe('clusters add', () => {
     expect(run.stdout).toMatch(/Namespace challenges\s+unchanged\s+exists/);
     expect(run.stdout).toMatch(/ServiceAccount podbus\s+unchanged/);
     expect(run.stdout).toMatch(
-      /Role podbus\s+updated\s+rules were "pods: create,get,list,watch,delete; pods\/log: get; coordination\.k8s\.io\/leases: get,create,update", now "pods: create,get,list,watch,delete"/,
+      /Role podbus\s+updated\s+rules were "pods: create,get,list,watch,delete; pods\/log: get; events: list,watch; coordination\.k8s\.io\/leases: get,create,update", now "pods: create,get,list,watch,delete"/,
     );
     expect(run.stdout).toMatch(/Secret podbus-token\s+unchanged/);
     const text = await readFile(clustersFile, 'utf8');

@@ -1,7 +1,7 @@
 /**
  * Emulator-only: the `podbus` Role every emulated cluster seeds for its service account is the
- * one deploy/target-cluster grants (pods, pods/log, leases for leader election), and lease
- * watches get BOOKMARKs like pod watches.
+ * one deploy/target-cluster grants (pods, pods/log, events to read, leases for leader
+ * election), and lease watches get BOOKMARKs like pod watches.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
@@ -90,6 +90,7 @@ describe('the seeded podbus Role', () => {
           resources: ['pods'],
         },
         { verbs: ['get'], apiGroups: [''], resources: ['pods/log'] },
+        { verbs: ['list', 'watch'], apiGroups: [''], resources: ['events'] },
         {
           verbs: ['get', 'create', 'update'],
           apiGroups: ['coordination.k8s.io'],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { FaultConfigError, FaultState, parseFaultConfig } from '../../src/faults.js';
-import { containerOutcome, normalizeImage } from '../../src/lifecycle.js';
+import { containerOutcome, normalizeImage } from '../../src/images.js';
 import { SeededRandom } from '../../src/random.js';
 import { EventHistory, StoredObject, WatchEvent } from '../../src/store.js';
 

@@ -20,12 +20,24 @@ describe('emulator options', () => {
     ]);
   });
 
+  it('records events that live an hour unless told otherwise', () => {
+    expect(resolveClusterConfigs({ clusters: [{ name: 'a' }] })[0]!.events).toEqual({
+      record: true,
+      ttlSeconds: 3600,
+    });
+    expect(
+      resolveClusterConfigs({ clusters: [{ name: 'a', events: { record: false } }] })[0]!.events
+        .record,
+    ).toBe(false);
+  });
+
   it.each([
     [{ clusters: [] }, 'at least one cluster'],
     [{ clusters: [{ name: 'Bad_Name' }] }, 'clusters[0].name'],
     [{ clusters: [{ name: 'a' }, { name: 'a' }] }, 'duplicate cluster name'],
     [{ clusters: [{ name: 'a', lifecycle: { runMs: -1 } }] }, 'lifecycle.runMs'],
     [{ clusters: [{ name: 'a', namespace: 'x.y' }] }, 'namespace'],
+    [{ clusters: [{ name: 'a', events: { ttlSeconds: 0 } }] }, 'clusters[0].events.ttlSeconds'],
   ])('rejects %j', (options, message) => {
     expect(() => resolveClusterConfigs(options)).toThrow(EmulatorOptionsError);
     expect(() => resolveClusterConfigs(options)).toThrow(message);
