@@ -18,6 +18,7 @@ import {
   pullErrorMessage,
   type ContainerOutcome,
 } from './images.js';
+import { deletePod, type PodTerminator } from './pod-deletion.js';
 import { defaultPullPolicy, podResourceType } from './pods.js';
 import { rfc3339, type ClusterState } from './state.js';
 import type { CollectionListener, JsonObject, StoredObject, WatchEvent } from './store.js';
@@ -64,6 +65,8 @@ interface PodRecord {
   restarts: number[];
   pullAttempts: number;
   manual: boolean;
+  /** Being stopped for a graceful delete with this grace period (seconds). */
+  stoppingGrace: number | undefined;
   /** False when the pod's nodeSelector does not match the node: never schedulable. */
   fits: boolean;
   containers: { name: string; image: string; pullPolicy: string }[];
@@ -120,7 +123,7 @@ function less(a: TimerEntry, b: TimerEntry): boolean {
 
 const TERMINAL = new Set(['Succeeded', 'Failed']);
 
-export class PodLifecycle implements CollectionListener {
+export class PodLifecycle implements CollectionListener, PodTerminator {
   private readonly records = new Map<string, PodRecord>();
   /** Unschedulable pods waiting for a free slot, oldest first. */
   private readonly waiting = new Map<string, string>();
@@ -196,6 +199,7 @@ export class PodLifecycle implements CollectionListener {
       restarts: containers.map(() => 0),
       pullAttempts: 0,
       manual: false,
+      stoppingGrace: undefined,
       fits: this.fits(spec),
       containers: containers.map((c) => ({
         name: String(c.name),
@@ -602,7 +606,8 @@ export class PodLifecycle implements CollectionListener {
   }
 
   private doStart(rec: PodRecord): void {
-    if (rec.outcomes.some((o) => o.pullError)) return this.failImages(rec);
+    if (rec.outcomes.some((o) => o.pullError || o.invalidImage !== undefined))
+      return this.failImages(rec);
     rec.stage = 'running';
     rec.containers.forEach((_, i) => this.recordContainerStart(rec, i));
     const ip = this.nextPodIp();
@@ -631,13 +636,19 @@ export class PodLifecycle implements CollectionListener {
   }
 
   /**
-   * A container whose registry cannot be reached keeps the pod Pending: ErrImagePull then
-   * ImagePullBackOff, alternating with a doubling back-off. The other containers wait.
+   * A container whose image cannot be had keeps the pod Pending: InvalidImageName for a
+   * reference the kubelet refuses (for good), ErrImagePull then ImagePullBackOff, alternating
+   * with a doubling back-off, for a registry that cannot be reached. The other containers wait.
    */
   private failImages(rec: PodRecord): void {
     const names = rec.containers;
     const waiting = names.map((c, i): JsonObject => {
       const o = rec.outcomes[i] as ContainerOutcome;
+      if (o.invalidImage !== undefined) {
+        this.kubeletEvent(rec, 'Warning', 'InspectFailed', o.invalidImage, c.name);
+        this.kubeletEvent(rec, 'Warning', 'Failed', 'Error: InvalidImageName', c.name);
+        return { reason: 'InvalidImageName', message: o.invalidImage };
+      }
       if (o.pullError) {
         const message = pullErrorMessage(c.image);
         this.kubeletEvent(rec, 'Normal', 'Pulling', `Pulling image "${c.image}"`, c.name);
@@ -672,7 +683,8 @@ export class PodLifecycle implements CollectionListener {
         `containers with unready status: [${names.map((n) => n.name).join(' ')}]`,
       );
     });
-    this.after(rec, this.state.config.lifecycle.startMs, 'pullBackOff');
+    if (rec.outcomes.some((o) => o.pullError))
+      this.after(rec, this.state.config.lifecycle.startMs, 'pullBackOff');
   }
 
   private doPullBackOff(rec: PodRecord): void {
@@ -847,17 +859,60 @@ export class PodLifecycle implements CollectionListener {
     if (!rec || !rec.bound || rec.stage === 'terminal') return false;
     rec.manual = true;
     rec.gen++;
-    this.recordKilling(rec);
+    if (rec.stoppingGrace === undefined) this.recordKilling(rec);
+    rec.stoppingGrace = graceSeconds;
     const ms = Math.min(this.state.config.lifecycle.terminateMs, graceSeconds * 1000);
     this.after(rec, ms, 'remove');
     return true;
   }
 
+  /**
+   * The kubelet finishes a graceful delete: the stopped containers' final status (the pod turns
+   * terminal, as kubelets since 1.27 report before the pod goes), then its own delete with grace
+   * 0, which removes the object.
+   */
   private doRemove(rec: PodRecord): void {
-    const c = this.state.collection(podResourceType);
-    const prev = c.get(rec.namespace, rec.name);
-    if (prev && prev.uid === rec.uid) this.state.remove(podResourceType, prev);
-    else this.forget(rec.key);
+    const pods = this.state.collection(podResourceType);
+    const prev = pods.get(rec.namespace, rec.name);
+    if (!prev || prev.uid !== rec.uid) return this.forget(rec.key);
+    if (rec.stage === 'running') this.writeStopped(rec);
+    const current = pods.get(rec.namespace, rec.name);
+    if (current && current.uid === rec.uid) deletePod(this.state, current, 0, this);
+  }
+
+  /**
+   * Containers still running when a graceful delete stopped them: terminated with 143 when they
+   * went within the grace period (SIGTERM), 137 when the grace period ran out (SIGKILL).
+   */
+  private writeStopped(rec: PodRecord): void {
+    const killed = this.state.config.lifecycle.terminateMs >= (rec.stoppingGrace ?? 0) * 1000;
+    this.writeStatus(rec, (status, now) => {
+      const statuses = (status.containerStatuses as JsonObject[] | undefined) ?? [];
+      for (const cs of statuses) {
+        const running = (cs.state as JsonObject | undefined)?.running as JsonObject | undefined;
+        if (!running) continue;
+        cs.state = {
+          terminated: {
+            exitCode: killed ? 137 : 143,
+            reason: 'Error',
+            startedAt: running.startedAt ?? null,
+            finishedAt: now,
+            ...(cs.containerID ? { containerID: cs.containerID } : {}),
+          },
+        };
+        cs.ready = false;
+        cs.started = false;
+      }
+      const succeeded = statuses.every(
+        (cs) => ((cs.state as JsonObject).terminated as JsonObject | undefined)?.exitCode === 0,
+      );
+      status.phase = succeeded ? 'Succeeded' : 'Failed';
+      status.conditions = this.baseConditions(
+        now,
+        false,
+        succeeded ? 'PodCompleted' : 'PodFailed',
+      ).map((c) => (c.type === 'PodReadyToStartContainers' ? { ...c, status: 'False' } : c));
+    });
   }
 
   /** Test helper: force a phase now. */

@@ -113,6 +113,26 @@ export function conflict(group: string, resource: string, name: string, why: str
   );
 }
 
+/**
+ * 409 for a failed uid or resourceVersion precondition: the storage layer's error (etcd3
+ * Preconditions.Check, a StorageError) inside a Conflict, as kube-apiserver answers it.
+ */
+export function preconditionFailed(
+  group: string,
+  resource: string,
+  namespace: string,
+  name: string,
+  detail: string,
+): ApiError {
+  const key = `/registry/${resource}/${namespace === '' ? '' : `${namespace}/`}${name}`;
+  return conflict(
+    group,
+    resource,
+    name,
+    `StorageError: invalid object, Code: 4, Key: ${key}, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: ${detail}`,
+  );
+}
+
 export function forbidden(group: string, resource: string, name: string, why: string): ApiError {
   let message: string;
   if (group === '' && resource === '') message = `forbidden: ${why}`;

@@ -1,6 +1,7 @@
 /**
  * Emulator-only: simulated node capacity, the image outcome conventions, restarts, graceful
- * deletion as watches see it, bookmarks, the state-inspection helpers and connection reuse with a
+ * deletion as watches see it (with the simulated kubelet's own steps), repeated deletes,
+ * bookmarks, the state-inspection helpers and connection reuse with a
  * shared keep-alive dispatcher.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -34,6 +35,8 @@ beforeAll(async () => {
         nodeCapacityPods: 2,
         lifecycle: { scheduleMs: 10, startMs: 40, runMs: 300, terminateMs: 150 },
       },
+      // Containers that take 3 s to stop: graceful deletes stay pending long enough to meet.
+      { name: 'slow-stop', lifecycle: { scheduleMs: 10, startMs: 40, terminateMs: 3_000 } },
     ],
     watch: { bookmarkIntervalMs: 200 },
   });
@@ -173,18 +176,23 @@ describe('image outcome conventions', () => {
 });
 
 describe('graceful deletion', () => {
-  it('a running pod gets deletionTimestamp (MODIFIED) and disappears later (DELETED)', async () => {
+  it('a running pod: marked (grace 30), stopped by the kubelet (Failed, exit 143), deleted with grace 0', async () => {
     const name = await create(podWith(uniq('graceful'), 'busybox:sleep-infinity'));
     const running = await waitForPod(core, ns(), name, (p) => p.status?.phase === 'Running');
-    const types: string[] = [];
+    const seen: string[] = [];
     const controller = await new Watch(kc).watch(
       `/api/v1/namespaces/${ns()}/pods`,
       {
         resourceVersion: running.metadata!.resourceVersion,
         fieldSelector: `metadata.name=${name}`,
       },
-      (type, obj: { metadata?: { deletionTimestamp?: string } }) =>
-        types.push(`${type}${obj.metadata?.deletionTimestamp ? '+ts' : ''}`),
+      (type, obj: V1Pod) => {
+        const meta = obj.metadata!;
+        const exit = obj.status?.containerStatuses?.[0]?.state?.terminated?.exitCode;
+        seen.push(
+          `${type} grace=${meta.deletionGracePeriodSeconds} ${obj.status?.phase}${exit === undefined ? '' : ` exit=${exit}`}`,
+        );
+      },
       () => undefined,
     );
     try {
@@ -192,12 +200,98 @@ describe('graceful deletion', () => {
       expect(deleted.metadata!.deletionTimestamp).toBeInstanceOf(Date);
       expect(deleted.metadata!.deletionGracePeriodSeconds).toBe(30);
       await eventually(async () => {
-        if (!types.includes('DELETED+ts')) throw new Error(`events so far: ${types.join(',')}`);
+        if (!seen.some((e) => e.startsWith('DELETED'))) throw new Error(seen.join(', '));
       }, 5_000);
     } finally {
       controller.abort();
     }
-    expect(types).toEqual(['MODIFIED+ts', 'DELETED+ts']);
+    expect(seen).toEqual([
+      'MODIFIED grace=30 Running',
+      'MODIFIED grace=30 Failed exit=143',
+      'MODIFIED grace=0 Failed exit=143',
+      'DELETED grace=0 Failed exit=143',
+    ]);
+  });
+});
+
+describe('a pod already being deleted', () => {
+  let slow: CoreV1Api;
+  let slowNs: string;
+  const kc2 = new KubeConfig();
+  beforeAll(() => {
+    const s2 = emulator.cluster('slow-stop');
+    kc2.loadFromClusterAndUser(
+      {
+        name: s2.name,
+        server: s2.server,
+        caData: Buffer.from(s2.caPem).toString('base64'),
+        skipTLSVerify: false,
+      },
+      { name: 'slow-admin', token: s2.adminToken },
+    );
+    slow = kc2.makeApiClient(CoreV1Api);
+    slowNs = s2.namespace;
+  });
+
+  async function running(prefix: string): Promise<string> {
+    const name = uniq(prefix);
+    await slow.createNamespacedPod({
+      namespace: slowNs,
+      body: podWith(name, 'busybox:sleep-infinity'),
+    });
+    await waitForPod(slow, slowNs, name, (p) => p.status?.phase === 'Running');
+    return name;
+  }
+
+  it('keeps its deadline for a longer grace period, moves it for a shorter one, goes for 0', async () => {
+    const name = await running('again');
+    const first = await slow.deleteNamespacedPod({
+      name,
+      namespace: slowNs,
+      gracePeriodSeconds: 30,
+    });
+    const deadline = first.metadata!.deletionTimestamp!.getTime();
+    const longer = await slow.deleteNamespacedPod({
+      name,
+      namespace: slowNs,
+      gracePeriodSeconds: 60,
+    });
+    expect(longer.metadata!.resourceVersion).toBe(first.metadata!.resourceVersion);
+    expect(longer.metadata!.deletionGracePeriodSeconds).toBe(30);
+    const shorter = await slow.deleteNamespacedPod({
+      name,
+      namespace: slowNs,
+      gracePeriodSeconds: 10,
+    });
+    expect(shorter.metadata!.deletionGracePeriodSeconds).toBe(10);
+    expect(shorter.metadata!.deletionTimestamp!.getTime()).toBe(deadline - 20_000);
+    const now = await slow.deleteNamespacedPod({ name, namespace: slowNs, gracePeriodSeconds: 0 });
+    expect(now.metadata!.deletionGracePeriodSeconds).toBe(0);
+    await expect(slow.readNamespacedPod({ name, namespace: slowNs })).rejects.toMatchObject({
+      code: 404,
+    });
+  });
+
+  it('containers the grace period cut short end with exit 137', async () => {
+    const name = await running('cut');
+    const before = await slow.readNamespacedPod({ name, namespace: slowNs });
+    const exits: (number | undefined)[] = [];
+    const controller = await new Watch(kc2).watch(
+      `/api/v1/namespaces/${slowNs}/pods`,
+      { resourceVersion: before.metadata!.resourceVersion, fieldSelector: `metadata.name=${name}` },
+      (type, obj: V1Pod) =>
+        exits.push(obj.status?.containerStatuses?.[0]?.state?.terminated?.exitCode),
+      () => undefined,
+    );
+    try {
+      // 1 s of grace against 3 s to stop: SIGKILL.
+      await slow.deleteNamespacedPod({ name, namespace: slowNs, gracePeriodSeconds: 1 });
+      await eventually(async () => {
+        if (!exits.includes(137)) throw new Error(`exits so far: ${exits.join(',')}`);
+      }, 5_000);
+    } finally {
+      controller.abort();
+    }
   });
 });
 

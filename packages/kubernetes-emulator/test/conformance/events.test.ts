@@ -3,7 +3,8 @@
  * `kubectl describe pod` and `kubectl get events` read them: listed and watched with
  * `fieldSelector=involvedObject.name=<pod>,involvedObject.kind=Pod` by the podbus service
  * account (its Role has events list/watch). Scheduled, Pulling/Pulled, Created, Started; the
- * image pull failure pair Failed/BackOff; FailedScheduling; Killing. The pods are busybox pods
+ * image pull failure pair Failed/BackOff; InspectFailed for an invalid image name;
+ * FailedScheduling; Killing. The pods are busybox pods
  * (see lifecycle-quota.test.ts); texts are the kubelet's and scheduler's, 1.32.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -166,6 +167,26 @@ describe('pods that cannot start', () => {
         }),
       ]),
     );
+  });
+
+  it('an image reference the kubelet refuses: InspectFailed with the parse error, Failed: Error: InvalidImageName', async () => {
+    const name = uniq('badref');
+    await t.sa.core.createNamespacedPod({
+      namespace: t.namespace,
+      body: {
+        metadata: { name },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'Busybox:1.36' }] },
+      },
+    });
+    const events = await waitForEvent(name, 'Failed', 'Error: InvalidImageName');
+    expect(events.find((e) => e.reason === 'InspectFailed')).toEqual({
+      type: 'Warning',
+      reason: 'InspectFailed',
+      message:
+        'Failed to apply default image tag "Busybox:1.36": couldn\'t parse image name "Busybox:1.36": invalid reference format: repository name (library/Busybox) must be lowercase',
+      from: 'kubelet',
+      fieldPath: 'spec.containers{main}',
+    });
   });
 
   it('a pod no node fits: FailedScheduling from the scheduler with the condition message', async () => {

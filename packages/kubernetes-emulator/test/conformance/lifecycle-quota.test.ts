@@ -1,6 +1,6 @@
 /**
  * Pod lifecycle as the kubelet reports it (Succeeded/Failed with exit codes, DeadlineExceeded,
- * ErrImagePull, Unschedulable) and the ResourceQuota pod count answered with the real 403.
+ * ErrImagePull, InvalidImageName, Unschedulable) and the ResourceQuota pod count answered with the real 403.
  * The pods are real busybox pods on a cluster; on the emulator the same specs carry its
  * conventions (env PODBUS_EMULATOR_EXIT_CODE / PODBUS_EMULATOR_RUN_MS).
  */
@@ -110,6 +110,27 @@ describe('pod lifecycle', () => {
       return reason === 'ErrImagePull' || reason === 'ImagePullBackOff';
     });
     expect(pod.status!.phase).toBe('Pending');
+  });
+
+  it('stays Pending with InvalidImageName for a reference the kubelet refuses (uppercase repository)', async () => {
+    const name = uniq('badref');
+    await t.sa.core.createNamespacedPod({
+      namespace: t.namespace,
+      body: {
+        metadata: { name },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'Busybox:1.36' }] },
+      },
+    });
+    const pod = await waitForPod(
+      t.sa.core,
+      t.namespace,
+      name,
+      (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'InvalidImageName',
+    );
+    expect(pod.status!.phase).toBe('Pending');
+    expect(pod.status!.containerStatuses![0]!.state!.waiting!.message).toBe(
+      'Failed to apply default image tag "Busybox:1.36": couldn\'t parse image name "Busybox:1.36": invalid reference format: repository name (library/Busybox) must be lowercase',
+    );
   });
 
   it('stays Pending with PodScheduled=False/Unschedulable when no node fits', async () => {

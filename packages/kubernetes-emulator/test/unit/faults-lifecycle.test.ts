@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 
 import { FaultConfigError, FaultState, parseFaultConfig } from '../../src/faults.js';
-import { containerOutcome, normalizeImage } from '../../src/images.js';
+import { containerOutcome, invalidImageMessage, normalizeImage } from '../../src/images.js';
 import { SeededRandom } from '../../src/random.js';
 import { EventHistory, StoredObject, WatchEvent } from '../../src/store.js';
 
@@ -168,6 +168,41 @@ describe('image outcome conventions', () => {
     expect(containerOutcome({ image: 'unreachable.example:5000/x' }, run).pullError).toBe(
       'ErrImagePull',
     );
+  });
+
+  it.each([
+    [
+      'Busybox:1.36',
+      'invalid reference format: repository name (library/Busybox) must be lowercase',
+    ],
+    ['org/App', 'invalid reference format: repository name (org/App) must be lowercase'],
+    ['busybox:1.36 ', 'invalid reference format'],
+    ['busy box', 'invalid reference format'],
+    ['busybox::1', 'invalid reference format'],
+    [
+      'a'.repeat(64),
+      `invalid repository name (${'a'.repeat(64)}), cannot specify 64-byte hexadecimal strings`,
+    ],
+    ['busybox@sha256:abc', 'invalid reference format'],
+    [`busybox@sha256:${'A'.repeat(64)}`, 'invalid checksum digest format'],
+    [`busybox@md5:${'a'.repeat(32)}`, 'unsupported digest algorithm'],
+    [`busybox@sha256:${'a'.repeat(63)}0a`, 'invalid checksum digest length'],
+  ])('the kubelet refuses %j: InvalidImageName', (image, why) => {
+    expect(containerOutcome({ image }, run).invalidImage).toBe(
+      `Failed to apply default image tag ${JSON.stringify(image)}: couldn't parse image name ${JSON.stringify(image)}: ${why}`,
+    );
+  });
+
+  it.each([
+    'busybox',
+    'busybox:1.36',
+    'Registry.Example:5000/team/app:V1',
+    'localhost/app',
+    '[::1]:5000/app:1',
+    `ghcr.io/org/app@sha256:${'a'.repeat(64)}`,
+    'org/app_name--x:tag.1',
+  ])('the kubelet accepts %j', (image) => {
+    expect(invalidImageMessage(image)).toBeUndefined();
   });
 
   it('normalizes image references as containerd reports them', () => {

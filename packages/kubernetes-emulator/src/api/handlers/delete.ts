@@ -1,15 +1,16 @@
 /**
- * Handle stage, deletes: preconditions, dryRun, graceful pod deletion (deletionTimestamp now,
- * removal by the simulated kubelet later), namespace deletion, deletecollection.
+ * Handle stage, deletes: preconditions, dryRun, pod deletion (pod-deletion.ts: marked with a
+ * deletionTimestamp, then removed at once or by the simulated kubelet later), namespace
+ * deletion, deletecollection.
  */
 import type { Controllers } from '../../controllers.js';
 import { isObject } from '../../json.js';
-import type { PodLifecycle } from '../../lifecycle.js';
+import { deletePod, type PodTerminator } from '../../pod-deletion.js';
 import { podResourceType } from '../../pods.js';
-import { apiVersionOf, metadataOf, type ResourceType } from '../../resource-type.js';
+import { apiVersionOf, type ResourceType } from '../../resource-type.js';
 import { namespaceType } from '../../resources.js';
-import { rfc3339, type ClusterState } from '../../state.js';
-import { conflict, forbidden } from '../../status.js';
+import type { ClusterState } from '../../state.js';
+import { forbidden, preconditionFailed } from '../../status.js';
 import type { JsonObject, StoredObject } from '../../store.js';
 import { matchesFilter, type WatchFilter } from '../../watch.js';
 import { decodeDeleteOptions } from '../body.js';
@@ -22,7 +23,7 @@ export class DeleteHandlers {
   constructor(
     private readonly state: ClusterState,
     private readonly controllers: Controllers,
-    private readonly lifecycle: PodLifecycle,
+    private readonly lifecycle: PodTerminator,
     private readonly respond: Responder,
   ) {}
 
@@ -66,18 +67,20 @@ export class DeleteHandlers {
     const pre = opts.preconditions as JsonObject | undefined;
     if (isObject(pre)) {
       if (typeof pre.uid === 'string' && pre.uid !== prev.uid)
-        throw conflict(
+        throw preconditionFailed(
           type.group,
           type.resource,
+          prev.namespace,
           prev.name,
-          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${prev.uid}`,
+          `UID in precondition: ${pre.uid}, UID in object meta: ${prev.uid}`,
         );
       if (typeof pre.resourceVersion === 'string' && pre.resourceVersion !== String(prev.rv))
-        throw conflict(
+        throw preconditionFailed(
           type.group,
           type.resource,
+          prev.namespace,
           prev.name,
-          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${prev.rv}`,
+          `ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${prev.rv}`,
         );
     }
     const dryRun =
@@ -95,31 +98,13 @@ export class DeleteHandlers {
     return removed;
   }
 
-  /** Graceful pod deletion: deletionTimestamp now, removal by the kubelet later. */
+  /** Pod deletion (pod-deletion.ts): marked first, removed now or by the kubelet later. */
   private deletePod(ctx: RequestContext, prev: StoredObject, opts: JsonObject): StoredObject {
     const q = ctx.query.get('gracePeriodSeconds');
     let grace: number | undefined;
     if (q !== null && /^-?\d+$/.test(q)) grace = Number(q);
     else if (typeof opts.gracePeriodSeconds === 'number') grace = opts.gracePeriodSeconds;
-    const pod = prev.parse();
-    const meta = metadataOf(pod);
-    if (grace === undefined)
-      grace = ((pod.spec as JsonObject).terminationGracePeriodSeconds as number | undefined) ?? 30;
-    if (grace < 0) grace = 1;
-    const phase = prev.fields['status.phase'];
-    const unscheduled = (prev.fields['spec.nodeName'] ?? '') === '';
-    if (grace === 0 || unscheduled || phase === 'Succeeded' || phase === 'Failed') {
-      return this.state.remove(podResourceType, prev);
-    }
-    if (meta.deletionTimestamp !== undefined) {
-      const current = meta.deletionGracePeriodSeconds as number | undefined;
-      if (current !== undefined && grace >= current) return prev;
-    }
-    if (!this.lifecycle.scheduleRemoval(prev.namespace, prev.name, grace))
-      return this.state.remove(podResourceType, prev);
-    meta.deletionTimestamp = rfc3339(Date.now() + grace * 1000);
-    meta.deletionGracePeriodSeconds = grace;
-    return this.state.replace(podResourceType, pod, prev);
+    return deletePod(this.state, prev, grace, this.lifecycle);
   }
 
   async deleteCollection(ctx: RequestContext, type: ResourceType): Promise<void> {

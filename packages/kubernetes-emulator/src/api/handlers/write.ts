@@ -34,6 +34,7 @@ import {
   forbidden,
   invalid,
   notFound,
+  preconditionFailed,
   unsupportedMediaType,
   type FieldError,
 } from '../../status.js';
@@ -306,11 +307,12 @@ export class WriteHandlers {
         'the object has been modified; please apply your changes to the latest version and try again',
       );
     if (typeof meta.uid === 'string' && meta.uid !== '' && meta.uid !== prev.uid)
-      throw conflict(
+      throw preconditionFailed(
         type.group,
         type.resource,
+        prev.namespace,
         prev.name,
-        `Precondition failed: UID in precondition: ${meta.uid}, UID in object meta: ${prev.uid}`,
+        `UID in precondition: ${meta.uid}, UID in object meta: ${prev.uid}`,
       );
     meta.name = oldMeta.name;
     if (type.namespaced) meta.namespace = oldMeta.namespace;
