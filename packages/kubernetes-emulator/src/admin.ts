@@ -10,6 +10,7 @@
  *   POST   /_emulator/tokens/revoke               {token}
  *   POST   /_emulator/pods/<ns>/<name>/phase      {phase, exitCode?, reason?, message?}
  *   GET    /_emulator/stats                       request counters
+ *   GET    /_emulator/history/pods[?namespace=ns] every pod ever stored, deleted ones too
  *   ANY    /_emulator/clusters/<name>/<path>      the same for another cluster of this emulator,
  *                                                 e.g. to bring a cluster that is `down` back up
  */
@@ -140,6 +141,13 @@ export function adminHandler(
         );
       }
       if (path === '/_emulator/stats' && method === 'GET') return sendJson(res, 200, target.stats);
+      if (path === '/_emulator/history/pods' && method === 'GET') {
+        const namespace = new URL(req.url ?? '/', 'http://x').searchParams.get('namespace');
+        return sendJson(res, 200, {
+          cluster: target.name,
+          pods: target.podHistory(namespace ?? undefined),
+        });
+      }
       return sendJson(res, 404, { error: `unknown admin path ${method} ${path}` });
     } catch (e) {
       if (e instanceof FaultConfigError || e instanceof SyntaxError)

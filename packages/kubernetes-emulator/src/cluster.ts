@@ -17,6 +17,7 @@ import { EventRecorder } from './events.js';
 import { FaultState } from './faults.js';
 import { NODE_IP, nodeLabels, PodLifecycle } from './lifecycle.js';
 import { ClusterListener } from './listener.js';
+import { PodHistory } from './pod-history.js';
 import { podResourceType } from './pods.js';
 import type { SeededRandom } from './random.js';
 import { bootstrapPolicy, RbacAuthorizer } from './rbac.js';
@@ -35,6 +36,7 @@ import type {
   EmulatedCluster,
   EmulatorStats,
   FaultConfig,
+  PodHistoryEntry,
   PodObject,
   PodPhase,
   SetPodPhaseOptions,
@@ -84,6 +86,7 @@ export class ClusterRuntime implements EmulatedCluster {
   readonly faults: FaultState;
   readonly lifecycle: PodLifecycle;
   readonly events: EventRecorder;
+  private readonly history: PodHistory;
   controllers!: Controllers;
   private api!: ClusterApi;
   private listener!: ClusterListener;
@@ -116,6 +119,7 @@ export class ClusterRuntime implements EmulatedCluster {
       nodeName: o.config.nodeName,
     });
     this.lifecycle = new PodLifecycle(this.state, this.events);
+    this.history = new PodHistory(this.state);
   }
 
   async start(): Promise<void> {
@@ -322,6 +326,10 @@ export class ClusterRuntime implements EmulatedCluster {
     const c = this.state.collection(podResourceType);
     const o = c.get(namespace, name);
     return o ? (JSON.parse(c.render(o)) as PodObject) : undefined;
+  }
+
+  podHistory(namespace?: string): PodHistoryEntry[] {
+    return this.history.list(namespace);
   }
 
   setPodPhase(

@@ -34,6 +34,7 @@ export type {
   KubernetesEmulator,
   KubernetesEmulatorOptions,
   LifecycleSpec,
+  PodHistoryEntry,
   PodObject,
   PodPhase,
   SetPodPhaseOptions,

@@ -215,10 +215,29 @@ export interface EmulatedCluster {
   listPods(namespace?: string): PodObject[];
   /** One pod, or undefined. */
   getPod(namespace: string, name: string): PodObject | undefined;
+  /**
+   * Every pod this cluster ever stored, oldest first, including pods deleted since (with
+   * `deletedAt`); optionally of one namespace. Also `GET /_emulator/history/pods`.
+   */
+  podHistory(namespace?: string): PodHistoryEntry[];
   /** Forces a pod into a phase (running or terminal), bypassing the simulated durations. */
   setPodPhase(namespace: string, name: string, phase: PodPhase, options?: SetPodPhaseOptions): void;
   /** Requests served so far, by verb (handy to assert retries or connection reuse). */
   readonly stats: EmulatorStats;
+}
+
+/** One pod a cluster stored, as its creation history keeps it. */
+export interface PodHistoryEntry {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** When it was stored (ISO 8601, milliseconds). */
+  createdAt: string;
+  /** When it was removed from storage (DELETED), if it was. */
+  deletedAt?: string;
+  /** Its labels and annotations as created (e.g. podbus's message id annotation). */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
 export interface EmulatorStats {
