@@ -11,6 +11,9 @@
  *   POST   /_emulator/pods/<ns>/<name>/phase      {phase, exitCode?, reason?, message?}
  *   GET    /_emulator/stats                       request counters
  *   GET    /_emulator/history/pods[?namespace=ns] every pod ever stored, deleted ones too
+ *   GET    /_emulator/authentication-config       {config, keyFetchErrors}
+ *   PUT    /_emulator/authentication-config       AuthenticationConfiguration (JSON) -> same
+ *   DELETE /_emulator/authentication-config       no JWT authenticators
  *   ANY    /_emulator/clusters/<name>/<path>      the same for another cluster of this emulator,
  *                                                 e.g. to bring a cluster that is `down` back up
  */
@@ -18,7 +21,13 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { FaultConfigError } from './faults.js';
-import type { EmulatedCluster, FaultConfig, PodPhase } from './types.js';
+import { EmulatorOptionsError } from './options-error.js';
+import type {
+  AuthenticationConfiguration,
+  EmulatedCluster,
+  FaultConfig,
+  PodPhase,
+} from './types.js';
 
 export interface AdminTarget {
   cluster: EmulatedCluster;
@@ -141,6 +150,16 @@ export function adminHandler(
         );
       }
       if (path === '/_emulator/stats' && method === 'GET') return sendJson(res, 200, target.stats);
+      if (path === '/_emulator/authentication-config') {
+        if (method === 'PUT')
+          await target.setAuthenticationConfig(
+            (await json()) as unknown as AuthenticationConfiguration,
+          );
+        else if (method === 'DELETE') await target.setAuthenticationConfig(undefined);
+        else if (method !== 'GET')
+          return sendJson(res, 405, { error: `${method} is not supported on ${path}` });
+        return sendJson(res, 200, target.authenticationStatus());
+      }
       if (path === '/_emulator/history/pods' && method === 'GET') {
         const namespace = new URL(req.url ?? '/', 'http://x').searchParams.get('namespace');
         return sendJson(res, 200, {
@@ -150,7 +169,11 @@ export function adminHandler(
       }
       return sendJson(res, 404, { error: `unknown admin path ${method} ${path}` });
     } catch (e) {
-      if (e instanceof FaultConfigError || e instanceof SyntaxError)
+      if (
+        e instanceof FaultConfigError ||
+        e instanceof SyntaxError ||
+        e instanceof EmulatorOptionsError
+      )
         return sendJson(res, 400, { error: e.message });
       return sendJson(res, 400, { error: e instanceof Error ? e.message : String(e) });
     }

@@ -182,6 +182,11 @@ export class TokenAuthenticator {
     this.pruneAt = Math.max(10_000, this.tokens.size * 2);
   }
 
+  /** True for a token revoked through revokeToken (any kind, including OIDC tokens). */
+  isRevoked(token: string): boolean {
+    return this.revoked.has(token);
+  }
+
   revoke(token: string): void {
     this.revoked.add(token);
     this.tokens.delete(token);

@@ -1,9 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { parse as parseYaml } from 'yaml';
+
+import { ISSUER } from './auth.js';
+import { authenticationConfigErrors } from './authentication-config.js';
 import {
   PODBUS_SERVICE_ACCOUNT,
   startKubernetesEmulator,
+  type AuthenticationConfiguration,
   type ClusterSpec,
   type KubernetesEmulator,
 } from './index.js';
@@ -25,6 +31,8 @@ export interface KubernetesEmulatorFlags {
   startMs?: string;
   runMs?: string;
   plainHttp?: boolean;
+  authenticationConfig?: string;
+  oidcSigningAlgs?: string;
 }
 
 export interface ResolvedKubernetesEmulatorFlags {
@@ -47,6 +55,43 @@ function integer(
   if (!/^\d+$/.test(value.trim()) || Number(value) < min || Number(value) > max)
     throw new CliUsageError(`${flag} must be an integer between ${min} and ${max}, got "${value}"`);
   return Number(value);
+}
+
+/**
+ * --authentication-config (a YAML or JSON AuthenticationConfiguration file, as kube-apiserver's
+ * flag) and --oidc-signing-algs (comma-separated), checked as the clusters will check them.
+ */
+function authenticationFlags(flags: KubernetesEmulatorFlags): {
+  config?: AuthenticationConfiguration;
+  algs?: string[];
+} {
+  const algs = flags.oidcSigningAlgs
+    ?.split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  if (flags.authenticationConfig === undefined) {
+    const errs = authenticationConfigErrors({ jwt: [] }, [ISSUER], algs ?? []);
+    if (errs.length > 0) throw new CliUsageError(`--oidc-signing-algs: ${errs.join('; ')}`);
+    return { algs };
+  }
+  const file = flags.authenticationConfig;
+  let config: unknown;
+  try {
+    config = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    // Not `instanceof Error`: fs errors may come from another realm (test runners).
+    const why =
+      typeof (e as { message?: unknown }).message === 'string' ? (e as Error).message : String(e);
+    throw new CliUsageError(`--authentication-config ${file}: ${why}`);
+  }
+  const errs = authenticationConfigErrors(
+    config as AuthenticationConfiguration,
+    [ISSUER],
+    algs ?? ['RS256'],
+  );
+  if (errs.length > 0)
+    throw new CliUsageError(`--authentication-config ${file} is invalid: ${errs.join('; ')}`);
+  return { config: config as AuthenticationConfiguration, algs };
 }
 
 /** Validates the flags; every problem names its flag (exit code 2). */
@@ -74,11 +119,14 @@ export function resolveKubernetesEmulatorFlags(
   };
   if (flags.writeKubeconfig !== undefined && flags.writeKubeconfig.trim() === '')
     throw new CliUsageError('--write-kubeconfig needs a file path');
+  const authentication = authenticationFlags(flags);
   const clusters = Array.from({ length: count }, (_, i) => ({
     name: `cluster-${i + 1}`,
     namespace,
     nodeCapacityPods,
     lifecycle,
+    ...(authentication.config ? { authenticationConfig: authentication.config } : {}),
+    ...(authentication.algs ? { oidcSigningAlgs: authentication.algs } : {}),
   }));
   return {
     clusters,

@@ -38,6 +38,14 @@ export function buildCommand(name = 'kubernetes-emulator'): Command {
     .option('--start-ms <ms>', 'simulated container start delay (default 500)')
     .option('--run-ms <ms>', 'simulated container run time (default 2000)')
     .option('--plain-http', 'serve plain HTTP instead of HTTPS (not recommended)')
+    .option(
+      '--authentication-config <file>',
+      'JWT (OIDC) authenticators for every cluster: an AuthenticationConfiguration (YAML/JSON), as kube-apiserver takes it',
+    )
+    .option(
+      '--oidc-signing-algs <list>',
+      'JWS algorithms JWT authenticators accept, comma-separated (default RS256)',
+    )
     .addHelpText(
       'after',
       `

@@ -9,14 +9,17 @@ import { join } from 'node:path';
 import { adminHandler } from './admin.js';
 import { Admission } from './admission.js';
 import { ClusterApi } from './api/cluster-api.js';
-import { TokenAuthenticator } from './auth.js';
+import { ISSUER, TokenAuthenticator } from './auth.js';
+import { authenticationConfigErrors } from './authentication-config.js';
 import { generateClusterCertificates } from './certificates.js';
 import { Controllers } from './controllers.js';
 import { Discovery } from './discovery.js';
 import { EventRecorder } from './events.js';
 import { FaultState } from './faults.js';
+import { JwtAuthenticators } from './jwt-authenticator.js';
 import { NODE_IP, nodeLabels, PodLifecycle } from './lifecycle.js';
 import { ClusterListener } from './listener.js';
+import { EmulatorOptionsError } from './options-error.js';
 import { PodHistory } from './pod-history.js';
 import { podResourceType } from './pods.js';
 import type { SeededRandom } from './random.js';
@@ -33,6 +36,7 @@ import {
 import { ClusterState, rfc3339, type ClusterConfig } from './state.js';
 import type { CollectionListener, JsonObject } from './store.js';
 import type {
+  AuthenticationConfiguration,
   EmulatedCluster,
   EmulatorStats,
   FaultConfig,
@@ -68,6 +72,7 @@ export interface ClusterStartOptions {
   tempDir: string;
   faults?: FaultConfig;
   tls?: { certPem: string; keyPem: string; caPem: string };
+  authenticationConfig?: AuthenticationConfiguration;
   resolveSibling: (name: string) => EmulatedCluster | undefined;
 }
 
@@ -82,6 +87,8 @@ export class ClusterRuntime implements EmulatedCluster {
   private readonly counters = { requests: 0, byVerb: {} as Record<string, number>, connections: 0 };
   readonly state: ClusterState;
   readonly auth: TokenAuthenticator;
+  /** Bearer tokens from the configured OIDC issuers (authenticationConfig). */
+  readonly jwt: JwtAuthenticators;
   readonly rbac: RbacAuthorizer;
   readonly faults: FaultState;
   readonly lifecycle: PodLifecycle;
@@ -96,6 +103,7 @@ export class ClusterRuntime implements EmulatedCluster {
     this.namespace = o.config.namespace;
     this.state = new ClusterState(o.config, o.random);
     this.auth = new TokenAuthenticator(this.state);
+    this.jwt = new JwtAuthenticators(o.config.oidcSigningAlgs);
     const s = this.state;
     const entries = (group: string, resource: string, clusterScoped: boolean) =>
       function* () {
@@ -141,6 +149,7 @@ export class ClusterRuntime implements EmulatedCluster {
     this.api = new ClusterApi({
       state: this.state,
       auth: this.auth,
+      jwt: this.jwt,
       rbac: this.rbac,
       faults: this.faults,
       lifecycle: this.lifecycle,
@@ -162,6 +171,7 @@ export class ClusterRuntime implements EmulatedCluster {
         this.counters.connections++;
       },
     });
+    if (o.authenticationConfig) await this.jwt.configure(o.authenticationConfig);
     const port = await this.listener.listen();
     this.server = `${scheme}://${displayHost(o.host)}:${port}`;
     if (o.faults) await this.faults.set(o.faults);
@@ -280,6 +290,23 @@ export class ClusterRuntime implements EmulatedCluster {
   }
 
   // ---- EmulatedCluster ----------------------------------------------------------------
+
+  async setAuthenticationConfig(config: AuthenticationConfiguration | undefined): Promise<void> {
+    const errs =
+      config === undefined
+        ? []
+        : authenticationConfigErrors(config, [ISSUER], this.o.config.oidcSigningAlgs);
+    if (errs.length > 0)
+      throw new EmulatorOptionsError(`authentication config is invalid: ${errs.join('; ')}`);
+    await this.jwt.configure(config);
+  }
+
+  authenticationStatus(): {
+    config: AuthenticationConfiguration | null;
+    keyFetchErrors: Record<string, string>;
+  } {
+    return { config: this.jwt.config ?? null, keyFetchErrors: this.jwt.fetchErrors };
+  }
 
   revokeToken(token: string): void {
     this.auth.revoke(token);

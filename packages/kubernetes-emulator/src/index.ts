@@ -7,8 +7,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { ISSUER } from './auth.js';
+import { authenticationConfigErrors } from './authentication-config.js';
 import { ClusterRuntime } from './cluster.js';
 import { writeKubeconfigFile } from './kubeconfig.js';
+import { EmulatorOptionsError } from './options-error.js';
 import { SeededRandom } from './random.js';
 import type { ClusterConfig } from './state.js';
 import type {
@@ -20,6 +23,7 @@ import type {
 import { isDns1123Label } from './validation.js';
 
 export type {
+  AuthenticationConfiguration,
   ClusterSpec,
   EmulatedCluster,
   EmulatorStats,
@@ -31,6 +35,7 @@ export type {
   FaultPatch,
   FaultVerb,
   FaultWriteVerb,
+  JwtAuthenticatorConfig,
   KubernetesEmulator,
   KubernetesEmulatorOptions,
   LifecycleSpec,
@@ -54,9 +59,7 @@ export const DEFAULT_CLUSTERS: readonly ClusterSpec[] = [
 /** Defaults of the simulated lifecycle, in milliseconds. */
 export const DEFAULT_LIFECYCLE = { scheduleMs: 100, startMs: 500, runMs: 2000, terminateMs: 300 };
 
-export class EmulatorOptionsError extends Error {
-  override readonly name = 'EmulatorOptionsError';
-}
+export { EmulatorOptionsError };
 
 function nonNegativeInt(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
@@ -68,6 +71,17 @@ function positiveInt(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0)
     throw new EmulatorOptionsError(`${what} must be a positive integer, got ${String(value)}`);
   return value;
+}
+
+/** The signing algorithms of a cluster, once its authentication configuration checks out. */
+function checkedAuthentication(spec: ClusterSpec, i: number): string[] {
+  const algs = spec.oidcSigningAlgs ?? ['RS256'];
+  const errs = authenticationConfigErrors(spec.authenticationConfig ?? { jwt: [] }, [ISSUER], algs);
+  if (errs.length > 0)
+    throw new EmulatorOptionsError(
+      `clusters[${i}].authenticationConfig is invalid: ${errs.join('; ')}`,
+    );
+  return [...algs];
 }
 
 /** Validates options and fills in defaults for every cluster. */
@@ -124,6 +138,7 @@ export function resolveClusterConfigs(options: KubernetesEmulatorOptions): Clust
         watch.defaultTimeoutSeconds ?? 1800,
         'watch.defaultTimeoutSeconds',
       ),
+      oidcSigningAlgs: checkedAuthentication(spec, i),
       events: {
         record: spec.events?.record !== false,
         ttlSeconds: positiveInt(
@@ -181,6 +196,7 @@ export async function startKubernetesEmulator(
         tempDir,
         faults: specs[i]?.faults,
         tls: specs[i]?.tls,
+        authenticationConfig: specs[i]?.authenticationConfig,
         resolveSibling: (name) => byName.get(name),
       });
       clusters.push(c);

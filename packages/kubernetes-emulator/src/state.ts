@@ -22,6 +22,8 @@ export interface ClusterConfig {
   historySize: number;
   defaultWatchTimeoutSeconds: number;
   tokenControllerDelayMs: number;
+  /** JWS algorithms the JWT authenticators accept (`--oidc-signing-algs`). */
+  oidcSigningAlgs: string[];
   /** Events the simulated scheduler and kubelet record, and how long events live. */
   events: { record: boolean; ttlSeconds: number };
   /** Compression of cold object versions (see Compactor). */

@@ -2,6 +2,7 @@
  * Public types of the Kubernetes API emulator. Other parts of podbus (tests, `podbus local`) code
  * against these names; keep them stable.
  */
+import type { JsonWebKey } from 'node:crypto';
 
 /** Options of {@link startKubernetesEmulator}. */
 export interface KubernetesEmulatorOptions {
@@ -58,6 +59,16 @@ export interface ClusterSpec {
   /** Faults active from the start. */
   faults?: FaultConfig;
   /**
+   * JWT (OIDC) authenticators for bearer tokens, as kube-apiserver's `--authentication-config`
+   * file (see {@link AuthenticationConfiguration}); none by default.
+   */
+  authenticationConfig?: AuthenticationConfiguration;
+  /**
+   * JWS algorithms the JWT authenticators accept, as kube-apiserver's `--oidc-signing-algs`:
+   * RS256/384/512, ES256/384/512, PS256/384/512. @defaultValue `['RS256']`
+   */
+  oidcSigningAlgs?: string[];
+  /**
    * Events: whether the simulated scheduler and kubelet record them (`record`, default true;
    * off saves five writes per pod in heavy benchmarks) and how long an event lives after its
    * last write (`ttlSeconds`, default 3600, kube-apiserver's --event-ttl).
@@ -69,6 +80,48 @@ export interface ClusterSpec {
    * the host clients connect to.
    */
   tls?: { certPem: string; keyPem: string; caPem: string };
+}
+
+/**
+ * Structured authentication configuration (apiserver.config.k8s.io/v1beta1
+ * AuthenticationConfiguration, kube-apiserver 1.32): the JWT authenticators. The claim-based
+ * forms are supported; CEL `expression`s and `userValidationRules` are refused at load.
+ */
+export interface AuthenticationConfiguration {
+  apiVersion?: string;
+  kind?: string;
+  jwt: JwtAuthenticatorConfig[];
+}
+
+export interface JwtAuthenticatorConfig {
+  issuer: {
+    /** Must equal the token's `iss`; https. */
+    url: string;
+    /** Where the OIDC discovery document is (default `<url>/.well-known/openid-configuration`). */
+    discoveryURL?: string;
+    /** PEM the discovery and JWKS endpoints are verified with (default: the system CAs). */
+    certificateAuthority?: string;
+    /** The token's `aud` must contain one of these. */
+    audiences: string[];
+    /** `MatchAny` (required with several audiences). */
+    audienceMatchPolicy?: string;
+    /**
+     * Emulator only (not in kube-apiserver's schema): the signing keys themselves, a JWKS
+     * document, instead of fetching them through discovery.
+     */
+    jwks?: { keys: JsonWebKey[] };
+  };
+  /** `claim` must be present with exactly `requiredValue`. */
+  claimValidationRules?: { claim?: string; requiredValue?: string; expression?: string }[];
+  claimMappings: {
+    /** Username: claim value with `prefix` (required with `claim`; may be ""). */
+    username: { claim?: string; prefix?: string; expression?: string };
+    /** Groups: a string or an array of strings, each with `prefix`. */
+    groups?: { claim?: string; prefix?: string; expression?: string };
+    uid?: { claim?: string; expression?: string };
+    extra?: unknown[];
+  };
+  userValidationRules?: unknown[];
 }
 
 /** Durations of the simulated scheduler and kubelet, in milliseconds. */
@@ -203,6 +256,21 @@ export interface EmulatedCluster {
   readonly namespace: string;
   /** Fault injection at runtime. */
   readonly faults: FaultControl;
+  /**
+   * Replaces the JWT authenticators (undefined: none), as kube-apiserver reloads its
+   * authentication configuration file; resolves once each issuer's keys were fetched (or
+   * failed to be: their tokens get 401 until a later fetch succeeds). Throws
+   * EmulatorOptionsError for a configuration kube-apiserver would refuse.
+   */
+  setAuthenticationConfig(config: AuthenticationConfiguration | undefined): Promise<void>;
+  /**
+   * The authentication configuration in force (null: none) and, per issuer, why its keys could
+   * not be fetched (why its tokens get 401).
+   */
+  authenticationStatus(): {
+    config: AuthenticationConfiguration | null;
+    keyFetchErrors: Record<string, string>;
+  };
   /** Makes `token` fail with 401 from now on (any kind of token). */
   revokeToken(token: string): void;
   /** Issues a bound token for a service account (created if missing), like TokenRequest. */

@@ -1,10 +1,13 @@
 /**
  * Authenticate stage: the bearer token (401 when it is not valid; no header is
- * system:anonymous), then impersonation (`kubectl --as`), authorized like upstream.
+ * system:anonymous) through the authenticators in kube-apiserver's order (the tokens the
+ * emulator issued, then the JWT authenticators of the authentication configuration), then
+ * impersonation (`kubectl --as`), authorized like upstream.
  */
 import type { IncomingMessage } from 'node:http';
 
 import { ANONYMOUS, serviceAccountUser, type TokenAuthenticator } from '../auth.js';
+import type { JwtAuthenticators } from '../jwt-authenticator.js';
 import type { AuthorizationAttributes, RbacAuthorizer } from '../rbac.js';
 import type { UserInfo } from '../resource-type.js';
 import { serviceAccountType } from '../resources.js';
@@ -12,15 +15,28 @@ import type { ClusterState } from '../state.js';
 import { forbidden } from '../status.js';
 
 /** The user a request's bearer token names; undefined for a token that is not valid. */
-export function authenticate(
+export async function authenticate(
   req: IncomingMessage,
   tokens: TokenAuthenticator,
-): UserInfo | undefined {
+  jwt: JwtAuthenticators,
+): Promise<UserInfo | undefined> {
   const header = req.headers.authorization;
   if (header === undefined || header === '') return ANONYMOUS;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) return undefined;
-  return tokens.authenticate(m[1] as string);
+  return authenticateToken(m[1] as string, tokens, jwt);
+}
+
+/** The union of the token authenticators: the first that knows the token decides. */
+export async function authenticateToken(
+  token: string,
+  tokens: TokenAuthenticator,
+  jwt: JwtAuthenticators,
+): Promise<UserInfo | undefined> {
+  const known = tokens.authenticate(token);
+  if (known !== undefined || tokens.isRevoked(token)) return known;
+  const verdict = await jwt.authenticate(token);
+  return verdict !== undefined && 'user' in verdict ? verdict.user : undefined;
 }
 
 /**

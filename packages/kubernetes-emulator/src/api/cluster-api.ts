@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import type { Admission } from '../admission.js';
 import type { TokenAuthenticator } from '../auth.js';
+import type { JwtAuthenticators } from '../jwt-authenticator.js';
 import type { Controllers } from '../controllers.js';
 import type { Discovery } from '../discovery.js';
 import type { FaultState } from '../faults.js';
@@ -48,6 +49,7 @@ export type AdminHandler = (
 export interface ClusterApiDeps {
   state: ClusterState;
   auth: TokenAuthenticator;
+  jwt: JwtAuthenticators;
   rbac: RbacAuthorizer;
   faults: FaultState;
   lifecycle: PodLifecycle;
@@ -63,6 +65,7 @@ export class ClusterApi {
   private readonly watches = new Set<WatchConnection>();
   private readonly state: ClusterState;
   private readonly tokens: TokenAuthenticator;
+  private readonly jwt: JwtAuthenticators;
   private readonly rbac: RbacAuthorizer;
   private readonly faults: FaultState;
   private readonly stats: ClusterApiDeps['stats'];
@@ -74,6 +77,7 @@ export class ClusterApi {
   constructor(deps: ClusterApiDeps) {
     this.state = deps.state;
     this.tokens = deps.auth;
+    this.jwt = deps.jwt;
     this.rbac = deps.rbac;
     this.faults = deps.faults;
     this.stats = deps.stats;
@@ -93,7 +97,7 @@ export class ClusterApi {
       delete: new DeleteHandlers(deps.state, deps.controllers, deps.lifecycle, this.respond),
       tokens: new TokenRequests(deps.state, deps.auth, this.respond),
       podLogs: new PodLogs(deps.state, this.respond),
-      reviews: new Reviews(deps.rbac, deps.auth, this.respond),
+      reviews: new Reviews(deps.rbac, deps.auth, deps.jwt, this.respond),
     });
   }
 
@@ -139,7 +143,7 @@ export class ClusterApi {
     const auditId = randomUUID();
 
     // 1. Authentication.
-    const authenticated = authenticate(req, this.tokens);
+    const authenticated = await authenticate(req, this.tokens, this.jwt);
     if (authenticated === undefined) return this.respond.sendError(res, auditId, unauthorized());
 
     // 2. Priority and fairness.

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -43,7 +43,66 @@ describe('kubernetes-emulator: flags', () => {
         '--host',
         '--write-kubeconfig',
         '--seed',
+        '--authentication-config',
+        '--oidc-signing-algs',
       ]),
+    );
+  });
+});
+
+describe('kubernetes-emulator: --authentication-config and --oidc-signing-algs', () => {
+  const jwt = `apiVersion: apiserver.config.k8s.io/v1beta1
+kind: AuthenticationConfiguration
+jwt:
+  - issuer:
+      url: https://sts.windows.net/00000000-0000-0000-0000-0000000000aa/
+      audiences: [6dae42f8-4368-4678-94ff-3960e28e3630]
+    claimMappings:
+      username: { claim: oid, prefix: '' }
+      groups: { claim: groups, prefix: '' }
+`;
+
+  async function withFile<T>(text: string, fn: (path: string) => T): Promise<T> {
+    const dir = await mkdtemp(join(tmpdir(), 'k8s-cli-authn-'));
+    try {
+      const path = join(dir, 'authn.yaml');
+      await writeFile(path, text);
+      return fn(path);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('gives every cluster the JWT authenticators of the file (YAML, as kube-apiserver reads it)', async () => {
+    const r = await withFile(jwt, (path) =>
+      resolveKubernetesEmulatorFlags({
+        authenticationConfig: path,
+        oidcSigningAlgs: 'RS256,ES256',
+      }),
+    );
+    for (const c of r.clusters) {
+      expect(c.authenticationConfig!.jwt[0]!.claimMappings.username).toEqual({
+        claim: 'oid',
+        prefix: '',
+      });
+      expect(c.oidcSigningAlgs).toEqual(['RS256', 'ES256']);
+    }
+  });
+
+  it('refuses a configuration kube-apiserver would refuse, naming the flag and the field', async () => {
+    const bad = jwt.replace("username: { claim: oid, prefix: '' }", 'username: { claim: oid }');
+    await withFile(bad, (path) => {
+      expect(() => resolveKubernetesEmulatorFlags({ authenticationConfig: path })).toThrow(
+        new CliUsageError(
+          `--authentication-config ${path} is invalid: jwt[0].claimMappings.username.prefix: Required value: prefix is required when claim is set. It can be set to an empty string to disable prefixing`,
+        ),
+      );
+    });
+    expect(() =>
+      resolveKubernetesEmulatorFlags({ authenticationConfig: '/nonexistent/authn.yaml' }),
+    ).toThrow('--authentication-config /nonexistent/authn.yaml: ENOENT');
+    expect(() => resolveKubernetesEmulatorFlags({ oidcSigningAlgs: 'HS256' })).toThrow(
+      '--oidc-signing-algs: oidc: unsupported signing alg: "HS256"',
     );
   });
 });

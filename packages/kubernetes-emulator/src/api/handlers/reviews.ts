@@ -4,6 +4,7 @@
  * from the cluster's RBAC and tokens.
  */
 import { API_AUDIENCE, type TokenAuthenticator } from '../../auth.js';
+import type { JwtAuthenticators } from '../../jwt-authenticator.js';
 import { isObject } from '../../json.js';
 import type { AuthorizationAttributes, RbacAuthorizer } from '../../rbac.js';
 import { apiVersionOf, type ResourceType, type UserInfo } from '../../resource-type.js';
@@ -25,10 +26,11 @@ export class Reviews {
   constructor(
     private readonly rbac: RbacAuthorizer,
     private readonly auth: TokenAuthenticator,
+    private readonly jwt: JwtAuthenticators,
     private readonly respond: Responder,
   ) {}
 
-  create(ctx: RequestContext, type: ResourceType, body: JsonObject): void {
+  async create(ctx: RequestContext, type: ResourceType, body: JsonObject): Promise<void> {
     const spec = (isObject(body.spec) ? body.spec : {}) as JsonObject;
     const base = {
       kind: type.kind,
@@ -119,12 +121,26 @@ export class Reviews {
         Array.isArray(spec.audiences) && spec.audiences.length > 0
           ? (spec.audiences as string[])
           : [API_AUDIENCE];
-      const who = token === '' ? undefined : this.auth.authenticate(token, audiences);
+      let who = token === '' ? undefined : this.auth.authenticate(token, audiences);
+      let granted = this.auth.audiencesOf(token).filter((a) => audiences.includes(a));
+      if (who === undefined && token !== '' && !this.auth.isRevoked(token)) {
+        // JWT authenticators are not audience-aware: they answer for the API server's own
+        // audience only (authenticator.WrapAudienceAgnosticToken).
+        const verdict = await this.jwt.authenticate(token);
+        if (verdict !== undefined && 'user' in verdict && audiences.includes(API_AUDIENCE)) {
+          who = verdict.user;
+          granted = [API_AUDIENCE];
+        }
+      }
       const status: JsonObject = who
         ? {
             authenticated: true,
-            user: { username: who.name, uid: who.uid, groups: who.groups },
-            audiences: this.auth.audiencesOf(token).filter((a) => audiences.includes(a)),
+            user: {
+              username: who.name,
+              ...(who.uid ? { uid: who.uid } : {}),
+              groups: who.groups,
+            },
+            audiences: granted,
           }
         : { user: {}, error: '[invalid bearer token, service account token has been invalidated]' };
       out = { ...base, spec, status };

@@ -8,7 +8,6 @@ import { parse as parseYaml } from 'yaml';
 
 import type { Admission, AdmissionName } from '../../admission.js';
 import type { Controllers } from '../../controllers.js';
-import type { RbacAuthorizer } from '../../rbac.js';
 import { isObject } from '../../json.js';
 import {
   managedFieldsEntry,
@@ -18,6 +17,7 @@ import {
 import { jsonPatch, mergePatch, strategicMerge } from '../../patch.js';
 import { podResourceType } from '../../pods.js';
 import { NAME_SUFFIX_ALPHABET, type SeededRandom } from '../../random.js';
+import type { RbacAuthorizer } from '../../rbac.js';
 import {
   apiVersionOf,
   metadataOf,
