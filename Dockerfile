@@ -45,6 +45,7 @@ WORKDIR /build
 COPY package.json package-lock.json ./
 COPY packages/servicebus-emulator/package.json packages/servicebus-emulator/
 COPY packages/kubernetes-emulator/package.json packages/kubernetes-emulator/
+COPY packages/entra-emulator/package.json packages/entra-emulator/
 RUN if [ -n "$BUILD_CA_CERTS" ]; then \
       printf '%s\n' "$BUILD_CA_CERTS" > /tmp/build-ca.pem && export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; \
     fi \

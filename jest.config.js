@@ -20,6 +20,7 @@ export default {
     },
     '<rootDir>/packages/servicebus-emulator',
     '<rootDir>/packages/kubernetes-emulator',
+    '<rootDir>/packages/entra-emulator',
   ],
   testTimeout,
 };

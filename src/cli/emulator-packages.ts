@@ -9,6 +9,7 @@ import type * as ServiceBusEmulatorModule from '@podbus/servicebus-emulator';
 
 export const SERVICE_BUS_EMULATOR = '@podbus/servicebus-emulator';
 export const KUBERNETES_EMULATOR = '@podbus/kubernetes-emulator';
+export const ENTRA_EMULATOR = '@podbus/entra-emulator';
 
 export type ServiceBusEmulatorPackage = typeof ServiceBusEmulatorModule;
 export type KubernetesEmulatorPackage = typeof KubernetesEmulatorModule;

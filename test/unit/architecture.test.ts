@@ -51,7 +51,11 @@ const LAYERS: readonly { readonly name: string; readonly paths: readonly string[
   { name: 'main', paths: ['src/main.ts'] },
 ];
 
-const EMULATOR_PACKAGES = ['@podbus/servicebus-emulator', '@podbus/kubernetes-emulator'];
+const EMULATOR_PACKAGES = [
+  '@podbus/servicebus-emulator',
+  '@podbus/kubernetes-emulator',
+  '@podbus/entra-emulator',
+];
 /** The one module of src/ that loads the emulator packages at run time (lazily). */
 const EMULATOR_LOADER = 'src/cli/emulator-packages.ts';
 /** Where src/ may name the emulator packages' types (`import type` only). */
