@@ -1,17 +1,22 @@
 import type { Message } from 'rhea';
 
+import type { EntraTokenVerifier } from './entra.js';
+import { ALL_RIGHTS, type Right } from './rights.js';
 import { claimCovers, resourcePath, verifySasToken } from './sas.js';
 import type { SharedAccessKey } from './sas.js';
 
 /**
- * Claims-based security (`$cbs`): the client sends `put-token` with a SAS token for an audience
- * before attaching a link to it (specs/servicebus-amqp.md §2). A verified token becomes a claim on
- * the connection; links are only attached for entities a live claim covers.
+ * Claims-based security (`$cbs`): the client sends `put-token` with a SAS token or an Entra ID
+ * access token for an audience before attaching a link to it (specs/servicebus-amqp.md §2). A
+ * verified token becomes a claim on the connection, with the rights it grants; links are only
+ * attached for entities a live claim covers with the right the link needs.
  */
 export interface CbsOptions {
   keys: readonly SharedAccessKey[];
   /** Like the official emulator: any token is accepted and nothing is checked. */
   acceptAnyToken: boolean;
+  /** Entra ID tokens (type `jwt`); undefined: refused, as by a namespace without Entra trust. */
+  entra?: EntraTokenVerifier;
   clock?: () => number;
 }
 
@@ -20,20 +25,33 @@ export interface CbsResponse {
   description: string;
 }
 
-/** Claims held by one connection: entity path -> expiry (epoch ms). */
-export class ClaimSet {
-  private readonly claims = new Map<string, number>();
+interface Claim {
+  readonly expiresAtMs: number;
+  readonly rights: (entityPath: string) => ReadonlySet<Right>;
+}
 
-  add(path: string, expiresAtMs: number): void {
-    const current = this.claims.get(path) ?? 0;
-    this.claims.set(path, Math.max(current, expiresAtMs));
+/** Whether a connection may use an entity with a right, and if not, why not. */
+export type ClaimCheck = 'ok' | 'no-claim' | 'missing-right';
+
+/** Claims held by one connection: audience path -> the latest claim put for it. */
+export class ClaimSet {
+  private readonly claims = new Map<string, Claim>();
+
+  /** A new token for an audience replaces the previous one, as on the service. */
+  add(path: string, expiresAtMs: number, rights: Claim['rights'] = () => ALL_RIGHTS): void {
+    this.claims.set(path, { expiresAtMs, rights });
   }
 
-  covers(entityPath: string, nowMs: number): boolean {
-    for (const [path, expiresAt] of this.claims) {
-      if (expiresAt > nowMs && claimCovers(path, entityPath)) return true;
+  /** `right` undefined: any right will do (attaching `$management`; each operation is checked). */
+  check(entityPath: string, nowMs: number, right?: Right): ClaimCheck {
+    let covered = false;
+    for (const [path, claim] of this.claims) {
+      if (claim.expiresAtMs <= nowMs || !claimCovers(path, entityPath)) continue;
+      covered = true;
+      const rights = claim.rights(entityPath);
+      if (right === undefined ? rights.size > 0 : rights.has(right)) return 'ok';
     }
-    return false;
+    return covered ? 'missing-right' : 'no-claim';
   }
 }
 
@@ -49,7 +67,7 @@ export class CbsAuthority {
   }
 
   /** Handles one request received on `$cbs`, adding a claim to `claims` on success. */
-  handle(request: Message, claims: ClaimSet): CbsResponse {
+  async handle(request: Message, claims: ClaimSet): Promise<CbsResponse> {
     const props = (request.application_properties ?? {}) as Record<string, unknown>;
     const operation = props.operation;
     if (operation !== 'put-token') {
@@ -65,18 +83,18 @@ export class CbsAuthority {
       return { statusCode: 400, description: 'put-token needs the token as a string body' };
     }
     const audiencePath = resourcePath(audience);
-    const now = this.clock();
     if (this.options.acceptAnyToken) {
       claims.add(audiencePath, Infinity);
       return { statusCode: 200, description: 'OK' };
     }
+    if (type === 'jwt') return this.putJwt(token, audiencePath, claims);
     if (type !== 'servicebus.windows.net:sastoken') {
       return {
         statusCode: 401,
-        description: `token type ${show(type)} is not accepted; use a shared access signature`,
+        description: `token type ${show(type)} is not accepted; use a shared access signature or an Entra ID token (jwt)`,
       };
     }
-    const verified = verifySasToken(token, this.options.keys, now);
+    const verified = verifySasToken(token, this.options.keys, this.clock());
     if (!verified.ok) return { statusCode: 401, description: `Unauthorized: ${verified.reason}` };
     if (!claimCovers(resourcePath(verified.resource), audiencePath)) {
       return {
@@ -85,6 +103,24 @@ export class CbsAuthority {
       };
     }
     claims.add(audiencePath, verified.expiresAtMs);
+    return { statusCode: 200, description: 'OK' };
+  }
+
+  private async putJwt(
+    token: string,
+    audiencePath: string,
+    claims: ClaimSet,
+  ): Promise<CbsResponse> {
+    if (this.options.entra === undefined) {
+      return {
+        statusCode: 401,
+        description:
+          'InvalidIssuer: Token issuer is invalid. (This emulator trusts no Entra ID issuer: start it with entra options, README "Microsoft Entra ID".)',
+      };
+    }
+    const verified = await this.options.entra.verify(token);
+    if (!verified.ok) return { statusCode: 401, description: verified.description };
+    claims.add(audiencePath, verified.expiresAtMs, verified.rightsFor);
     return { statusCode: 200, description: 'OK' };
   }
 }

@@ -6,9 +6,11 @@ import { format } from 'node:util';
 import { JournalError, ServiceBusEmulatorConfigError, startServiceBusEmulator } from './index.js';
 import type { ServiceBusEmulator } from './index.js';
 import { CliUsageError, onStopSignals } from './cli-support.js';
+import type { EntraAuthOptions } from './entra.js';
+import { resolveEntraFlags, type EntraFlags } from './entra-flags.js';
 
 /** Raw flag values as commander hands them over. */
-export interface ServiceBusEmulatorFlags {
+export interface ServiceBusEmulatorFlags extends EntraFlags {
   port?: string;
   host?: string;
   config?: string;
@@ -33,6 +35,8 @@ export interface ResolvedServiceBusEmulatorFlags {
   controlPort: number | undefined;
   controlHost: string;
   faultSeed: number;
+  /** Entra ID trust (--entra-config, --entra-issuer ...), when asked for. */
+  entra: EntraAuthOptions | undefined;
   /** The AMQPS listener, when asked for. */
   tls: { port: number; certFile?: string; keyFile?: string; caFile: string } | undefined;
 }
@@ -73,6 +77,7 @@ export function resolveServiceBusEmulatorFlags(
     controlHost,
     faultSeed: Number(seedText),
     tls: resolveTlsFlags(flags),
+    entra: resolveEntraFlags(flags),
   };
 }
 
@@ -156,6 +161,7 @@ export async function runServiceBusEmulator(
         config: resolved.config,
         dataDir: resolved.dataDir,
         acceptAnyToken: resolved.acceptAnyToken,
+        ...(resolved.entra !== undefined && { entra: resolved.entra }),
         controlPort: resolved.controlPort,
         controlHost: resolved.controlHost,
         faultSeed: resolved.faultSeed,
@@ -177,7 +183,7 @@ export async function runServiceBusEmulator(
         `podbus Service Bus emulator listening on ${resolved.host}:${emulator.port}\n` +
           `queues: ${emulator.queueNames.join(', ') || '(none)'}\n` +
           `storage: ${resolved.dataDir ? `journal in ${resolved.dataDir}` : 'in memory'}\n` +
-          `authentication: ${resolved.acceptAnyToken ? 'any token accepted' : 'SAS tokens verified'}\n` +
+          `authentication: ${authentication(resolved)}\n` +
           (emulator.tls
             ? `amqps: port ${emulator.tls.port}` +
               (emulator.tls.caFile
@@ -222,4 +228,11 @@ function usageErrorFor(e: unknown, flags: ResolvedServiceBusEmulatorFlags): unkn
     return new CliUsageError(`--data-dir ${flags.dataDir}: ${err.message}`);
   }
   return e;
+}
+
+function authentication(flags: ResolvedServiceBusEmulatorFlags): string {
+  if (flags.acceptAnyToken) return 'any token accepted';
+  if (flags.entra === undefined) return 'SAS tokens verified';
+  const issuers = flags.entra.issuers.map((i) => i.issuer).join(', ');
+  return `SAS tokens verified; Entra ID tokens from ${issuers} (${flags.entra.roleAssignments?.length ?? 0} role assignments)`;
 }

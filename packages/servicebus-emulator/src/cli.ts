@@ -21,6 +21,21 @@ export function buildCommand(name = 'servicebus-emulator'): Command {
     .option('--data-dir <dir>', 'keep messages across restarts in an append-only journal in DIR')
     .option('--accept-any-token', 'like the official emulator: do not verify SAS tokens')
     .option(
+      '--entra-config <file>',
+      'trust Microsoft Entra ID tokens: JSON with issuers, audiences, roleAssignments (README, "Microsoft Entra ID")',
+    )
+    .option(
+      '--entra-issuer <url>',
+      'trust Entra ID tokens with this iss (https://sts.windows.net/<tenant>/)',
+    )
+    .option('--entra-discovery-url <url>', "where --entra-issuer's OpenID discovery document is")
+    .option('--entra-ca-file <file>', 'PEM CA of the discovery and JWKS endpoints')
+    .option(
+      '--entra-role <assignment>',
+      'role assignment <principalId>=<role>[@<queue>] (repeatable; role: Azure Service Bus Data Owner|Sender|Receiver or its ID)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
       '--control-port <port>',
       'serve the HTTP control endpoint (faults, counts) on this port; 0 = any free port',
     )

@@ -4,6 +4,8 @@ import { dirname, resolve } from 'node:path';
 import { Broker } from './broker.js';
 import type { BrokerLogger, DeadLetterInfo, QueueInspection } from './broker.js';
 import { CbsAuthority } from './cbs.js';
+import { EntraTokenVerifier } from './entra.js';
+import type { EntraAuthOptions } from './entra.js';
 import { generateCertificates } from './certificates.js';
 import { resolveConfig } from './config.js';
 import type { EmulatorConfigFile } from './config.js';
@@ -31,6 +33,11 @@ export interface ServiceBusEmulatorOptions {
   acceptAnyToken?: boolean;
   /** Shared access keys; default RootManageSharedAccessKey / SAS_KEY_VALUE. */
   keys?: { name: string; key: string }[];
+  /**
+   * Trust Microsoft Entra ID access tokens (`put-token` of type `jwt`) from these issuers, with
+   * rights from these role assignments (README, "Microsoft Entra ID"). SAS keys keep working.
+   */
+  entra?: EntraAuthOptions;
   logger?: {
     info(...a: unknown[]): void;
     warn(...a: unknown[]): void;
@@ -112,6 +119,9 @@ export type {
 } from './faults.js';
 export { FaultConfigError } from './faults.js';
 export { ServiceBusEmulatorConfigError } from './config.js';
+export type { EntraAuthOptions, EntraIssuerOptions, RoleAssignment } from './entra.js';
+export { SERVICE_BUS_AUDIENCES } from './entra.js';
+export { SERVICE_BUS_ROLES } from './rights.js';
 export { JournalError } from './journal.js';
 
 const silentLogger: BrokerLogger = { info() {}, warn() {}, error() {} };
@@ -136,7 +146,11 @@ export async function startServiceBusEmulator(
   const faults = new FaultState(options.faultSeed ?? 1);
   const server = new AmqpServer({
     broker,
-    cbs: new CbsAuthority({ keys, acceptAnyToken: options.acceptAnyToken === true }),
+    cbs: new CbsAuthority({
+      keys,
+      acceptAnyToken: options.acceptAnyToken === true,
+      ...(options.entra !== undefined && { entra: new EntraTokenVerifier(options.entra) }),
+    }),
     logger,
     host,
     port: options.port ?? 0,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -9,12 +10,12 @@ import type { Connection, Delivery, EventContext, Message, Receiver, Sender } fr
 import { CONDITION, SECTION, amqpTypes, outcomes } from './amqp.js';
 import { scanSections } from './amqp-scan.js';
 import type { Broker, BrokerLogger } from './broker.js';
-import { ClaimSet } from './cbs.js';
+import { ClaimSet, type ClaimCheck } from './cbs.js';
 import { FORCED_CLOSE_DESCRIPTION } from './faults.js';
 import type { FaultState } from './faults.js';
 import type { CbsAuthority } from './cbs.js';
 import { LockTokens } from './lock-token.js';
-import { handleManagementRequest } from './management.js';
+import { handleManagementRequest, OPERATIONS } from './management.js';
 import { MessageFormatError, decodeGuarded } from './message-codec.js';
 import type { ManagementResponse } from './management.js';
 import { ConsumerLink } from './receiver-link.js';
@@ -24,6 +25,7 @@ import type { TransferContext } from './sender-link.js';
 import type { Queue } from './queue.js';
 import type { SeededRandom } from './random.js';
 import { isPlainMessage, keepTransfersUndecoded } from './raw-transfers.js';
+import type { Right } from './rights.js';
 import { settle } from './settle.js';
 
 /**
@@ -54,7 +56,7 @@ export interface ConnectionInfo {
 
 type LinkHandler =
   | { kind: 'cbs-requests' }
-  | { kind: 'management-requests'; queue: Queue }
+  | { kind: 'management-requests'; queue: Queue; entity: string }
   | { kind: 'producer'; producer: ProducerLink }
   | { kind: 'consumer'; consumer: ConsumerLink }
   | { kind: 'reply' };
@@ -336,8 +338,9 @@ export class AmqpServer {
       this.refuseNotFound(link, route.entity);
       return;
     }
-    if (!this.authorized(state, route.entity)) {
-      this.refuseUnauthorized(link, route.entity);
+    const access = this.access(state, route.entity, 'Listen');
+    if (access !== 'ok') {
+      this.refuseUnauthorized(link, route.entity, access, 'Listen');
       return;
     }
     const filter = (remote.source as { filter?: Record<string, unknown> } | undefined)?.filter;
@@ -380,13 +383,16 @@ export class AmqpServer {
       return;
     }
     const claimPath = route.kind === 'management' ? `${route.entity}/$management` : route.entity;
-    if (!this.authorized(state, claimPath)) {
-      this.refuseUnauthorized(link, claimPath);
+    // $management takes any right to attach; each of its operations needs its own (below).
+    const right = route.kind === 'management' ? undefined : 'Send';
+    const access = this.access(state, claimPath, right);
+    if (access !== 'ok') {
+      this.refuseUnauthorized(link, claimPath, access, right);
       return;
     }
     if (route.kind === 'management') {
       echoTermini(link);
-      state.links.set(link, { kind: 'management-requests', queue });
+      state.links.set(link, { kind: 'management-requests', queue, entity: route.entity });
       return;
     }
     if (queue.isDeadLetterQueue) {
@@ -410,8 +416,9 @@ export class AmqpServer {
     return this.options.broker.resolve(path) !== undefined;
   }
 
-  private authorized(state: ConnectionState, path: string): boolean {
-    return this.options.cbs.acceptsAnyToken || state.claims.covers(path.toLowerCase(), Date.now());
+  private access(state: ConnectionState, path: string, right: Right | undefined): ClaimCheck {
+    if (this.options.cbs.acceptsAnyToken) return 'ok';
+    return state.claims.check(path.toLowerCase(), Date.now(), right);
   }
 
   private refuseNotFound(link: Sender | Receiver, entity: string): void {
@@ -422,11 +429,18 @@ export class AmqpServer {
     );
   }
 
-  private refuseUnauthorized(link: Sender | Receiver, entity: string): void {
+  private refuseUnauthorized(
+    link: Sender | Receiver,
+    entity: string,
+    access: Exclude<ClaimCheck, 'ok'>,
+    right: Right | undefined,
+  ): void {
     this.refuse(
       link,
       CONDITION.unauthorized,
-      `Unauthorized access to '${entity}': put a valid token for it on $cbs before attaching.`,
+      access === 'missing-right'
+        ? missingRight(right ?? 'Listen', entity)
+        : `Unauthorized access to '${entity}': put a valid token for it on $cbs before attaching.`,
     );
   }
 
@@ -456,17 +470,34 @@ export class AmqpServer {
         const request = this.decodeRequest(state, ctx, handler.kind);
         if (!request) return;
         settle(delivery, outcomes.accepted());
-        const response = this.options.cbs.handle(request, state.claims);
-        this.reply(state, request, {
-          'status-code': amqpTypes.wrap_int(response.statusCode),
-          'status-description': response.description,
-        });
+        // Verifying an Entra ID token may fetch the issuer's keys; replies are matched by
+        // correlation id, so they need not keep the requests' order.
+        void this.options.cbs.handle(request, state.claims).then(
+          (response) => {
+            if (state.closed) return;
+            this.reply(state, request, {
+              'status-code': amqpTypes.wrap_int(response.statusCode),
+              'status-description': response.description,
+            });
+          },
+          (error: unknown) => this.options.logger.error('servicebus emulator: $cbs failed', error),
+        );
         return;
       }
       case 'management-requests': {
         const request = this.decodeRequest(state, ctx, handler.kind);
         if (!request) return;
         settle(delivery, outcomes.accepted());
+        const needed = managementRight(request);
+        const access = this.access(state, `${handler.entity}/$management`, needed);
+        if (access !== 'ok') {
+          this.replyManagement(state, request, {
+            statusCode: 401,
+            description: missingRight(needed, `${handler.entity}/$management`),
+            errorCondition: CONDITION.unauthorized,
+          });
+          return;
+        }
         const broker = this.options.broker;
         const response = handleManagementRequest(
           {
@@ -735,4 +766,19 @@ export function parseAddress(address: unknown): Route {
 function describe(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
+}
+
+/** The right a `$management` operation needs: scheduling sends, everything else here receives. */
+function managementRight(request: Message): Right {
+  const operation = (request.application_properties as Record<string, unknown> | undefined)
+    ?.operation;
+  return operation === OPERATIONS.schedule || operation === OPERATIONS.cancelScheduled
+    ? 'Send'
+    : 'Listen';
+}
+
+/** The service's refusal when a token is valid but its principal lacks the right. */
+function missingRight(right: Right, entity: string): string {
+  const now = new Date().toISOString().replace(/\.\d+Z$/, '');
+  return `Unauthorized access. '${right}' claim(s) are required to perform this operation. Resource: 'sb://localhost/${entity}'. TrackingId:${randomUUID().replaceAll('-', '')}_G1, SystemTracker:NoSystemTracker, Timestamp:${now}`;
 }
