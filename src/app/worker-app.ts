@@ -56,7 +56,7 @@ export async function startWorkerApp(
   const metrics = new WorkerMetrics({ defaultMetrics: options.defaultMetrics ?? true });
   const pool = createPool(config, logger, metrics);
   const worker = new Worker({
-    connectionString: config.serviceBus.connectionString,
+    connection: config.serviceBus,
     queueName: config.serviceBus.queueName,
     maxConcurrentCalls: config.serviceBus.maxConcurrentCalls,
     maxLockRenewalMs: config.serviceBus.maxAutoLockRenewalDurationMs,

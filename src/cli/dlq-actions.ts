@@ -1,5 +1,7 @@
 import type { ServiceBusClient } from '@azure/service-bus';
 
+import type { ServiceBusSettings } from '../config/config.js';
+
 import { DEFAULT_MAX } from './dlq-command.js';
 import { countWord } from './enqueue-actions.js';
 import {
@@ -43,18 +45,19 @@ export interface PurgeFlags extends ServiceBusFlags {
 /** Connects, runs `fn`, closes; Service Bus failures become one actionable line and exit 1. */
 async function withClient(
   flags: ServiceBusFlags,
-  fn: (client: ServiceBusClient, queue: string) => Promise<number>,
+  fn: (client: ServiceBusClient, queue: string, settings: ServiceBusSettings) => Promise<number>,
 ): Promise<number> {
   const settings = serviceBusSettingsFor(flags);
-  const client = serviceBusClient(settings);
+  let client: ServiceBusClient | undefined;
   try {
-    return await fn(client, settings.queueName);
+    client = await serviceBusClient(settings);
+    return await fn(client, settings.queueName, settings);
   } catch (error) {
     if (error instanceof CliUsageError) throw error;
-    err(`podbus: ${describeServiceBusError(error, settings.queueName)}`);
+    err(`podbus: ${describeServiceBusError(error, settings)}`);
     return EXIT.failure;
   } finally {
-    await client.close().catch(() => undefined);
+    await client?.close().catch(() => undefined);
   }
 }
 
@@ -189,7 +192,7 @@ function selectionFor(
 
 export async function runResubmit(ids: string[], flags: ResubmitFlags): Promise<number> {
   const selection = selectionFor(ids, flags.all, 'dlq resubmit');
-  return withClient(flags, async (client, queue) => {
+  return withClient(flags, async (client, queue, settings) => {
     const receiver = dlqReceiver(client, queue);
     const sender = client.createSender(queue);
     try {
@@ -227,7 +230,7 @@ export async function runResubmit(ids: string[], flags: ResubmitFlags): Promise<
         `resubmitted ${countWord(result.done.length, 'message')} to queue "${queue}" (same messageId: the worker names the pod as before)`,
       );
       if (result.error !== undefined) {
-        err(`podbus: ${describeServiceBusError(result.error, queue)}`);
+        err(`podbus: ${describeServiceBusError(result.error, settings)}`);
         err('the message being resubmitted when this happened is still in the dead-letter queue');
         return EXIT.failure;
       }
@@ -247,7 +250,7 @@ export async function runPurge(ids: string[], flags: PurgeFlags): Promise<number
       'dlq purge deletes messages for good: pass --yes to confirm (stdin is not a terminal, so podbus cannot ask)',
     );
   }
-  return withClient(flags, async (client, queue) => {
+  return withClient(flags, async (client, queue, settings) => {
     const receiver = dlqReceiver(client, queue);
     try {
       const snap = await snapshot(receiver, selection);
@@ -277,7 +280,7 @@ export async function runPurge(ids: string[], flags: PurgeFlags): Promise<number
         `deleted ${countWord(result.done.length, 'dead-lettered message')} from ${dlqPath(queue)}`,
       );
       if (result.error !== undefined) {
-        err(`podbus: ${describeServiceBusError(result.error, queue)}`);
+        err(`podbus: ${describeServiceBusError(result.error, settings)}`);
         return EXIT.failure;
       }
       return snap.notFound.length > 0 ? EXIT.failure : EXIT.ok;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
-import type { ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
+import type { ServiceBusClient, ServiceBusMessage, ServiceBusSender } from '@azure/service-bus';
 
 import { describeFsError } from '../config/read-structured-file.js';
 import {
@@ -65,7 +65,14 @@ export async function runEnqueue(flags: EnqueueFlags): Promise<number> {
       'the input holds no messages (only blank lines or # comments); nothing was sent',
     );
   }
-  const client = serviceBusClient(settings);
+  let client: ServiceBusClient;
+  try {
+    client = await serviceBusClient(settings);
+  } catch (error) {
+    err(`podbus: ${describeServiceBusError(error, settings)}`);
+    err('nothing was sent');
+    return EXIT.failure;
+  }
   const sender = client.createSender(settings.queueName);
   const total = prepared.messages.length;
   const progress =
@@ -82,7 +89,7 @@ export async function runEnqueue(flags: EnqueueFlags): Promise<number> {
     return EXIT.ok;
   } catch (error) {
     progress?.finish();
-    err(`podbus: ${describeServiceBusError(error, settings.queueName)}`);
+    err(`podbus: ${describeServiceBusError(error, settings)}`);
     err(
       sent === 0
         ? 'nothing was sent'

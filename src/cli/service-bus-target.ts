@@ -1,4 +1,7 @@
-import { isServiceBusError, ServiceBusClient } from '@azure/service-bus';
+import { isServiceBusError, type ServiceBusClient } from '@azure/service-bus';
+
+import { serviceBusAuthFix } from '../azure/auth-failures.js';
+import { createServiceBusClient, lastAttemptError } from '../azure/service-bus-client.js';
 
 import type { ServiceBusSettings } from '../config/config.js';
 import { loadServiceBusSettings } from '../config/load-config.js';
@@ -26,18 +29,26 @@ export function serviceBusSettingsFor(flags: ServiceBusFlags): ServiceBusSetting
 
 /**
  * A client for a short command: a few quick retries instead of the SDK's defaults (which can
- * keep an operator waiting for minutes on an unreachable namespace).
+ * keep an operator waiting for minutes on an unreachable namespace). The same factory as the
+ * worker's, so a connection string and an Entra ID credential work alike.
  */
-export function serviceBusClient(settings: ServiceBusSettings): ServiceBusClient {
-  return new ServiceBusClient(settings.connectionString, {
+export function serviceBusClient(settings: ServiceBusSettings): Promise<ServiceBusClient> {
+  return createServiceBusClient(settings, {
     retryOptions: { maxRetries: 2, timeoutInMs: 20_000, retryDelayInMs: 500 },
   });
 }
 
-/** One line an operator can act on; never contains the key (scrubbed anyway). */
-export function describeServiceBusError(error: unknown, queue: string): string {
+/**
+ * One line an operator can act on: for a refused identity, what to fix, then the service's own
+ * words; never contains the key (scrubbed anyway).
+ */
+export function describeServiceBusError(thrown: unknown, settings: ServiceBusSettings): string {
+  const error = lastAttemptError(thrown);
+  const queue = settings.queueName;
   const message = error instanceof Error ? error.message : String(error);
   const first = scrubText(message.split('\n')[0] ?? '');
+  const fix = serviceBusAuthFix(error, settings);
+  if (fix !== undefined) return fix === first ? fix : `${fix} (${first})`;
   if (isServiceBusError(error)) {
     switch (error.code) {
       case 'MessagingEntityNotFound':
@@ -46,7 +57,7 @@ export function describeServiceBusError(error: unknown, queue: string): string {
         return `Service Bus refused the credentials: check ${CONNECTION_STRING_ENV} (the key or its rights: sending needs Send, the dlq commands need Listen) (${first})`;
       case 'ServiceCommunicationProblem':
       case 'ServiceTimeout':
-        return `cannot reach Service Bus: check the Endpoint of the connection string and the network (${first})`;
+        return `cannot reach Service Bus: check ${settings.connectionString !== undefined ? 'the Endpoint of the connection string' : 'serviceBus.fullyQualifiedNamespace'} and the network (${first})`;
       case 'MessageSizeExceeded':
         return `a message is larger than the queue allows (${first})`;
       default:

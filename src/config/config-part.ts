@@ -23,6 +23,7 @@ export const CONFIG: ConfigPart<Config> = {
     return {
       ...buildSections(options, WORKER_SECTIONS),
       serviceBus,
+      azure: buildSections(options, ['azure']).azure,
       clustersFile: clusters.clustersFile,
       clusters: clusters.entries,
     } as unknown as Config;

@@ -1,3 +1,5 @@
+import type { AzureIdentitySettings } from '../azure/credential.js';
+import type { ServiceBusConnection } from '../azure/service-bus-client.js';
 import type { ClusterEntry } from '../clusters/cluster-entry.js';
 import type { LogLevel } from '../observability/logger.js';
 import type { PodSettings } from '../pod/pod-settings.js';
@@ -11,6 +13,7 @@ import type { SELECTION_STRATEGIES } from './schema.js';
  */
 export interface Config {
   readonly serviceBus: ServiceBusSettings;
+  readonly azure: AzureIdentitySettings;
   /** Absolute path of the clusters file, or '' when the clusters were given inline. */
   readonly clustersFile: string;
   /** Validated entries (at least one); token/caFile paths are absolute. */
@@ -36,14 +39,14 @@ export type SelectionStrategy = (typeof SELECTION_STRATEGIES)[number];
 /**
  * The serviceBus section: what `podbus run` receives from, and all that `podbus enqueue` and
  * `podbus dlq` need (loadServiceBusSettings), so they do not demand an allowlist or clusters.
+ * How to connect is one of two (ServiceBusConnection): a connection string, or the namespace with
+ * an Entra ID credential (and the azure section); createServiceBusClient takes it as it is.
  */
-export interface ServiceBusSettings {
-  /** Sensitive: never log or print it. */
-  readonly connectionString: string;
+export type ServiceBusSettings = ServiceBusConnection & {
   readonly queueName: string;
   readonly maxConcurrentCalls: number;
   readonly maxAutoLockRenewalDurationMs: number;
-}
+};
 
 /** Which clusters the configuration names, before the entries are read (`clusters add`). */
 export type ClustersSource =

@@ -27,9 +27,11 @@ const formats: Record<FormatName, { validate: Validate; coerce?: Coerce }> = {
     },
   },
   'podbus-enum': {
+    // An enum whose default is '' may stay unset; a part says when it must be set.
     validate: (value, schema) =>
       assert(
-        typeof value === 'string' && (schema.values ?? []).includes(value),
+        typeof value === 'string' &&
+          ((schema.values ?? []).includes(value) || (value === '' && schema.default === '')),
         `must be one of: ${(schema.values ?? []).join(', ')}`,
       ),
   },

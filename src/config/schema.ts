@@ -1,3 +1,4 @@
+import { CREDENTIAL_KINDS } from '../azure/credential.js';
 import { LOG_LEVELS } from '../observability/logger.js';
 import { envVarFor, isLeaf } from './schema-tree.js';
 import type { FormatName, LeafSpec, SchemaNode, SectionSpec } from './schema-tree.js';
@@ -37,9 +38,18 @@ const definition: SectionSpec = {
   serviceBus: {
     connectionString: option(
       'podbus-connection-string',
-      'Service Bus connection string (`Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...`). Required. Keep it in a Secret and pass it through the environment variable.',
+      'Service Bus connection string (`Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...`): authenticate with a shared access key. Exactly one of connectionString and fullyQualifiedNamespace. Keep it in a Secret and pass it through the environment variable.',
       '',
-      { sensitive: true, required: true },
+      { sensitive: true },
+    ),
+    fullyQualifiedNamespace: text(
+      'The namespace, `<namespace>.servicebus.windows.net`, to authenticate with a Microsoft Entra ID credential (serviceBus.credential) instead of a key; for namespaces with local (SAS) authentication disabled. Exactly one of connectionString and fullyQualifiedNamespace. The identity needs Azure Service Bus Data Receiver on the queue (and Data Sender to send).',
+      '',
+    ),
+    credential: oneOf(
+      'The Entra ID credential used with fullyQualifiedNamespace (required with it): workload-identity (AKS workload identity: AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE from the webhook), managed-identity (the VM or node identity; azure.managedIdentityClientId for a user-assigned one), azure-cli (`az login`, for a workstation), default (DefaultAzureCredential: tries them in turn).',
+      '',
+      CREDENTIAL_KINDS,
     ),
     queueName: text('Queue the challenge messages arrive on.', 'challenges', { nonEmpty: true }),
     maxConcurrentCalls: int(
@@ -52,6 +62,20 @@ const definition: SectionSpec = {
       'How long the SDK keeps renewing the lock of a message being handled. It bounds how long one replica may hold one message (retrying transient failures, waiting for a cluster); after it the lock lapses and Service Bus redelivers. Must exceed worker.transientRetryBudgetMs so podbus gives a message back deliberately before the lock is lost. Default 30 minutes.',
       30 * MINUTE_MS,
       1,
+    ),
+  },
+  azure: {
+    authorityHost: text(
+      'Where the Entra ID credentials (serviceBus.credential, cluster entries with auth type azure) get tokens; empty for what @azure/identity chooses (AZURE_AUTHORITY_HOST, else https://login.microsoftonline.com). Set for a sovereign cloud, or for a local token endpoint such as @podbus/entra-emulator.',
+      '',
+    ),
+    disableInstanceDiscovery: bool(
+      "Skip MSAL's instance discovery, a request to login.microsoftonline.com that validates the authority: needed for an authority host MSAL does not know, such as a local token endpoint; leave off for Entra ID itself.",
+      false,
+    ),
+    managedIdentityClientId: text(
+      'Client ID of the user-assigned managed identity for the credentials managed-identity and default; empty for the system-assigned identity.',
+      '',
     ),
   },
   clustersFile: text(
@@ -223,6 +247,7 @@ const definition: SectionSpec = {
 /** One-line descriptions of the sections, for the generated reference. */
 export const SECTION_DOCS: Readonly<Record<string, string>> = {
   serviceBus: 'Where messages come from. The receiver always uses peekLock (not configurable).',
+  azure: 'How the Microsoft Entra ID credentials reach Entra ID (the defaults suit Azure).',
   clusters: 'Where pods go: one of clustersFile or clusters.',
   selection: 'How a cluster is picked for each new pod.',
   policy: 'What a message may ask for. Violations are dead-lettered as PolicyViolation.',

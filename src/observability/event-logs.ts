@@ -58,14 +58,17 @@ export function logEvents(logger: Logger, { worker, clusters }: EventSources): v
     if (left === 'created' || left === 'duplicate') logger.info(fields, 'message handled');
     else logger.warn(fields, 'message handled');
   });
-  worker.on('receiverError', ({ source, code, error, entityPath }) =>
+  worker.on('receiverError', ({ source, code, error, entityPath, fix }) =>
     logger.warn(
-      { err: error, errorSource: source, code, entityPath },
-      'Service Bus receiver error',
+      { err: error, errorSource: source, code, entityPath, ...(fix !== undefined && { fix }) },
+      fix === undefined ? 'Service Bus receiver error' : `Service Bus refused podbus: ${fix}`,
     ),
   );
-  worker.on('probeFailed', ({ code, error }) =>
-    logger.warn({ err: error, code }, 'Service Bus probe failed'),
+  worker.on('probeFailed', ({ code, error, fix }) =>
+    logger.warn(
+      { err: error, code, ...(fix !== undefined && { fix }) },
+      fix === undefined ? 'Service Bus probe failed' : `Service Bus refused podbus: ${fix}`,
+    ),
   );
   worker.on('stopStepFailed', (failure) => {
     if (failure.timedOut)

@@ -76,9 +76,16 @@ export interface WorkerEvents {
     readonly code: ServiceBusErrorCode | undefined;
     readonly error: unknown;
     readonly entityPath: string;
+    /** What to change when it is an authentication failure (azure/auth-failures.ts). */
+    readonly fix?: string;
   };
   /** The readiness probe (a peek) failed: /readyz reports Service Bus as unreachable. */
-  probeFailed: { readonly code: ServiceBusErrorCode | undefined; readonly error: unknown };
+  probeFailed: {
+    readonly code: ServiceBusErrorCode | undefined;
+    readonly error: unknown;
+    /** What to change when it is an authentication failure (azure/auth-failures.ts). */
+    readonly fix?: string;
+  };
   /** A step of stop() failed or ran out of time; the worker goes on stopping without it. */
   stopStepFailed:
     | { readonly step: string; readonly timedOut: true; readonly limitMs: number }

@@ -1,11 +1,17 @@
 import {
-  ServiceBusClient,
+  type ServiceBusClient,
   isServiceBusError,
   type ProcessErrorArgs,
   type ServiceBusReceivedMessage,
   type ServiceBusReceiver,
 } from '@azure/service-bus';
 
+import { serviceBusAuthFix } from '../azure/auth-failures.js';
+import {
+  createServiceBusClient,
+  lastAttemptError,
+  type ServiceBusConnection,
+} from '../azure/service-bus-client.js';
 import { Emitter, type EventSource } from '../shared/typed-events.js';
 import type { AdmissionGate } from './admission-gate.js';
 import { settleWhileLocked } from './delivery.js';
@@ -25,7 +31,8 @@ import { serialSettler, type SettleResult } from './settle.js';
 export type WorkerState = 'initialized' | 'running' | 'draining' | 'stopped';
 
 export interface WorkerOptions {
-  connectionString: string;
+  /** A connection string, or the namespace with an Entra ID credential. */
+  connection: ServiceBusConnection;
   queueName: string;
   maxConcurrentCalls: number;
   /** How long one message's lock is kept alive at most (must exceed the retry budget). */
@@ -103,10 +110,10 @@ export class Worker {
     if (this.state !== 'initialized')
       throw new Error(`cannot start a worker that is ${this.state}`);
     this.setState('running');
-    const { connectionString, queueName } = this.options;
+    const { connection, queueName } = this.options;
     // Before the first connection: a hostile body must not reset the connection it arrives on.
     installSafeAmqpDecode();
-    this.client = new ServiceBusClient(connectionString);
+    this.client = await createServiceBusClient(connection);
     this.receiver = this.client.createReceiver(queueName, {
       receiveMode: 'peekLock',
       // podbus renews locks itself (LockKeeper) so it can count renewals and stop on loss.
@@ -276,13 +283,15 @@ export class Worker {
 
   private onReceiveError(args: ProcessErrorArgs): void {
     const code = isServiceBusError(args.error) ? args.error.code : undefined;
+    const fix = serviceBusAuthFix(args.error, this.options.connection);
     if (args.errorSource === 'receive')
-      this.serviceBusProblem = `receive failed: ${code ?? errorText(args.error)}`;
+      this.serviceBusProblem = `receive failed: ${code ?? errorText(args.error)}${fix ? `; ${fix}` : ''}`;
     this.emitter.emit('receiverError', {
       source: args.errorSource,
       code,
       error: args.error,
       entityPath: args.entityPath,
+      ...(fix !== undefined && { fix }),
     });
   }
 
@@ -292,9 +301,11 @@ export class Worker {
       await this.receiver?.peekMessages(1);
       this.serviceBusProblem = undefined;
     } catch (error) {
-      const code = isServiceBusError(error) ? error.code : undefined;
-      this.serviceBusProblem = `Service Bus unreachable: ${code ?? errorText(error)}`;
-      this.emitter.emit('probeFailed', { code, error });
+      const last = lastAttemptError(error);
+      const code = isServiceBusError(last) ? last.code : undefined;
+      const fix = serviceBusAuthFix(error, this.options.connection);
+      this.serviceBusProblem = `Service Bus unreachable: ${code ?? errorText(last)}${fix ? `; ${fix}` : ''}`;
+      this.emitter.emit('probeFailed', { code, error, ...(fix !== undefined && { fix }) });
     }
   }
 

@@ -22,6 +22,10 @@ const LAYERS: readonly { readonly name: string; readonly paths: readonly string[
   // Leaf helpers with no podbus knowledge (text previews, typo hints, secret scrubbing, the
   // typed event emitter): anything may use them, they use nothing of podbus.
   { name: 'shared', paths: ['src/shared/'] },
+  // Microsoft Entra ID credentials (@azure/identity, loaded lazily) and the Service Bus client
+  // made from a connection string or a credential: the one place either is created, for the
+  // worker, the queue commands and the clusters' Entra tokens alike.
+  { name: 'azure', paths: ['src/azure/'] },
   // The challenge message contract: decode + parse -> ChallengeRequest, the names and pod
   // metadata keys derived from a message. It parses; it decides nothing.
   { name: 'message', paths: ['src/message/'] },
@@ -199,6 +203,19 @@ describe('architecture: the import graph', () => {
       return !(edge.typeOnly && edge.from.startsWith(EMULATOR_TYPES_ALLOWED_IN));
     });
     expect(wrong.map(describeEdge)).toEqual([]);
+  });
+
+  it('loads @azure/identity only lazily, from src/azure/credential.ts (types anywhere)', () => {
+    const eager = srcEdges.filter(
+      (edge) =>
+        edge.specifier === '@azure/identity' &&
+        !edge.typeOnly &&
+        !(edge.dynamic && edge.from === 'src/azure/credential.ts'),
+    );
+    expect(eager.map(describeEdge)).toEqual([]);
+    expect(
+      srcEdges.some((e) => e.specifier === '@azure/identity' && e.dynamic && !e.typeOnly),
+    ).toBe(true);
   });
 
   it.each(PACKAGES)('%s/src imports nothing from src/ nor from another package', (pkg) => {

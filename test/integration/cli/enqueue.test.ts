@@ -222,7 +222,7 @@ describe('nothing is sent when anything is wrong (exit 2)', () => {
   test('no connection string: exit 2 naming PODBUS_SERVICE_BUS_CONNECTION_STRING', async () => {
     const run = await runCli(['enqueue', '--challenge', 'x', '--image', 'nginx'], { env: {} });
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain('serviceBus.connectionString: must be set');
+    expect(run.stderr).toContain('serviceBus: needs connectionString or fullyQualifiedNamespace');
     expect(run.stderr).toContain('PODBUS_SERVICE_BUS_CONNECTION_STRING');
     expect(sb.inspect('challenges').active).toBe(0);
   });

@@ -62,10 +62,14 @@ describe('loadServiceBusSettings: just serviceBus.* (no allowlist, no clusters n
     ).toMatchObject({ connectionString: CS, queueName: 'challenges' });
   });
 
-  test('missing connection string: names the variable and says there is no flag', () => {
+  test('no way to connect: names both ways and their variables, and that a secret has no flag', () => {
     const text = problems(() => loadServiceBusSettings({ env: {} }));
-    expect(text).toContain('serviceBus.connectionString: must be set');
+    expect(text).toContain('serviceBus: needs connectionString or fullyQualifiedNamespace');
     expect(text).toContain('set PODBUS_SERVICE_BUS_CONNECTION_STRING');
+    expect(text).toContain('a secret has no command-line flag');
+    expect(text).toContain(
+      'PODBUS_SERVICE_BUS_FULLY_QUALIFIED_NAMESPACE with PODBUS_SERVICE_BUS_CREDENTIAL',
+    );
   });
 
   test('a malformed connection string is described, never echoed', () => {

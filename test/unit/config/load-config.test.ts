@@ -23,6 +23,7 @@ describe('loadConfig: a valid configuration', () => {
         maxConcurrentCalls: 8,
         maxAutoLockRenewalDurationMs: 1_800_000,
       },
+      azure: { authorityHost: '', disableInstanceDiscovery: false, managedIdentityClientId: '' },
       clustersFile: '',
       clusters: [
         {
@@ -240,7 +241,7 @@ describe('loadConfig: every problem, as a person reads it', () => {
     expect(errorOf({ env: {} })).toBe(
       [
         'invalid configuration (3 problems):',
-        '  - serviceBus.connectionString: must be set. Fix: set PODBUS_SERVICE_BUS_CONNECTION_STRING (e.g. from a Kubernetes Secret; a secret has no command-line flag) or serviceBus.connectionString in the file given with --config',
+        '  - serviceBus: needs connectionString or fullyQualifiedNamespace. Fix: set PODBUS_SERVICE_BUS_CONNECTION_STRING (a shared access key, e.g. from a Kubernetes Secret; a secret has no command-line flag), or PODBUS_SERVICE_BUS_FULLY_QUALIFIED_NAMESPACE with PODBUS_SERVICE_BUS_CREDENTIAL (Microsoft Entra ID: workload-identity, managed-identity, azure-cli, default), or the same options in the file given with --config',
         '  - policy.allowedImages: is empty; podbus refuses to start without an image allowlist. Fix: list the images messages may run, e.g. ["myacr.azurecr.io/challenges/*"], or ["*"] to allow any image (PODBUS_POLICY_ALLOWED_IMAGES takes a comma-separated list)',
         '  - clusters: no clusters are configured. Fix: set clustersFile to a YAML or JSON list of clusters (PODBUS_CLUSTERS_FILE), or list them under clusters',
       ].join('\n'),

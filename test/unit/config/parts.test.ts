@@ -172,7 +172,7 @@ describe('the serviceBus section: the same problems for podbus run and the queue
     const s = scratch();
     const missing = problemsOf(loadServiceBusSettings, { env: {} });
     expect(missing).toEqual([
-      '  - serviceBus.connectionString: must be set. Fix: set PODBUS_SERVICE_BUS_CONNECTION_STRING (e.g. from a Kubernetes Secret; a secret has no command-line flag) or serviceBus.connectionString in the file given with --config',
+      '  - serviceBus: needs connectionString or fullyQualifiedNamespace. Fix: set PODBUS_SERVICE_BUS_CONNECTION_STRING (a shared access key, e.g. from a Kubernetes Secret; a secret has no command-line flag), or PODBUS_SERVICE_BUS_FULLY_QUALIFIED_NAMESPACE with PODBUS_SERVICE_BUS_CREDENTIAL (Microsoft Entra ID: workload-identity, managed-identity, azure-cli, default), or the same options in the file given with --config',
     ]);
     expect(problemsOf(loadConfig, { env: {} })[0]).toBe(missing[0]);
 
@@ -189,7 +189,7 @@ describe('the serviceBus section: the same problems for podbus run and the queue
       env: { PODBUS_SERVICE_BUS_CONNECTION_STRING: ' ' },
     });
     expect(empty[0]).toMatch(
-      /^ {2}- serviceBus\.connectionString: must be set \(set from PODBUS_SERVICE_BUS_CONNECTION_STRING, but empty\)\. Fix: /,
+      /^ {2}- serviceBus: needs connectionString or fullyQualifiedNamespace \(connectionString set from PODBUS_SERVICE_BUS_CONNECTION_STRING, but empty\)\. Fix: /,
     );
   });
 

@@ -68,9 +68,9 @@ describe('describeConfigSchema', () => {
       required: false,
     });
     expect(rows.find((r) => r.path === 'serviceBus.connectionString')).toMatchObject({
-      default: 'required',
+      default: '""',
       sensitive: true,
-      required: true,
+      required: false,
     });
     expect(rows.find((r) => r.path === 'policy.allowedImages')).toMatchObject({
       default: 'required',
