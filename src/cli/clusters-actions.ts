@@ -313,7 +313,10 @@ export function verifyResult(
     deniedVerbs: denied,
     ...(activePods !== undefined && { activePods }),
     ...(!check.ok && {
-      problem: `the token may not ${denied.join(', ')} pods in namespace ${entry.namespace}: apply the least-privilege Role (pods: ${POD_VERBS.join(', ')}) with podbus clusters add ${entry.name} --context <admin-context> --namespace ${entry.namespace}, or kubectl apply -k deploy/target-cluster`,
+      problem:
+        entry.auth === undefined
+          ? `the token may not ${denied.join(', ')} pods in namespace ${entry.namespace}: apply the least-privilege Role (pods: ${POD_VERBS.join(', ')}) with podbus clusters add ${entry.name} --context <admin-context> --namespace ${entry.namespace}, or kubectl apply -k deploy/target-cluster`
+          : `the identity may not ${denied.join(', ')} pods in namespace ${entry.namespace}: ${grantIdentity(entry)}`,
     }),
   };
 }
@@ -323,6 +326,12 @@ function problemFor(entry: ClusterEntry, e: ClusterError): string {
   const detail = scrubText(e.detail);
   switch (e.kind) {
     case 'unauthorized':
+      if (entry.auth?.type === 'azure') {
+        return `the API server refused the Entra ID token (401): the cluster must accept Entra ID tokens of this tenant (AKS with Microsoft Entra ID integration) for the audience of auth.scope (${entry.auth.scope})`;
+      }
+      if (entry.auth?.type === 'exec') {
+        return `the API server refused the token of exec plugin ${entry.auth.command} (401): check the plugin's arguments (for kubelogin: --server-id, --tenant-id, --login)`;
+      }
       return `token invalid or expired (401): re-run ${readd}${entry.tokenFile ? ` (or put a valid token in ${entry.tokenFile})` : ''}`;
     case 'tls':
       return `TLS failed: the CA does not match the server certificate (${detail}): check caFile${entry.caFile ? ` ${entry.caFile}` : ' (none is set: the system CAs were used)'}, or re-run ${readd} to rewrite it`;
@@ -331,15 +340,24 @@ function problemFor(entry: ClusterEntry, e: ClusterError): string {
     case 'timeout':
       return `no answer in time (${detail}): check server ${entry.server} and the network path (a firewall that drops packets, AKS authorized IP ranges)`;
     case 'config':
-      return `${detail}: fix the entry's tokenFile/caFile`;
+      return entry.auth === undefined || /caFile/.test(detail)
+        ? `${detail}: fix the entry's tokenFile/caFile`
+        : detail;
     case 'forbidden':
-      return `forbidden (403: ${detail}): the token's account lacks permissions; re-run ${readd}`;
+      return entry.auth === undefined
+        ? `forbidden (403: ${detail}): the token's account lacks permissions; re-run ${readd}`
+        : `forbidden (403: ${detail}): ${grantIdentity(entry)}`;
     case 'throttled':
     case 'server-error':
       return `the API server is failing or overloaded (${detail}): try again later`;
     default:
       return `${detail}`;
   }
+}
+
+/** What gives an Entra ID (or exec plugin) identity the pod rights podbus needs. */
+function grantIdentity(entry: ClusterEntry): string {
+  return `bind the Role with pods: ${POD_VERBS.join(', ')} to the identity (kubectl -n ${entry.namespace} create rolebinding podbus-entra --role podbus --user <object id>, with Kubernetes RBAC), or assign it the Azure Kubernetes Service RBAC Writer role on the namespace (with Azure RBAC for Kubernetes)`;
 }
 
 export function verifyTable(results: readonly VerifyResult[]): string {

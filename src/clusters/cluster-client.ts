@@ -26,6 +26,8 @@ import { ClusterError, type ClusterErrorKind } from './errors.js';
 import type { ClusterEvents } from './events.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js';
+import { AzureTokenSource } from './azure-token-source.js';
+import { ExecTokenSource } from './exec-token-source.js';
 import { FileTokenSource, StaticTokenSource, type TokenSource } from './token-source.js';
 
 /** How long `close()` lets in-flight requests finish before destroying the connections. */
@@ -484,9 +486,26 @@ function tokenSourceFor(
     });
   }
   if (entry.token !== undefined) return new StaticTokenSource(entry.token);
+  if (entry.auth?.type === 'azure') {
+    return new AzureTokenSource({
+      cluster: entry.name,
+      auth: entry.auth,
+      logger,
+      now: options.now,
+    });
+  }
+  if (entry.auth?.type === 'exec') {
+    return new ExecTokenSource({
+      cluster: entry.name,
+      server: entry.server,
+      auth: entry.auth,
+      logger,
+      now: options.now,
+    });
+  }
   throw new ClusterError({
     kind: 'config',
     cluster: entry.name,
-    message: 'neither token nor tokenFile is set',
+    message: 'none of token, tokenFile and auth is set',
   });
 }

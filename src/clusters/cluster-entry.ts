@@ -1,7 +1,9 @@
+import type { AzureIdentitySettings, CredentialKind } from '../azure/credential.js';
+
 /**
  * One target cluster as configured by the operator (the clusters file or config `clusters`).
  * The config loader validates raw input into this shape; the cluster client consumes it.
- * Exactly one of token/tokenFile and at most one of ca/caFile is set.
+ * Exactly one of token, tokenFile and auth, and at most one of ca/caFile, is set.
  */
 export interface ClusterEntry {
   /** Unique, DNS-1123 label; appears in logs, metrics and the `cluster` message field. */
@@ -12,6 +14,8 @@ export interface ClusterEntry {
   readonly token?: string;
   /** Path to a file holding the bearer token; re-read when it changes and after a 401. */
   readonly tokenFile?: string;
+  /** A token obtained at run time: Microsoft Entra ID, or a kubeconfig-style exec plugin. */
+  readonly auth?: ClusterAuth;
   /** PEM CA bundle inline. */
   readonly ca?: string;
   /** Path to a PEM CA bundle. */
@@ -26,4 +30,35 @@ export interface ClusterEntry {
   readonly maxActivePods: number;
   /** Free-form labels, e.g. region=westeurope. */
   readonly labels: Readonly<Record<string, string>>;
+}
+
+export type ClusterAuth = AzureClusterAuth | ExecClusterAuth;
+
+/** The AKS AAD server application: the audience of Entra ID tokens for AKS API servers. */
+export const AKS_SCOPE = '6dae42f8-4368-4678-94ff-3960e28e3630/.default';
+
+/** An Entra ID access token from @azure/identity (AKS with Microsoft Entra ID integration). */
+export interface AzureClusterAuth {
+  readonly type: 'azure';
+  readonly credential: CredentialKind;
+  /** @defaultValue AKS_SCOPE */
+  readonly scope: string;
+  /** The azure section of the configuration. */
+  readonly identity: AzureIdentitySettings;
+}
+
+/** A client.authentication.k8s.io ExecCredential plugin, as in a kubeconfig (kubelogin). */
+export interface ExecClusterAuth {
+  readonly type: 'exec';
+  readonly command: string;
+  readonly args: readonly string[];
+  /** Added to podbus's environment (values may be secrets: never logged). */
+  readonly env: Readonly<Record<string, string>>;
+  /** client.authentication.k8s.io/v1 (default) or v1beta1. */
+  readonly apiVersion: string;
+  /** Shown when the command is not found. */
+  readonly installHint?: string;
+  /** Put the server URL into KUBERNETES_EXEC_INFO (spec.cluster). */
+  readonly provideClusterInfo: boolean;
+  readonly timeoutSeconds: number;
 }

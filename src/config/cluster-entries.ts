@@ -1,7 +1,13 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 
-import type { ClusterEntry } from '../clusters/cluster-entry.js';
+import {
+  CREDENTIAL_KINDS,
+  DEFAULT_IDENTITY_SETTINGS,
+  type AzureIdentitySettings,
+  type CredentialKind,
+} from '../azure/credential.js';
+import { AKS_SCOPE, type ClusterAuth, type ClusterEntry } from '../clusters/cluster-entry.js';
 import { closestKey } from '../shared/closest-key.js';
 import { isDns1123Label } from '../message/names.js';
 import type { ConfigProblem } from './config-error.js';
@@ -27,9 +33,16 @@ export const CLUSTER_FIELDS: readonly { name: string; doc: string; default?: str
   },
   {
     name: 'tokenFile',
-    doc: 'Path to a file holding the bearer token, e.g. a mounted Secret; re-read on change and after a 401. Exactly one of tokenFile and token.',
+    doc: 'Path to a file holding the bearer token, e.g. a mounted Secret; re-read on change and after a 401. Exactly one of tokenFile, token and auth.',
   },
-  { name: 'token', doc: 'Bearer token inline (sensitive). Exactly one of tokenFile and token.' },
+  {
+    name: 'token',
+    doc: 'Bearer token inline (sensitive). Exactly one of tokenFile, token and auth.',
+  },
+  {
+    name: 'auth',
+    doc: `A token obtained at run time instead: \`{ type: azure, credential, scope }\` (a Microsoft Entra ID token, for AKS with Entra ID integration; credential one of ${CREDENTIAL_KINDS.join(', ')}; scope default \`${AKS_SCOPE}\`; renewed before it expires) or \`{ type: exec, command, args, env, apiVersion, installHint, provideClusterInfo, timeoutSeconds }\` (a kubeconfig credential plugin such as kubelogin, client.authentication.k8s.io/v1 ExecCredential; env a list of {name, value} or a map). Exactly one of tokenFile, token and auth.`,
+  },
   {
     name: 'caFile',
     doc: 'Path to the PEM CA bundle of the API server. At most one of caFile and ca; neither means the system CAs.',
@@ -62,6 +75,8 @@ export interface EntrySource {
   readonly baseDir: string;
   /** The clusters file the entries came from, if any (named in every problem). */
   readonly file?: string;
+  /** The azure section: how entries with `auth: { type: azure }` reach Entra ID. */
+  readonly identity?: AzureIdentitySettings;
 }
 
 export function validateClusterEntries(
@@ -104,7 +119,7 @@ function validateEntry(
   report: Report,
 ): ClusterEntry | undefined {
   if (!isPlainObject(value)) {
-    report(undefined, 'must be a mapping with name, server and tokenFile or token');
+    report(undefined, 'must be a mapping with name, server and tokenFile, token or auth');
     return undefined;
   }
   const before = countingReport(report);
@@ -207,20 +222,29 @@ function checkCredentials(
   value: Record<string, unknown>,
   source: EntrySource,
   report: Report,
-): { token?: string; tokenFile?: string } {
+): { token?: string; tokenFile?: string; auth?: ClusterAuth } {
   const hasToken = value.token !== undefined && value.token !== null;
   const hasFile = value.tokenFile !== undefined && value.tokenFile !== null;
-  if (hasToken && hasFile) {
-    report(undefined, 'token and tokenFile are both set; use one (tokenFile for a mounted Secret)');
+  const hasAuth = value.auth !== undefined && value.auth !== null;
+  const set = [hasToken && 'token', hasFile && 'tokenFile', hasAuth && 'auth'].filter(Boolean);
+  if (set.length > 1) {
+    report(
+      undefined,
+      `${set.join(' and ')} are set; use one (tokenFile for a mounted Secret, auth for Entra ID or an exec plugin)`,
+    );
     return {};
   }
-  if (!hasToken && !hasFile) {
+  if (set.length === 0) {
     report(
       undefined,
       'has no credentials',
-      'set tokenFile to the path of a mounted service-account token, or token',
+      'set tokenFile to the path of a mounted service-account token, token, or auth (type azure for Microsoft Entra ID, type exec for a credential plugin such as kubelogin)',
     );
     return {};
+  }
+  if (hasAuth) {
+    const auth = checkAuth(value.auth, source, report);
+    return auth === undefined ? {} : { auth };
   }
   if (hasToken) {
     if (typeof value.token !== 'string' || value.token.trim() === '') {
@@ -334,4 +358,154 @@ function checkLabels(value: unknown, report: Report): Record<string, string> {
     return {};
   }
   return { ...value } as Record<string, string>;
+}
+
+const AZURE_AUTH_FIELDS = ['type', 'credential', 'scope'];
+const EXEC_AUTH_FIELDS = [
+  'type',
+  'command',
+  'args',
+  'env',
+  'apiVersion',
+  'installHint',
+  'provideClusterInfo',
+  'interactiveMode',
+  'timeoutSeconds',
+];
+const EXEC_API_VERSIONS = [
+  'client.authentication.k8s.io/v1',
+  'client.authentication.k8s.io/v1beta1',
+];
+
+/** `auth`: a Microsoft Entra ID credential, or a kubeconfig-style exec plugin. */
+function checkAuth(value: unknown, source: EntrySource, report: Report): ClusterAuth | undefined {
+  if (!isPlainObject(value)) {
+    report('auth', 'must be a mapping with type: azure or type: exec');
+    return undefined;
+  }
+  const counter = countingReport(report);
+  const fields = value.type === 'azure' ? AZURE_AUTH_FIELDS : EXEC_AUTH_FIELDS;
+  if (value.type !== 'azure' && value.type !== 'exec') {
+    report('auth.type', `must be azure or exec (got ${JSON.stringify(value.type ?? null)})`);
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (fields.includes(key)) continue;
+    const suggestion = closestKey(key, fields);
+    counter.report(
+      `auth.${key}`,
+      `is not an option of auth type ${value.type}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`,
+    );
+  }
+  const auth =
+    value.type === 'azure'
+      ? checkAzureAuth(value, source, counter.report)
+      : checkExecAuth(value, counter.report);
+  return counter.count > 0 ? undefined : auth;
+}
+
+function checkAzureAuth(
+  value: Record<string, unknown>,
+  source: EntrySource,
+  report: Report,
+): ClusterAuth | undefined {
+  const credential = value.credential;
+  if (
+    typeof credential !== 'string' ||
+    !(CREDENTIAL_KINDS as readonly string[]).includes(credential)
+  ) {
+    report(
+      'auth.credential',
+      `must be one of ${CREDENTIAL_KINDS.join(', ')} (got ${JSON.stringify(credential ?? null)})`,
+      'workload-identity in AKS with Azure Workload Identity; managed-identity for a VM or node identity',
+    );
+    return undefined;
+  }
+  const scope = value.scope ?? AKS_SCOPE;
+  if (typeof scope !== 'string' || !scope.endsWith('/.default')) {
+    report(
+      'auth.scope',
+      `must be a resource's .default scope, e.g. ${AKS_SCOPE} (the AKS AAD server application; got ${JSON.stringify(scope)})`,
+    );
+    return undefined;
+  }
+  return {
+    type: 'azure',
+    credential: credential as CredentialKind,
+    scope,
+    identity: source.identity ?? DEFAULT_IDENTITY_SETTINGS,
+  };
+}
+
+function checkExecAuth(value: Record<string, unknown>, report: Report): ClusterAuth | undefined {
+  const { command, args, apiVersion, installHint, provideClusterInfo, interactiveMode } = value;
+  if (typeof command !== 'string' || command.trim() === '') {
+    report('auth.command', 'must be the plugin to run, e.g. kubelogin');
+    return undefined;
+  }
+  if (args !== undefined && !(Array.isArray(args) && args.every((a) => typeof a === 'string'))) {
+    report('auth.args', 'must be a list of strings');
+  }
+  const env = execEnv(value.env, report);
+  const version = apiVersion ?? EXEC_API_VERSIONS[0];
+  if (typeof version !== 'string' || !EXEC_API_VERSIONS.includes(version)) {
+    report(
+      'auth.apiVersion',
+      `must be ${EXEC_API_VERSIONS.join(' or ')} (got ${JSON.stringify(version)})`,
+    );
+  }
+  if (installHint !== undefined && typeof installHint !== 'string') {
+    report('auth.installHint', 'must be a string');
+  }
+  if (provideClusterInfo !== undefined && typeof provideClusterInfo !== 'boolean') {
+    report('auth.provideClusterInfo', 'must be true or false');
+  }
+  if (
+    interactiveMode !== undefined &&
+    interactiveMode !== 'Never' &&
+    interactiveMode !== 'IfAvailable'
+  ) {
+    report(
+      'auth.interactiveMode',
+      'must be Never or IfAvailable: podbus runs without a terminal, so a plugin that always asks (Always) cannot work',
+    );
+  }
+  const timeout = value.timeoutSeconds ?? 30;
+  if (!Number.isInteger(timeout) || (timeout as number) < 1 || (timeout as number) > 600) {
+    report(
+      'auth.timeoutSeconds',
+      `must be a whole number from 1 to 600 (got ${JSON.stringify(timeout)})`,
+    );
+  }
+  return {
+    type: 'exec',
+    command,
+    args: Array.isArray(args) ? (args as string[]) : [],
+    env,
+    apiVersion: String(version),
+    ...(typeof installHint === 'string' && { installHint }),
+    provideClusterInfo: provideClusterInfo === true,
+    timeoutSeconds: Number(timeout),
+  };
+}
+
+/** kubeconfig's `env: [{name, value}]`, or a map. */
+function execEnv(value: unknown, report: Report): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (Array.isArray(value)) {
+    const ok = value.every(
+      (e) => isPlainObject(e) && typeof e.name === 'string' && typeof e.value === 'string',
+    );
+    if (ok)
+      return Object.fromEntries(
+        value.map((e: { name: string; value: string }) => [e.name, e.value]),
+      );
+  } else if (isPlainObject(value) && Object.values(value).every((v) => typeof v === 'string')) {
+    return { ...(value as Record<string, string>) };
+  }
+  report(
+    'auth.env',
+    'must be a list of {name, value} (as in a kubeconfig) or a map of names to strings',
+  );
+  return {};
 }

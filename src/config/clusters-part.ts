@@ -2,7 +2,8 @@ import { dirname, resolve } from 'node:path';
 
 import type { ClusterEntry } from '../clusters/cluster-entry.js';
 import { validateClusterEntries } from './cluster-entries.js';
-import type { ConfigPart, ValidatedOptions } from './compile.js';
+import type { AzureIdentitySettings } from '../azure/credential.js';
+import { buildSections, type ConfigPart, type ValidatedOptions } from './compile.js';
 import type { ClusterSettings, ClustersSource } from './config.js';
 import type { ConfigProblem } from './config-error.js';
 import { isPlainObject } from './formats.js';
@@ -23,7 +24,8 @@ export const CLUSTERS_SOURCE: ConfigPart<ClustersSource> = {
 
 /** The validated cluster entries (`podbus clusters verify`, and the worker through CONFIG). */
 export const CLUSTERS: ConfigPart<ClusterSettings> = {
-  sections: [FILE, INLINE],
+  // azure: how entries with `auth: { type: azure }` reach Entra ID.
+  sections: [FILE, INLINE, 'azure'],
   build(options, problems) {
     const source = chooseSource(options, problems);
     const read = source ? readEntries(source, options, problems) : undefined;
@@ -79,7 +81,14 @@ function readEntries(
     return undefined;
   }
   if (source.kind === 'inline') {
-    return settings(validateClusterEntries(source.raw, { baseDir: source.baseDir }), '', problems);
+    return settings(
+      validateClusterEntries(source.raw, {
+        baseDir: source.baseDir,
+        identity: identityOf(options),
+      }),
+      '',
+      problems,
+    );
   }
   const read = readStructuredFile(source.file);
   if (!read.ok) {
@@ -97,6 +106,7 @@ function readEntries(
   const checked = validateClusterEntries(list, {
     baseDir: dirname(source.file),
     file: source.file,
+    identity: identityOf(options),
   });
   return settings(checked, source.file, problems);
 }
@@ -108,4 +118,8 @@ function settings(
 ): ClusterSettings {
   problems.push(...checked.problems);
   return { entries: checked.entries, clustersFile };
+}
+
+function identityOf(options: ValidatedOptions): AzureIdentitySettings {
+  return buildSections(options, ['azure']).azure as AzureIdentitySettings;
 }

@@ -452,7 +452,7 @@ describe('loadConfig: clusters', () => {
         '  - clusters[1].name: "aks-a" is already used by clusters[0]; names must be unique',
         '  - clusters[2].tokn: is not a cluster option (did you mean "token"?)',
         '  - clusters[2].name: must be a DNS-1123 label: lowercase letters, digits and "-", at most 63 characters (got "AKS_C")',
-        '  - clusters[3]: must be a mapping with name, server and tokenFile or token',
+        '  - clusters[3]: must be a mapping with name, server and tokenFile, token or auth',
       ].join('\n'),
     );
   });
@@ -480,8 +480,8 @@ describe('loadConfig: clusters', () => {
     expect(message).toBe(
       [
         `invalid configuration (${rootCanRead ? 9 : 10} problems):`,
-        '  - clusters[0]: token and tokenFile are both set; use one (tokenFile for a mounted Secret)',
-        '  - clusters[1]: has no credentials. Fix: set tokenFile to the path of a mounted service-account token, or token',
+        '  - clusters[0]: token and tokenFile are set; use one (tokenFile for a mounted Secret, auth for Entra ID or an exec plugin)',
+        '  - clusters[1]: has no credentials. Fix: set tokenFile to the path of a mounted service-account token, token, or auth (type azure for Microsoft Entra ID, type exec for a credential plugin such as kubelogin)',
         '  - clusters[2].token: must be a non-empty string',
         `  - clusters[3].tokenFile: cannot read "${missing}": no such file or directory`,
         `  - clusters[4].tokenFile: "${empty}" is empty`,
@@ -495,6 +495,99 @@ describe('loadConfig: clusters', () => {
       ].join('\n'),
     );
     expect(message).not.toContain(CLUSTER_TOKEN);
+  });
+
+  it('auth: Entra ID and exec plugins, checked field by field', () => {
+    const s = scratch();
+    const entries = [
+      { name: 'a', server: 'https://a', auth: { type: 'azure', credential: 'workload-identity' } },
+      {
+        name: 'b',
+        server: 'https://b',
+        auth: {
+          type: 'exec',
+          command: 'kubelogin',
+          args: ['get-token', '--login', 'workloadidentity'],
+          env: [{ name: 'AAD_SERVICE_PRINCIPAL_CLIENT_SECRET', value: 'sekrit' }],
+        },
+      },
+    ];
+    const config = loadConfig({
+      env: {
+        ...minimalEnv(s.tokenFile),
+        PODBUS_CLUSTERS: JSON.stringify(entries),
+        PODBUS_AZURE_AUTHORITY_HOST: 'https://login.microsoftonline.us',
+      },
+    });
+    expect(config.clusters.map((c) => c.auth)).toEqual([
+      {
+        type: 'azure',
+        credential: 'workload-identity',
+        scope: '6dae42f8-4368-4678-94ff-3960e28e3630/.default',
+        identity: {
+          authorityHost: 'https://login.microsoftonline.us',
+          disableInstanceDiscovery: false,
+          managedIdentityClientId: '',
+        },
+      },
+      {
+        type: 'exec',
+        command: 'kubelogin',
+        args: ['get-token', '--login', 'workloadidentity'],
+        env: { AAD_SERVICE_PRINCIPAL_CLIENT_SECRET: 'sekrit' },
+        apiVersion: 'client.authentication.k8s.io/v1',
+        provideClusterInfo: false,
+        timeoutSeconds: 30,
+      },
+    ]);
+    const message = clusterError(
+      [
+        {
+          name: 'c',
+          server: 'https://c',
+          tokenFile: s.tokenFile,
+          auth: { type: 'azure', credential: 'default' },
+        },
+        { name: 'd', server: 'https://d', auth: { type: 'oidc' } },
+        {
+          name: 'e',
+          server: 'https://e',
+          auth: { type: 'azure', credential: 'password', scop: 'x' },
+        },
+        {
+          name: 'f',
+          server: 'https://f',
+          auth: { type: 'azure', credential: 'default', scope: 'https://management.azure.com' },
+        },
+        { name: 'g', server: 'https://g', auth: { type: 'exec', args: 'get-token' } },
+        {
+          name: 'h',
+          server: 'https://h',
+          auth: {
+            type: 'exec',
+            command: 'kubelogin',
+            apiVersion: 'client.authentication.k8s.io/v1alpha1',
+            interactiveMode: 'Always',
+            env: 'X=1',
+          },
+        },
+      ],
+      s.tokenFile,
+    );
+    expect(message).toBe(
+      [
+        'invalid configuration (9 problems):',
+        '  - clusters[0]: tokenFile and auth are set; use one (tokenFile for a mounted Secret, auth for Entra ID or an exec plugin)',
+        '  - clusters[1].auth.type: must be azure or exec (got "oidc")',
+        '  - clusters[2].auth.scop: is not an option of auth type azure (did you mean "scope"?)',
+        '  - clusters[2].auth.credential: must be one of workload-identity, managed-identity, azure-cli, default (got "password"). Fix: workload-identity in AKS with Azure Workload Identity; managed-identity for a VM or node identity',
+        '  - clusters[3].auth.scope: must be a resource\'s .default scope, e.g. 6dae42f8-4368-4678-94ff-3960e28e3630/.default (the AKS AAD server application; got "https://management.azure.com")',
+        '  - clusters[4].auth.command: must be the plugin to run, e.g. kubelogin',
+        '  - clusters[5].auth.env: must be a list of {name, value} (as in a kubeconfig) or a map of names to strings',
+        '  - clusters[5].auth.apiVersion: must be client.authentication.k8s.io/v1 or client.authentication.k8s.io/v1beta1 (got "client.authentication.k8s.io/v1alpha1")',
+      ].join('\n') +
+        '\n  - clusters[5].auth.interactiveMode: must be Never or IfAvailable: podbus runs without a terminal, so a plugin that always asks (Always) cannot work',
+    );
   });
 
   it('numbers and other fields', () => {
@@ -548,7 +641,7 @@ describe('loadConfig: clusters', () => {
     );
     const withProblem = s.write('bad.yaml', '- name: a\n  server: https://a\n');
     expect(errorOf({ env: { ...env, PODBUS_CLUSTERS_FILE: withProblem } })).toBe(
-      `invalid configuration (1 problem):\n  - clusters[0]: has no credentials (in ${withProblem}). Fix: set tokenFile to the path of a mounted service-account token, or token`,
+      `invalid configuration (1 problem):\n  - clusters[0]: has no credentials (in ${withProblem}). Fix: set tokenFile to the path of a mounted service-account token, token, or auth (type azure for Microsoft Entra ID, type exec for a credential plugin such as kubelogin)`,
     );
     expect(errorOf({ env: { ...env, PODBUS_CLUSTERS: '{not a list' } })).toBe(
       'invalid configuration (1 problem):\n  - clusters: must be a list of cluster entries (in an environment variable: a JSON list) (set from PODBUS_CLUSTERS)',

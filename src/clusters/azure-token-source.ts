@@ -1,0 +1,102 @@
+import type { TokenCredential } from '@azure/identity';
+
+import { credentialFix } from '../azure/auth-failures.js';
+import { createCredential } from '../azure/credential.js';
+import { scrubText } from '../shared/redaction.js';
+import type { AzureClusterAuth } from './cluster-entry.js';
+import { ClusterError } from './errors.js';
+import { silentLogger, type ClusterLogger } from './logger.js';
+import type { TokenSource } from './token-source.js';
+
+/** How long before expiry a token is replaced (AKS refuses an expired one outright). */
+export const AZURE_REFRESH_MARGIN_MS = 5 * 60_000;
+
+export interface AzureTokenSourceOptions {
+  readonly cluster: string;
+  readonly auth: AzureClusterAuth;
+  readonly logger?: ClusterLogger;
+  readonly now?: () => number;
+  /** Makes the credential (tests pass one made in process). */
+  readonly credential?: () => Promise<TokenCredential>;
+}
+
+/**
+ * A Microsoft Entra ID access token for the cluster's API server (the AKS AAD server
+ * application by default), used as the bearer token: AKS with Entra ID integration and
+ * Kubernetes RBAC or Azure RBAC checks it. The token is kept until shortly before it expires
+ * (or the credential's refresh time), then replaced; after a 401 a new one is asked for.
+ */
+export class AzureTokenSource implements TokenSource {
+  private token: { value: string; refreshAt: number; expiresAt: number } | undefined;
+  private inFlight: Promise<void> | undefined;
+  private credential: Promise<TokenCredential> | undefined;
+  private readonly now: () => number;
+  private readonly logger: ClusterLogger;
+
+  constructor(private readonly options: AzureTokenSourceOptions) {
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  async current(): Promise<string> {
+    if (this.token === undefined || this.now() >= this.token.refreshAt) await this.once();
+    return this.token!.value;
+  }
+
+  async refreshAfterUnauthorized(rejected: string): Promise<boolean> {
+    try {
+      await this.once();
+    } catch {
+      return false;
+    }
+    return this.token !== undefined && this.token.value !== rejected;
+  }
+
+  /** Concurrent callers share one request. */
+  private once(): Promise<void> {
+    this.inFlight ??= this.fetch().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+
+  private async fetch(): Promise<void> {
+    const { cluster, auth } = this.options;
+    try {
+      this.credential ??= (
+        this.options.credential ?? (() => createCredential(auth.credential, auth.identity))
+      )();
+      const credential = await this.credential;
+      const got = await credential.getToken(auth.scope);
+      if (got === null) throw new Error('the credential returned no token');
+      const refreshAt = Math.min(
+        got.expiresOnTimestamp - AZURE_REFRESH_MARGIN_MS,
+        got.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY,
+      );
+      this.token = { value: got.token, refreshAt, expiresAt: got.expiresOnTimestamp };
+    } catch (error) {
+      // A token that has not expired yet still works: keep it and try again on the next call.
+      if (this.token !== undefined && this.now() < this.token.expiresAt) {
+        this.logger.warn(
+          { cluster, error: scrubText(messageOf(error)) },
+          'could not renew the Entra ID token; using the current one until it expires',
+        );
+        return;
+      }
+      if (this.options.credential === undefined) this.credential = undefined;
+      const fix = credentialFix(error, auth.credential);
+      throw new ClusterError({
+        kind: 'config',
+        cluster,
+        message: `no Entra ID token for ${auth.scope} (credential ${auth.credential}): ${scrubText(firstLine(error))}${fix !== undefined && fix !== firstLine(error) ? `; ${fix}` : ''}`,
+        cause: error,
+      });
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function firstLine(error: unknown): string {
+  return messageOf(error).split('\n')[0] ?? '';
+}
