@@ -137,14 +137,17 @@ export class EntraStack {
    * The environment the Azure Workload Identity webhook gives a pod (AZURE_CLIENT_ID,
    * AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE with a projected token), plus what a test
    * tenant needs: its authority host, no instance discovery, and the CAs. `tenant` defaults to
-   * the stack's own.
+   * the stack's own, `subject` to the service account podbus/podbus.
    */
   async workloadEnv(
     identity: Identity,
-    tenant: EntraEmulator = this.entra,
+    {
+      tenant = this.entra,
+      subject = WORKLOAD_SUBJECT,
+    }: { tenant?: EntraEmulator; subject?: string } = {},
   ): Promise<Record<string, string>> {
     const tokenFile = join(this.dir, `${identity.clientId}.token`);
-    await writeFile(tokenFile, tenant.federatedToken(WORKLOAD_SUBJECT));
+    await writeFile(tokenFile, tenant.federatedToken(subject));
     let caBundle = this.caBundle;
     if (tenant !== this.entra) {
       caBundle = join(this.dir, `${tenant.tenantId}-ca-bundle.pem`);

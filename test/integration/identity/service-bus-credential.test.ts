@@ -97,7 +97,7 @@ describe('podbus enqueue and dlq with Microsoft Entra ID', () => {
 
   it('expired token: the service says ExpiredToken, podbus says to check the clock', async () => {
     const late = addWorkloadIdentity(skewed, undefined, ['Azure Service Bus Data Sender']);
-    const env = { ...(await envFor(late)), ...(await stack.workloadEnv(late, skewed)) };
+    const env = { ...(await envFor(late)), ...(await stack.workloadEnv(late, { tenant: skewed })) };
     const run = await podbus(['enqueue', '--file', '-'], env, { stdin: `${message}\n` });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
