@@ -23,7 +23,7 @@ import { CliUsageError, EXIT } from './exit-codes.js';
 import { cliIo, err, out } from './io.js';
 import { renderTable } from './output/table.js';
 
-interface ClustersFileFlags {
+export interface ClustersFileFlags {
   config?: string;
   clustersFile?: string;
 }
@@ -57,7 +57,7 @@ function positiveInt(flag: string, value: string | undefined, min: number): numb
   return Number(value);
 }
 
-function dnsLabel(what: string, value: string): string {
+export function dnsLabel(what: string, value: string): string {
   if (!isDns1123Label(value)) {
     throw new CliUsageError(
       `${what} must be a DNS-1123 label (lowercase letters, digits and '-', at most 63), got "${value}"`,
@@ -67,7 +67,7 @@ function dnsLabel(what: string, value: string): string {
 }
 
 /** --config / PODBUS_CONFIG, the environment and --clusters-file. */
-function clustersSources(flags: ClustersFileFlags): ConfigSources {
+export function clustersSources(flags: ClustersFileFlags): ConfigSources {
   if (flags.clustersFile?.trim() === '')
     throw new CliUsageError('--clusters-file needs a file path');
   return commandSources(flags.config, cliIo().env, [

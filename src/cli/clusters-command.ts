@@ -10,12 +10,14 @@ import { envVarFor } from '../config/schema-tree.js';
 import { EXIT } from './exit-codes.js';
 import { routeCommanderOutput } from './io.js';
 import type { AddFlags, VerifyFlags } from './clusters-actions.js';
+import type { RotateFlags } from './clusters-rotate-actions.js';
 
 const EXIT_HELP = `Exit codes: 0 done; 1 the cluster refused or failed (the message says what to do);
 2 invalid flags, kubeconfig or configuration.`;
 
 const CLUSTERS_FILE_ENV = envVarFor('clustersFile');
 const actions = () => import('./clusters-actions.js');
+const rotateActions = () => import('./clusters-rotate-actions.js');
 
 /** `podbus clusters add|verify`: onboard target clusters with least privilege, and check them. */
 export function registerClustersCommands(program: Command): void {
@@ -122,6 +124,60 @@ Exit codes: 0 every cluster passed; 1 at least one failed; 2 invalid flags or co
     )
     .action(async (flags: VerifyFlags) => {
       const code = await (await actions()).runClustersVerify(flags);
+      if (code !== EXIT.ok) process.exitCode = code;
+    });
+
+  clusters
+    .command('rotate-token')
+    .argument('[names...]', 'cluster entries whose token to renew')
+    .description(
+      'Renew expiring service-account tokens (TokenRequest) before they expire and write them where the worker reads them; the worker picks them up without a restart.',
+    )
+    .option('--all', 'every entry that uses token or tokenFile')
+    .option('--token-ttl <duration>', 'lifetime of the new token (at least 10m; default 24h)')
+    .option(
+      '--context <context>',
+      "admin kubeconfig context to request it with (default: the entry's own current token)",
+    )
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig of --context (default $KUBECONFIG, else ~/.kube/config)',
+    )
+    .option(
+      '--service-account <name>',
+      `ServiceAccount the token is for (default ${DEFAULT_SERVICE_ACCOUNT})`,
+    )
+    .option(
+      '--secret <namespace/name>',
+      "write into this Secret of the cluster podbus runs in (in a pod: its own service account; elsewhere: the kubeconfig's current context) instead of the tokenFile; {name} stands for the entry's name",
+    )
+    .option('--secret-key <key>', 'key of --secret that holds the token (default token)')
+    .option('--clusters-file <path>', 'clusters file with the entries')
+    .option(
+      '-c, --config <file>',
+      `podbus config file (its clustersFile or clusters); env PODBUS_CONFIG, ${CLUSTERS_FILE_ENV}`,
+    )
+    .option('--timeout <seconds>', 'per-request timeout (default 10)')
+    .addHelpText(
+      'after',
+      `
+Tokens from podbus clusters add --token-ttl expire. Run this well before they do (a CronJob
+in the worker's cluster: deploy/worker/components/token-rotation). Without --context the
+entry's current token asks for its successor, which needs a Role allowing create on
+serviceaccounts/token for its own name (deploy/target-cluster/components/token-self-renewal);
+an expired token cannot renew itself. The file is replaced atomically (mode 0600); a Secret is
+updated in place and the kubelet refreshes the mounted file. The token is never printed.
+
+Examples:
+  podbus clusters rotate-token aks-westeurope --clusters-file clusters.yaml --token-ttl 24h
+  podbus clusters rotate-token --all --config /etc/podbus/podbus.yaml \\
+      --secret podbus/podbus-cluster-{name}
+  podbus clusters rotate-token aks-2 --context aks-2-admin --clusters-file clusters.yaml
+
+${EXIT_HELP}`,
+    )
+    .action(async (names: string[], flags: RotateFlags) => {
+      const code = await (await rotateActions()).runClustersRotateToken(names, flags);
       if (code !== EXIT.ok) process.exitCode = code;
     });
 }
