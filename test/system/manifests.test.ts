@@ -105,7 +105,7 @@ interface ClusterEntry {
 // ---------------------------------------------------------------------------------------------
 const workerDir = path.join(deployDir, 'worker');
 const targetDir = path.join(deployDir, 'target-cluster');
-const OVERLAYS = ['keda', 'keda-connection-string', 'hpa'] as const;
+const OVERLAYS = ['keda', 'keda-connection-string', 'hpa', 'workload-identity'] as const;
 
 /** The environment variable podbus reads serviceBus.connectionString from. */
 const CONNECTION_STRING_ENV = envVarFor('serviceBus.connectionString');
@@ -113,8 +113,18 @@ const EMULATOR_CONNECTION_STRING =
   'Endpoint=sb://localhost;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=SAS_KEY_VALUE;UseDevelopmentEmulator=true;';
 
 const allDocuments = yamlFiles().flatMap((file) => readYamlDocuments(file));
+/** Files a kustomization applies as patches: partial objects, validated once rendered. */
+const patchFiles = new Set(
+  allDocuments
+    .filter((d) => isKustomization(d.value))
+    .flatMap((d) =>
+      ((d.value as { patches?: { path?: string }[] }).patches ?? []).flatMap((patch) =>
+        patch.path === undefined ? [] : [path.join(path.dirname(d.file), patch.path)],
+      ),
+    ),
+);
 const sourceObjects = allDocuments.filter(
-  (d) => isKubeObject(d.value) && !isKustomization(d.value),
+  (d) => isKubeObject(d.value) && !isKustomization(d.value) && !patchFiles.has(d.file),
 );
 
 const base = kustomize(path.join(workerDir, 'base'));
@@ -122,6 +132,16 @@ const overlays = Object.fromEntries(
   OVERLAYS.map((name) => [name, kustomize(path.join(workerDir, 'overlays', name))]),
 ) as Record<(typeof OVERLAYS)[number], KubeObject[]>;
 const target = kustomize(targetDir);
+const withTokenRotation = kustomizeWith(
+  [path.join(workerDir, 'base')],
+  [path.join(workerDir, 'components/token-rotation')],
+  { namespace: 'podbus' },
+);
+const targetWithSelfRenewal = kustomizeWith(
+  [targetDir],
+  [path.join(targetDir, 'components/token-self-renewal')],
+  { namespace: 'challenges' },
+);
 const targetWithEgress = kustomizeWith(
   [targetDir],
   [
@@ -201,6 +221,8 @@ describe('deploy/: every file parses and every object validates', () => {
     ...OVERLAYS.map((o) => [`worker/overlays/${o}`, () => overlays[o]] as const),
     ['target-cluster', () => target],
     ['target-cluster + egress components', () => targetWithEgress],
+    ['worker/base + token-rotation component', () => withTokenRotation],
+    ['target-cluster + token-self-renewal component', () => targetWithSelfRenewal],
   ] as const)('kubectl kustomize %s renders objects that validate', (_name, rendered) => {
     const objects = rendered();
     expect(objects.length).toBeGreaterThan(0);
@@ -218,7 +240,7 @@ describe('deploy/: every file parses and every object validates', () => {
   });
 
   it('puts every namespaced object of the worker in podbus, of the target cluster in challenges', () => {
-    for (const objects of [base, ...Object.values(overlays)]) {
+    for (const objects of [base, withTokenRotation, ...Object.values(overlays)]) {
       for (const o of objects.filter((o) => o.kind !== 'Namespace')) {
         expect(`${o.kind}/${o.metadata.name}:${o.metadata.namespace}`).toBe(
           `${o.kind}/${o.metadata.name}:podbus`,
@@ -496,6 +518,148 @@ describe('deploy/worker: scaling overlays', () => {
     expect(autoscalers(overlays.keda)).toEqual(['ScaledObject']);
     expect(autoscalers(overlays['keda-connection-string'])).toEqual(['ScaledObject']);
     expect(autoscalers(overlays.hpa)).toEqual(['HorizontalPodAutoscaler']);
+    expect(autoscalers(overlays['workload-identity'])).toEqual(['ScaledObject']);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('deploy/worker/overlays/workload-identity: no secret anywhere', () => {
+  const objects = overlays['workload-identity'];
+  const wiDeployment = findObject<Deployment>(objects, 'Deployment', 'podbus');
+  const wiPod = wiDeployment.spec.template.spec;
+  const wiContainer = wiPod.containers[0] as Container;
+  const wiConfigMap = findObject(objects, 'ConfigMap', 'podbus-config') as KubeObject & {
+    data: Record<string, string>;
+  };
+
+  it('annotates the ServiceAccount with the client ID and labels the pod for the webhook', () => {
+    const sa = findObject(objects, 'ServiceAccount', 'podbus');
+    const annotations = sa.metadata.annotations as Record<string, string> | undefined;
+    expect(annotations?.['azure.workload.identity/client-id']).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+    expect(wiDeployment.spec.template.metadata.labels['azure.workload.identity/use']).toBe('true');
+    expect(wiPod.serviceAccountName).toBe('podbus');
+    // The webhook projects its own token volume; the API token stays unmounted.
+    expect(wiPod.automountServiceAccountToken).toBe(false);
+  });
+
+  it('mounts and references no Secret: Service Bus by namespace and credential', () => {
+    expect(JSON.stringify(objects)).not.toMatch(/secretKeyRef|secretTargetRef|"secret":/);
+    expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
+    expect(wiPod.volumes?.map((v) => v.name)).toEqual(['tmp', 'config']);
+    const env = Object.fromEntries((wiContainer.env ?? []).map((e) => [e.name, e.value]));
+    expect(env).not.toHaveProperty(CONNECTION_STRING_ENV);
+    expect(env[envVarFor('serviceBus.credential')]).toBe('workload-identity');
+    expect(env[envVarFor('serviceBus.fullyQualifiedNamespace')]).toMatch(
+      /\.servicebus\.windows\.net$/,
+    );
+  });
+
+  it("is a configuration podbus's own loader accepts: Entra ID for Service Bus and every cluster", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'podbus-wi-config-'));
+    try {
+      writeFileSync(path.join(dir, 'podbus.yaml'), wiConfigMap.data['podbus.yaml'] ?? '');
+      writeFileSync(path.join(dir, 'clusters.yaml'), wiConfigMap.data['clusters.yaml'] ?? '');
+      const env = Object.fromEntries(
+        (wiContainer.env ?? [])
+          .filter((e) => e.value !== undefined)
+          .map((e) => [e.name, e.value as string]),
+      );
+      const loaded = loadConfig({
+        file: path.join(dir, 'podbus.yaml'),
+        env,
+        overrides: { clustersFile: path.join(dir, 'clusters.yaml') },
+      });
+      expect(loaded.serviceBus).toMatchObject({ credential: 'workload-identity' });
+      expect(loaded.clusters.length).toBeGreaterThan(0);
+      for (const entry of loaded.clusters) {
+        expect(entry.auth).toMatchObject({ type: 'azure', credential: 'workload-identity' });
+        expect(entry.tokenFile).toBeUndefined();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('scales with KEDA through azure-workload pod identity', () => {
+    const so = findObject(objects, 'ScaledObject', 'podbus') as KubeObject & {
+      spec: {
+        triggers: { metadata: Record<string, string>; authenticationRef: { name: string } }[];
+      };
+    };
+    const trigger = so.spec.triggers[0];
+    expect(trigger?.metadata.namespace).toEqual(expect.any(String));
+    const auth = findObject(objects, 'TriggerAuthentication', trigger?.authenticationRef.name);
+    expect(auth.spec).toEqual({ podIdentity: { provider: 'azure-workload' } });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('token rotation: a CronJob in the worker cluster, self-renewal on the target clusters', () => {
+  type CronJob = KubeObject & {
+    spec: { schedule: string; jobTemplate: { spec: { template: { spec: PodSpec } } } };
+  };
+  const cronJob = findObject<CronJob>(withTokenRotation, 'CronJob', 'podbus-token-rotation');
+  const jobPod = cronJob.spec.jobTemplate.spec.template.spec;
+  const job = jobPod.containers[0] as Container;
+
+  it('runs podbus clusters rotate-token --all into the Secrets the worker mounts', () => {
+    expect(job.image).toBe(container.image);
+    expect(job.args).toEqual([
+      'clusters',
+      'rotate-token',
+      '--all',
+      '--config',
+      '/etc/podbus/podbus.yaml',
+      '--token-ttl',
+      '24h',
+      '--secret',
+      'podbus/podbus-cluster-{name}',
+    ]);
+    const volume = (pod: PodSpec) => pod.volumes?.find((v) => v.name === 'cluster-credentials');
+    expect(volume(jobPod)).toEqual(volume(podSpec));
+    expect(job.securityContext).toEqual(container.securityContext);
+  });
+
+  it('may only get and update the cluster token Secrets, by name', () => {
+    const role = findObject(withTokenRotation, 'Role', 'podbus-token-rotator') as KubeObject & {
+      rules: {
+        apiGroups: string[];
+        resources: string[];
+        resourceNames: string[];
+        verbs: string[];
+      }[];
+    };
+    expect(role.rules).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        resourceNames: clusters.map((c) => `podbus-cluster-${c.name}`),
+        verbs: ['get', 'update'],
+      },
+    ]);
+    expect(jobPod.serviceAccountName).toBe('podbus-token-rotator');
+    const binding = findObject(withTokenRotation, 'RoleBinding', 'podbus-token-rotator');
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'podbus-token-rotator', namespace: 'podbus' },
+    ]);
+  });
+
+  it('lets the podbus service account renew its own token on a target cluster, nothing more', () => {
+    const role = findObject(targetWithSelfRenewal, 'Role', 'podbus-token-self-renewal');
+    expect(role.rules).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['serviceaccounts/token'],
+        resourceNames: ['podbus'],
+        verbs: ['create'],
+      },
+    ]);
+    const binding = findObject(targetWithSelfRenewal, 'RoleBinding', 'podbus-token-self-renewal');
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'podbus', namespace: 'challenges' },
+    ]);
   });
 });
 
