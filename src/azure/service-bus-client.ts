@@ -37,13 +37,6 @@ export async function createServiceBusClient(
   return new ServiceBusClient(connection.fullyQualifiedNamespace, credential, options);
 }
 
-/** Where the client connects, for messages (never the connection string's key). */
-export function describeConnection(connection: ServiceBusConnection): string {
-  return connection.connectionString !== undefined
-    ? 'the connection string'
-    : `${connection.fullyQualifiedNamespace} with credential ${connection.credential}`;
-}
-
 /**
  * The error of the last attempt: when every retry of an operation failed with a retryable error
  * (UnauthorizedAccess is one), @azure/core-amqp throws an AggregateError with no message of its

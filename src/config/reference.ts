@@ -119,7 +119,7 @@ const INTRO = [
   "3. environment variables `PODBUS_*` (each option's name is its path in upper snake case);",
   '4. command-line flags, such as `--queue` or `--clusters-file` (see [cli.md](cli.md)).',
   '',
-  'Every command reads these sources the same way and checks the part of the configuration it uses: `podbus run` and `podbus local` all of it, `podbus enqueue` and `podbus dlq` the `serviceBus` section, `podbus clusters` `clustersFile` and `clusters`. Problems in sections a command does not use are left to the commands that use them; a misspelt section name is reported by every command.',
+  'Every command reads these sources the same way and checks the part of the configuration it uses: `podbus run` and `podbus local` all of it, `podbus enqueue` and `podbus dlq` the `serviceBus` and `azure` sections, `podbus clusters` `clustersFile`, `clusters` and `azure`. Problems in sections a command does not use are left to the commands that use them; a misspelt section name is reported by every command.',
   '',
   'In environment variables, lists are comma-separated (or a JSON list), maps are `name=value,name=value` (or a JSON object), booleans are `true`/`false`, and `PODBUS_CLUSTERS` is a JSON list of cluster entries.',
   '',
