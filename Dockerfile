@@ -26,7 +26,10 @@ COPY package.json package-lock.json ./
 # --ignore-scripts: no production dependency needs an install script, and skipping them keeps
 # the build free of arbitrary code and of compilers. Then drop what only editors and humans read
 # (type declarations, dependency source maps, READMEs and changelogs; licenses stay): about 40 MB,
-# mostly @kubernetes/client-node's generated models.
+# mostly @kubernetes/client-node's generated models. Browser-only builds go too: Node resolves the
+# Azure packages' "import"/"require" exports, never their "browser"/"react-native"/"workerd" ones,
+# and @azure/msal-browser (11 MB) is reached only from @azure/identity's browser build.
+# test/system/image.test.ts imports every production dependency in the image to hold this.
 RUN if [ -n "$BUILD_CA_CERTS" ]; then \
       printf '%s\n' "$BUILD_CA_CERTS" > /tmp/build-ca.pem && export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; \
     fi \
@@ -34,7 +37,9 @@ RUN if [ -n "$BUILD_CA_CERTS" ]; then \
  && rm -rf /tmp/npm-cache /tmp/build-ca.pem \
  && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
       -o -name '*.map' -o -iname 'readme*' -o -iname 'changelog*' -o -iname 'history.md' \) -delete \
- && rm -rf node_modules/@types
+ && rm -rf node_modules/@types node_modules/@azure/msal-browser \
+      node_modules/@azure/*/dist/browser node_modules/@azure/*/dist/react-native \
+      node_modules/@azure/*/dist/workerd
 
 # --- build: dev dependencies + TypeScript compile ---------------------------------------------
 # The emulator packages are built here too: podbus's sources import their types.

@@ -35,6 +35,7 @@ const MAX_IMAGE_BYTES = 400e6;
 
 const pkg = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
   version: string;
+  dependencies: Record<string, string>;
 };
 
 let image: PodbusImage;
@@ -159,6 +160,36 @@ describe('podbus image: runs hardened (read-only root, tmpfs /tmp, no capabiliti
       emulatorCode: false,
       x509: false,
     });
+  });
+});
+
+describe('podbus image: what the build prunes', () => {
+  // The Dockerfile deletes type declarations, source maps and browser-only builds from
+  // node_modules. Each production dependency must still load, under the "import" condition the
+  // worker's own ESM uses, and a credential of @azure/identity (whose browser build pulled in
+  // the pruned @azure/msal-browser) must still be constructible.
+  it('keeps every production dependency importable', async () => {
+    const probe = `
+      import { readFileSync } from 'node:fs';
+      const { dependencies } = JSON.parse(readFileSync('/app/package.json', 'utf8'));
+      const failed = [];
+      for (const name of Object.keys(dependencies)) {
+        await import(name).catch((error) => failed.push(name + ': ' + error.message));
+      }
+      const { DefaultAzureCredential } = await import('@azure/identity');
+      new DefaultAzureCredential();
+      console.log(JSON.stringify({ loaded: Object.keys(dependencies).length, failed }));`;
+    const run = await runToCompletion(
+      podbusContainer()
+        .withEntrypoint(['node'])
+        .withWorkingDir('/app')
+        .withCommand(['--input-type=module', '-e', probe]),
+    );
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    const report = JSON.parse(run.stdout) as { loaded: number; failed: string[] };
+    expect(report.failed).toEqual([]);
+    expect(report.loaded).toBe(Object.keys(pkg.dependencies).length);
   });
 });
 
