@@ -27,21 +27,42 @@ export function serviceBusAuthFix(
       ? `the connection string's key lacks the ${right} right on ${resource}: use a policy with ${right}`
       : `the identity lacks the ${right} right on ${resource}: assign it the ${role} role on that queue (or the namespace) to its object ID (az role assignment create --role "${role}" --assignee-object-id <object id> --scope <queue resource ID>); see README, "Deploying with workload identity"`;
   }
-  if (text.includes('InvalidAudience')) {
-    return "Service Bus refused the token as issued for another audience: the identity must get its token from the Entra ID of the namespace's cloud (azure.authorityHost, AZURE_AUTHORITY_HOST), e.g. a *.servicebus.usgovcloudapi.net namespace takes tokens from https://login.microsoftonline.us";
-  }
-  if (text.includes('ExpiredToken')) {
-    return "Service Bus refused the token as expired: check this machine's clock (NTP) and the token issuer's; podbus requests a new token before the current one expires";
-  }
-  if (text.includes('InvalidIssuer')) {
-    return "Service Bus does not trust the token's issuer: the identity must belong to the namespace's Entra ID tenant (AZURE_TENANT_ID), and the namespace must accept Entra ID tokens";
-  }
-  if (text.includes('InvalidSignature')) {
-    return "Service Bus could not verify the token's signature: it was not issued by the namespace's Entra ID tenant (check azure.authorityHost)";
+  // The service words its token refusals the same for SAS and Entra ID tokens: the fix depends
+  // on which one podbus sent.
+  const refusal = /\b(InvalidAudience|ExpiredToken|InvalidIssuer|InvalidSignature)\b/.exec(
+    text,
+  )?.[1];
+  if (refusal !== undefined) {
+    const fixes = connection.connectionString !== undefined ? SAS_TOKEN_FIXES : ENTRA_TOKEN_FIXES;
+    return fixes[refusal as TokenRefusal];
   }
   if (connection.connectionString === undefined) return credentialFix(error, connection.credential);
   return undefined;
 }
+
+type TokenRefusal = 'InvalidAudience' | 'ExpiredToken' | 'InvalidIssuer' | 'InvalidSignature';
+
+const ENTRA_TOKEN_FIXES: Record<TokenRefusal, string> = {
+  InvalidAudience:
+    "Service Bus refused the token as issued for another audience: the identity must get its token from the Entra ID of the namespace's cloud (azure.authorityHost, AZURE_AUTHORITY_HOST), e.g. a *.servicebus.usgovcloudapi.net namespace takes tokens from https://login.microsoftonline.us",
+  ExpiredToken:
+    "Service Bus refused the token as expired: check this machine's clock (NTP) and the token issuer's; podbus requests a new token before the current one expires",
+  InvalidIssuer:
+    "Service Bus does not trust the token's issuer: the identity must belong to the namespace's Entra ID tenant (AZURE_TENANT_ID), and the namespace must accept Entra ID tokens",
+  InvalidSignature:
+    "Service Bus could not verify the token's signature: it was not issued by the namespace's Entra ID tenant (check azure.authorityHost)",
+};
+
+const SAS_TOKEN_FIXES: Record<TokenRefusal, string> = {
+  InvalidAudience:
+    "Service Bus refused the connection string's token as meant for another resource: check the Endpoint (and EntityPath, if any) of the connection string against the namespace and queue",
+  ExpiredToken:
+    "Service Bus refused the connection string's token as expired: check this machine's clock (NTP); the SDK signs a new token from the key before each one expires",
+  InvalidIssuer:
+    "Service Bus does not accept the connection string's token issuer: check that SharedAccessKeyName names a policy of this namespace (or of the queue, with EntityPath)",
+  InvalidSignature:
+    "Service Bus could not verify the connection string's signature: the SharedAccessKey does not belong to the SharedAccessKeyName on this namespace (copy both from the same policy again)",
+};
 
 /** A credential that could not get a token (no identity here, or Entra ID refused it). */
 export function credentialFix(error: unknown, kind: CredentialKind): string | undefined {

@@ -54,7 +54,9 @@ export function describeServiceBusError(thrown: unknown, settings: ServiceBusSet
       case 'MessagingEntityNotFound':
         return `queue "${queue}" does not exist in this namespace: check --queue / serviceBus.queueName (${first})`;
       case 'UnauthorizedAccess':
-        return `Service Bus refused the credentials: check ${CONNECTION_STRING_ENV} (the key or its rights: sending needs Send, the dlq commands need Listen) (${first})`;
+        return settings.connectionString !== undefined
+          ? `Service Bus refused the credentials: check ${CONNECTION_STRING_ENV} (the key or its rights: sending needs Send, the dlq commands need Listen) (${first})`
+          : `Service Bus refused the identity: check its role assignments on the queue (sending needs Azure Service Bus Data Sender, the dlq commands Data Receiver) (${first})`;
       case 'ServiceCommunicationProblem':
       case 'ServiceTimeout':
         return `cannot reach Service Bus: check ${settings.connectionString !== undefined ? 'the Endpoint of the connection string' : 'serviceBus.fullyQualifiedNamespace'} and the network (${first})`;

@@ -1,3 +1,4 @@
+import { ServiceBusError } from '@azure/service-bus';
 import { describe, expect, it } from '@jest/globals';
 
 import { credentialFix, serviceBusAuthFix } from '../../../src/azure/auth-failures.js';
@@ -48,6 +49,21 @@ describe('serviceBusAuthFix', () => {
     expect(serviceBusAuthFix(refused(text), entra)).toMatch(fix);
   });
 
+  // The service words these the same for a SAS token: a wrong key is an InvalidSignature too.
+  it.each([
+    ['InvalidSignature: The token has an invalid signature.', /SharedAccessKey does not belong/],
+    [
+      'InvalidAudience: The authorization header contains a token with a wrong audience.',
+      /check the Endpoint \(and EntityPath/,
+    ],
+    ["ExpiredToken: The token is expired. Expiration time: '2026-01-01 00:00:00Z'", /NTP/],
+    ['InvalidIssuer: Token issuer is invalid.', /SharedAccessKeyName names a policy/],
+  ])('connection string: %s', (text, fix) => {
+    const advice = serviceBusAuthFix(refused(text), sas);
+    expect(advice).toMatch(fix);
+    expect(advice).not.toMatch(/Entra ID tenant|azure\.authorityHost|AZURE_TENANT_ID/);
+  });
+
   it('says nothing about failures that are not authentication', () => {
     expect(serviceBusAuthFix(new Error('connect ECONNREFUSED'), entra)).toBeUndefined();
     expect(serviceBusAuthFix(new Error('connect ECONNREFUSED'), sas)).toBeUndefined();
@@ -92,5 +108,22 @@ describe('describeServiceBusError', () => {
         maxAutoLockRenewalDurationMs: 1,
       }),
     ).toContain("no shared access key named 'x'");
+  });
+});
+
+describe('describeServiceBusError: a refusal with no specific fix', () => {
+  const plainRefusal = new ServiceBusError('Unauthorized access.', 'UnauthorizedAccess');
+  const settings = { queueName: 'q', maxConcurrentCalls: 1, maxAutoLockRenewalDurationMs: 1 };
+
+  it('points a connection-string user at the connection string', () => {
+    expect(describeServiceBusError(plainRefusal, { ...sas, ...settings })).toMatch(
+      /^Service Bus refused the credentials: check PODBUS_SERVICE_BUS_CONNECTION_STRING/,
+    );
+  });
+
+  it("points an Entra ID user at the identity's role assignments, not a connection string", () => {
+    const text = describeServiceBusError(plainRefusal, { ...entra, ...settings });
+    expect(text).toMatch(/^Service Bus refused the identity: check its role assignments/);
+    expect(text).not.toContain('CONNECTION_STRING');
   });
 });
