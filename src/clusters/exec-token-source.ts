@@ -1,8 +1,7 @@
-import { execFile } from 'node:child_process';
-
 import { scrubText } from '../shared/redaction.js';
 import type { ExecClusterAuth } from './cluster-entry.js';
 import { ClusterError } from './errors.js';
+import { runCommand, type RunCommand } from './exec-plugin-process.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
 import type { TokenSource } from './token-source.js';
 
@@ -13,39 +12,6 @@ import type { TokenSource } from './token-source.js';
  * (without one, until the API server answers 401), as kubectl does. The token and the plugin's
  * output are never logged; its stderr is shown, scrubbed, when it fails.
  */
-export interface ExecResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** Set when the command could not be started (ENOENT) or timed out. */
-  readonly error?: NodeJS.ErrnoException;
-}
-
-export type RunCommand = (
-  command: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-) => Promise<ExecResult>;
-
-export const runCommand: RunCommand = (command, args, env, timeoutMs) =>
-  new Promise((resolve) => {
-    execFile(
-      command,
-      [...args],
-      { env, timeout: timeoutMs, maxBuffer: 1024 * 1024, windowsHide: true },
-      (error, stdout, stderr) => {
-        const failure = error as (NodeJS.ErrnoException & { code?: unknown }) | null;
-        resolve({
-          code: failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null,
-          stdout,
-          stderr,
-          ...(failure !== null && typeof failure.code !== 'number' && { error: failure }),
-        });
-      },
-    );
-  });
-
 export interface ExecTokenSourceOptions {
   readonly cluster: string;
   readonly server: string;
@@ -98,7 +64,7 @@ export class ExecTokenSource implements TokenSource {
       },
     };
     const env = {
-      ...(this.options.env ?? process.env),
+      ...withoutPodbusSettings(this.options.env ?? process.env),
       ...auth.env,
       KUBERNETES_EXEC_INFO: JSON.stringify(execInfo),
     };
@@ -120,8 +86,9 @@ export class ExecTokenSource implements TokenSource {
         `not found${auth.installHint ? `: ${auth.installHint}` : ' (is it installed and on PATH?)'}`,
       );
     }
+    if (result.error?.code === 'ETIMEDOUT') fail(`did not finish within ${auth.timeoutSeconds} s`);
     if (result.error !== undefined)
-      fail(`did not finish within ${auth.timeoutSeconds} s (${result.error.code ?? 'error'})`);
+      fail(`${result.error.message} (${result.error.code ?? 'error'})`);
     if (result.code !== 0) {
       fail(
         `exited with ${result.code}: ${scrubText(lastLines(result.stderr)) || '(no output on stderr)'}`,
@@ -161,6 +128,15 @@ export function parseExecCredential(
   const expiresAt = Date.parse(String(status.expirationTimestamp));
   if (Number.isNaN(expiresAt)) return 'printed an expirationTimestamp that is not an RFC 3339 time';
   return { token: status.token, expiresAt };
+}
+
+/**
+ * The plugin inherits the worker's environment as kubectl's plugins do, minus podbus's own
+ * settings (PODBUS_*: the Service Bus connection string among them), which no plugin needs;
+ * what a plugin does need goes in the entry's `env`.
+ */
+function withoutPodbusSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('PODBUS_')));
 }
 
 function lastLines(text: string): string {

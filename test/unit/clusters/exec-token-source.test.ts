@@ -2,11 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 
 import type { ExecClusterAuth } from '../../../src/clusters/cluster-entry.js';
 import { ClusterError } from '../../../src/clusters/errors.js';
-import {
-  ExecTokenSource,
-  type ExecResult,
-  type RunCommand,
-} from '../../../src/clusters/exec-token-source.js';
+import type { ExecResult, RunCommand } from '../../../src/clusters/exec-plugin-process.js';
+import { ExecTokenSource } from '../../../src/clusters/exec-token-source.js';
 
 const auth: ExecClusterAuth = {
   type: 'exec',
@@ -67,6 +64,26 @@ describe('ExecTokenSource (client.authentication.k8s.io ExecCredential)', () => 
     now = Date.parse('2026-12-05T11:00:00Z');
     expect(await source.current()).toBe('second');
     expect(calls).toHaveLength(2);
+  });
+
+  it("passes the worker's environment on without podbus's own settings (its secrets)", async () => {
+    const { run, calls } = plugin([ok(credential('t'))]);
+    const source = new ExecTokenSource({
+      cluster: 'aks',
+      server: 'https://a',
+      auth,
+      run,
+      env: {
+        PATH: '/bin',
+        AZURE_CLIENT_ID: 'client',
+        PODBUS_SERVICE_BUS_CONNECTION_STRING: 'Endpoint=sb://x/;SharedAccessKey=secret',
+      },
+    });
+    await source.current();
+    expect(calls[0]!.env.PATH).toBe('/bin');
+    expect(calls[0]!.env.AZURE_CLIENT_ID).toBe('client');
+    expect(calls[0]!.env.AAD_LOGIN_METHOD).toBe('workloadidentity');
+    expect(calls[0]!.env).not.toHaveProperty('PODBUS_SERVICE_BUS_CONNECTION_STRING');
   });
 
   it('keeps a token without expiry until a 401, then asks again', async () => {
