@@ -11,6 +11,15 @@ import type { TokenSource } from './token-source.js';
 /** How long before expiry a token is replaced (AKS refuses an expired one outright). */
 export const AZURE_REFRESH_MARGIN_MS = 5 * 60_000;
 
+/**
+ * How long one token request may take. Every call to the cluster waits for the token, so an
+ * Entra ID endpoint that never answers must fail those calls, not hold them.
+ */
+export const AZURE_TOKEN_TIMEOUT_MS = 30_000;
+
+/** After a failed renewal, how long the still-valid token is used before asking again. */
+export const AZURE_RETRY_AFTER_FAILURE_MS = 30_000;
+
 export interface AzureTokenSourceOptions {
   readonly cluster: string;
   readonly auth: AzureClusterAuth;
@@ -65,16 +74,24 @@ export class AzureTokenSource implements TokenSource {
         this.options.credential ?? (() => createCredential(auth.credential, auth.identity))
       )();
       const credential = await this.credential;
-      const got = await credential.getToken(auth.scope);
-      if (got === null) throw new Error('the credential returned no token');
-      const refreshAt = Math.min(
-        got.expiresOnTimestamp - AZURE_REFRESH_MARGIN_MS,
-        got.refreshAfterTimestamp ?? Number.POSITIVE_INFINITY,
+      const got = await withDeadline(
+        credential.getToken(auth.scope, {
+          abortSignal: AbortSignal.timeout(AZURE_TOKEN_TIMEOUT_MS),
+        }),
+        AZURE_TOKEN_TIMEOUT_MS,
       );
-      this.token = { value: got.token, refreshAt, expiresAt: got.expiresOnTimestamp };
+      if (got === null) throw new Error('the credential returned no token');
+      this.token = {
+        value: got.token,
+        refreshAt: this.refreshTime(got.expiresOnTimestamp, got.refreshAfterTimestamp),
+        expiresAt: got.expiresOnTimestamp,
+      };
     } catch (error) {
-      // A token that has not expired yet still works: keep it and try again on the next call.
-      if (this.token !== undefined && this.now() < this.token.expiresAt) {
+      // A token that has not expired yet still works: keep it, and ask again after a pause
+      // rather than on every call (one warning per pause, not one per API call).
+      const now = this.now();
+      if (this.token !== undefined && now < this.token.expiresAt) {
+        this.token.refreshAt = Math.min(now + AZURE_RETRY_AFTER_FAILURE_MS, this.token.expiresAt);
         this.logger.warn(
           { cluster, error: scrubText(messageOf(error)) },
           'could not renew the Entra ID token; using the current one until it expires',
@@ -91,6 +108,32 @@ export class AzureTokenSource implements TokenSource {
       });
     }
   }
+
+  /**
+   * Five minutes before expiry, or the credential's refresh time if earlier; a token that lives
+   * less than the margin (or an issuer whose clock runs behind) is renewed half-way through
+   * its remaining life instead of on every call.
+   */
+  private refreshTime(expiresAt: number, refreshAfter: number | undefined): number {
+    const now = this.now();
+    const planned = Math.min(
+      expiresAt - AZURE_REFRESH_MARGIN_MS,
+      refreshAfter ?? Number.POSITIVE_INFINITY,
+    );
+    return planned > now ? planned : now + Math.max(0, expiresAt - now) / 2;
+  }
+}
+
+/** getToken honours its abort signal only on some paths: the deadline holds on all of them. */
+function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the credential did not answer within ${ms / 1000} s`)),
+      ms,
+    );
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 function messageOf(error: unknown): string {

@@ -1,8 +1,13 @@
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 
 import { DEFAULT_IDENTITY_SETTINGS } from '../../../src/azure/credential.js';
-import { AzureTokenSource } from '../../../src/clusters/azure-token-source.js';
+import {
+  AZURE_RETRY_AFTER_FAILURE_MS,
+  AZURE_TOKEN_TIMEOUT_MS,
+  AzureTokenSource,
+} from '../../../src/clusters/azure-token-source.js';
+import { silentLogger } from '../../../src/clusters/logger.js';
 import { AKS_SCOPE, type AzureClusterAuth } from '../../../src/clusters/cluster-entry.js';
 
 const auth: AzureClusterAuth = {
@@ -80,6 +85,69 @@ describe('AzureTokenSource', () => {
     await source.current();
     now = HOUR - 60_000;
     expect(await source.current()).toBe('a');
+  });
+
+  it('after a failed renewal, asks again after a pause, not on every call', async () => {
+    let now = 0;
+    const { fake, scopes } = credential([
+      { token: 'a', expiresOnTimestamp: HOUR },
+      new Error('Entra ID unreachable'),
+      { token: 'b', expiresOnTimestamp: 2 * HOUR },
+    ]);
+    const warnings: string[] = [];
+    const source = new AzureTokenSource({
+      cluster: 'aks',
+      auth,
+      now: () => now,
+      credential: async () => fake,
+      logger: { ...silentLogger, warn: (_fields, message) => warnings.push(message) },
+    });
+    await source.current();
+    now = HOUR - 4 * 60_000;
+    for (let call = 0; call < 100; call += 1) expect(await source.current()).toBe('a');
+    expect(scopes).toHaveLength(2);
+    expect(warnings).toHaveLength(1);
+    now += AZURE_RETRY_AFTER_FAILURE_MS;
+    expect(await source.current()).toBe('b');
+    expect(scopes).toHaveLength(3);
+  });
+
+  it('renews a token shorter-lived than the margin half-way, not on every call', async () => {
+    let now = 0;
+    const { fake, scopes } = credential([
+      { token: 'a', expiresOnTimestamp: 2 * 60_000 },
+      { token: 'b', expiresOnTimestamp: 4 * 60_000 },
+    ]);
+    const source = new AzureTokenSource({
+      cluster: 'aks',
+      auth,
+      now: () => now,
+      credential: async () => fake,
+    });
+    expect(await source.current()).toBe('a');
+    now = 60_000 - 1;
+    expect(await source.current()).toBe('a');
+    expect(scopes).toHaveLength(1);
+    now = 60_000;
+    expect(await source.current()).toBe('b');
+  });
+
+  it('fails a token request that never answers instead of holding the calls', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+    try {
+      const hanging: TokenCredential = { getToken: () => new Promise(() => {}) };
+      const source = new AzureTokenSource({
+        cluster: 'aks',
+        auth,
+        credential: async () => hanging,
+      });
+      const pending = source.current();
+      const outcome = expect(pending).rejects.toThrow(/the credential did not answer within 30 s/);
+      await jest.advanceTimersByTimeAsync(AZURE_TOKEN_TIMEOUT_MS);
+      await outcome;
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('fails with what to fix when no token can be had', async () => {
