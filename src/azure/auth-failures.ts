@@ -1,5 +1,6 @@
 import type { CredentialKind } from './credential.js';
 import { lastAttemptError, type ServiceBusConnection } from './service-bus-client.js';
+import { errorMessage } from '../shared/error-message.js';
 
 /**
  * What to fix when Service Bus or Entra ID refuses podbus's identity: the service's own words
@@ -11,7 +12,7 @@ export function serviceBusAuthFix(
   connection: ServiceBusConnection,
 ): string | undefined {
   const error = lastAttemptError(thrown);
-  const text = messageOf(error);
+  const text = errorMessage(error);
   const missingRight = /'(Listen|Send|Manage)' claim\(s\) are required.*?Resource: '([^']*)'/s.exec(
     text,
   );
@@ -67,7 +68,7 @@ const SAS_TOKEN_FIXES: Record<TokenRefusal, string> = {
 /** A credential that could not get a token (no identity here, or Entra ID refused it). */
 export function credentialFix(error: unknown, kind: CredentialKind): string | undefined {
   const name = (error as { name?: unknown } | null)?.name;
-  const text = messageOf(error);
+  const text = errorMessage(error);
   if (name === 'CredentialSetupError') return text;
   const aadsts = /AADSTS(\d+)/.exec(text)?.[1];
   if (aadsts !== undefined) {
@@ -100,8 +101,4 @@ export function credentialFix(error: unknown, kind: CredentialKind): string | un
     return `no Entra ID credential is available for credential ${kind}: ${how[kind]}`;
   }
   return undefined;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

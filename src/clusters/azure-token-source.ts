@@ -7,6 +7,7 @@ import type { AzureClusterAuth } from './cluster-entry.js';
 import { ClusterError } from './errors.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
 import type { TokenSource } from './token-source.js';
+import { errorMessage } from '../shared/error-message.js';
 
 /** How long before expiry a token is replaced (AKS refuses an expired one outright). */
 export const AZURE_REFRESH_MARGIN_MS = 5 * 60_000;
@@ -93,7 +94,7 @@ export class AzureTokenSource implements TokenSource {
       if (this.token !== undefined && now < this.token.expiresAt) {
         this.token.refreshAt = Math.min(now + AZURE_RETRY_AFTER_FAILURE_MS, this.token.expiresAt);
         this.logger.warn(
-          { cluster, error: scrubText(messageOf(error)) },
+          { cluster, error: scrubText(errorMessage(error)) },
           'could not renew the Entra ID token; using the current one until it expires',
         );
         return;
@@ -136,10 +137,6 @@ function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 function firstLine(error: unknown): string {
-  return messageOf(error).split('\n')[0] ?? '';
+  return errorMessage(error).split('\n')[0] ?? '';
 }
