@@ -17,6 +17,8 @@ import {
   type RotationAccess,
 } from '../clusters/onboarding/rotate.js';
 import { loadClusterSettings } from '../config/load-config.js';
+import { errorMessage } from '../shared/error-message.js';
+import { scrubText } from '../shared/redaction.js';
 import { clustersSources, dnsLabel, type ClustersFileFlags } from './clusters-actions.js';
 import { configOrUsageError } from './config-sources.js';
 import { CliUsageError, EXIT } from './exit-codes.js';
@@ -100,9 +102,10 @@ export async function runClustersRotateToken(
         `${entry.name}: new token for ${entry.namespace}/${serviceAccount}${issued.expiresAt ? `, expires ${issued.expiresAt}` : ''}, written to ${where}`,
       );
     } catch (error) {
-      if (!(error instanceof OnboardingError)) throw error;
+      // One entry's failure (a refused request, a read-only directory, a full disk) must not
+      // stop the others: in a CronJob every later cluster's token would expire with it.
       failed++;
-      err(`podbus: ${entry.name}: ${error.message}`);
+      err(`podbus: ${entry.name}: ${scrubText(errorMessage(error))}`);
     }
   }
   if (chosen.length === 0)

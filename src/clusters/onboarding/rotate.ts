@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, rename, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -100,14 +100,30 @@ function entryCoreApi(entry: ClusterEntry, token: string): CoreV1Api {
 }
 
 /**
- * Replaces the token file atomically (a new file renamed over the old, mode 0600): the worker
- * never reads half a token, and the new inode tells its FileTokenSource to read it again.
+ * Replaces the token file atomically (a new file, flushed to disk, renamed over the old): the
+ * worker never reads half a token, and the new inode tells its FileTokenSource to read it again.
+ * The new file keeps the old one's mode and, where this process may set it, its owner, so a
+ * rotation run as another user than the worker's does not lock the worker out of its token;
+ * a first file is 0600.
  */
 export async function writeTokenFile(path: string, token: string): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}`);
+  const previous = await stat(path).catch(() => undefined);
+  const mode = previous === undefined ? 0o600 : previous.mode & 0o777;
   try {
-    await writeFile(temp, `${token}\n`, { mode: 0o600 });
-    await chmod(temp, 0o600);
+    const file = await open(temp, 'wx', mode);
+    try {
+      await file.writeFile(`${token}\n`);
+      await file.chmod(mode);
+      if (previous !== undefined) {
+        await file.chown(previous.uid, previous.gid).catch(() => {
+          // Not allowed for an unprivileged user: the file is theirs, with the old mode.
+        });
+      }
+      await file.sync();
+    } finally {
+      await file.close();
+    }
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });

@@ -5,13 +5,14 @@
  * context, written atomically to the tokenFile or into the Secret of the worker's cluster that
  * the worker mounts.
  */
-import { readFile, stat, writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, readFile, stat, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 import {
   startKubernetesEmulator,
@@ -56,6 +57,12 @@ async function works(token: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** Read-only even for root (which ignores mode bits): the immutable attribute there. */
+async function setWritable(directory: string, writable: boolean): Promise<void> {
+  if (process.getuid?.() === 0) execFileSync('chattr', [writable ? '-i' : '+i', directory]);
+  else await chmod(directory, writable ? 0o755 : 0o555);
 }
 
 const rotate = (...args: string[]) =>
@@ -177,6 +184,45 @@ describe('clusters rotate-token', () => {
     expect(token).not.toBe('old');
     expect(await works(token)).toBe(true);
     expect(Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString('utf8')).toBe(east.caPem);
+  });
+
+  test("--all renews every entry it can: one entry's failure does not stop the rest", async () => {
+    // An entry whose tokenFile cannot be replaced (its directory is read-only), listed first.
+    const [eastEntry] = parse(await readFile(clustersFile, 'utf8')) as Record<string, unknown>[];
+    const locked = join(dir, 'locked');
+    await mkdir(locked);
+    await writeFile(join(locked, 'broken.token'), 'old\n');
+    const twoEntries = join(dir, 'two-clusters.yaml');
+    await writeFile(
+      twoEntries,
+      stringify([
+        { ...eastEntry, name: 'broken', tokenFile: join(locked, 'broken.token') },
+        { ...eastEntry, tokenFile },
+      ]),
+    );
+    await setWritable(locked, false);
+    await chmod(tokenFile, 0o640);
+    const before = (await readFile(tokenFile, 'utf8')).trim();
+    const run = await runCli([
+      'clusters',
+      'rotate-token',
+      '--all',
+      '--context',
+      'east',
+      '--kubeconfig',
+      kubeconfig,
+      '--clusters-file',
+      twoEntries,
+    ]);
+    await setWritable(locked, true);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^podbus: broken: (EPERM|EACCES): .*locked/m);
+    expect(run.stdout).toMatch(/^east: new token for challenges\/podbus/m);
+    const after = (await readFile(tokenFile, 'utf8')).trim();
+    expect(after).not.toBe(before);
+    expect(await works(after)).toBe(true);
+    // The renewed file keeps the mode the operator gave the old one.
+    expect((await stat(tokenFile)).mode & 0o777).toBe(0o640);
   });
 
   test('names what is wrong with the call', async () => {
