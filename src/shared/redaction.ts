@@ -34,6 +34,10 @@ const TEXT_PATTERNS: readonly (readonly [RegExp, string])[] = [
   [/(\bBearer\s+)[A-Za-z0-9\-._~+/]{8,}=*/gi, `$1${REDACTED}`],
   // JSON Web Tokens (Kubernetes service-account tokens are JWTs)
   [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  // JSON members naming a secret inside free text, also JSON-escaped inside a JSON string:
+  // a plugin's ExecCredential dumped on stderr, {"status":{"token":"sha256~..."}} (tokens that
+  // are not JWTs have no shape of their own)
+  [new RegExp(`(\\\\?"(?:${SECRET_KEY})\\\\?"\\s*:\\s*\\\\?")[^"\\\\]+`, 'gi'), `$1${REDACTED}`],
   // key=value pairs naming a secret: token=..., password=..., client_secret=...
   [
     /(\b(?:[a-z_]*token|password|secret|client_secret|api[_-]?key)=)[^&;"'\s\\]+/gi,

@@ -24,6 +24,15 @@ describe('scrubText', () => {
       'token=[REDACTED]&x=1 password=[REDACTED] secret=[REDACTED] api_key=[REDACTED]',
     ],
     ['https://user:pass@host/x', 'https://user:[REDACTED]@host/x'],
+    // An exec plugin's ExecCredential on stderr: tokens that are not JWTs have no shape.
+    [
+      'verbose: {"status":{"token":"sha256~Zx9AbCdEf","expirationTimestamp":"2026-12-05T11:00:00Z"}}',
+      'verbose: {"status":{"token":"[REDACTED]","expirationTimestamp":"2026-12-05T11:00:00Z"}}',
+    ],
+    [
+      '{"access_token": "ya29.a0AfH6", "expires_in": 3599}',
+      '{"access_token": "[REDACTED]", "expires_in": 3599}',
+    ],
   ])('%s', (input, expected) => {
     expect(scrubText(input)).toBe(expected);
   });
@@ -36,6 +45,19 @@ describe('scrubText', () => {
 });
 
 describe('scrubJsonLine', () => {
+  it('redacts a secret-named member JSON-escaped inside a string value', () => {
+    const line = JSON.stringify({
+      msg: 'exec plugin failed',
+      stderr: '{"status":{"token":"sha256~Zx9AbCdEf"},"tokenFile":"/var/run/token"}',
+    });
+    const scrubbed = scrubJsonLine(line);
+    expect(scrubbed).not.toContain('Zx9AbCdEf');
+    expect(JSON.parse(scrubbed)).toEqual({
+      msg: 'exec plugin failed',
+      stderr: '{"status":{"token":"[REDACTED]"},"tokenFile":"/var/run/token"}',
+    });
+  });
+
   it('redacts secret-named members at any depth and keeps the line valid JSON', () => {
     const line = JSON.stringify({
       a: {
