@@ -38,8 +38,9 @@ export interface EntraAuthOptions {
   readonly audiences?: readonly string[];
   readonly roleAssignments?: readonly RoleAssignment[];
   /**
-   * Also grant the roles named in the token's `roles` claim, namespace-wide (an emulator
-   * shortcut: the real service reads only role assignments). @defaultValue true
+   * Also grant the roles named in the token's `roles` claim, namespace-wide. An emulator
+   * shortcut for hand-made test tokens, off by default: the real service reads only role
+   * assignments, so a test relying on it would pass where Azure refuses. @defaultValue false
    */
   readonly rolesFromToken?: boolean;
 }
@@ -121,7 +122,7 @@ export class EntraTokenVerifier {
     const principalId = typeof oid === 'string' ? oid : '';
     const ids = new Set([principalId, ...(Array.isArray(groups) ? groups.map(String) : [])]);
     const fromToken =
-      this.options.rolesFromToken !== false && Array.isArray(roles)
+      this.options.rolesFromToken === true && Array.isArray(roles)
         ? roles.flatMap((r) => rightsOfRole(String(r)) ?? [])
         : [];
     const assigned = this.assignments.filter((a) => ids.has(a.principalId));

@@ -34,6 +34,7 @@ const tenant = randomUUID();
 const issuer = `https://sts.windows.net/${tenant}/`;
 const receiverOid = randomUUID();
 const senderGroup = randomUUID();
+const ownerOid = randomUUID();
 
 interface Key {
   kid: string;
@@ -108,6 +109,7 @@ beforeAll(async () => {
       roleAssignments: [
         { principalId: receiverOid, role: 'Azure Service Bus Data Receiver', scope: 'challenges' },
         { principalId: senderGroup, role: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39' },
+        { principalId: ownerOid, role: 'Azure Service Bus Data Owner' },
       ],
     },
   });
@@ -140,10 +142,16 @@ async function client(
 }
 
 describe('Entra ID tokens on $cbs', () => {
-  it('lets a Data Owner (roles claim) send and receive', async () => {
-    const owner = token({ roles: ['Azure Service Bus Data Owner'] });
+  it('lets a Data Owner (assigned to its oid) send and receive', async () => {
+    const owner = token({ oid: ownerOid });
     expect(await client(owner, 'send')).toEqual({ ok: true });
     expect(await client(owner, 'receive')).toEqual({ ok: true, received: 1 });
+  });
+
+  it('grants nothing for a roles claim, as the service reads only role assignments', async () => {
+    const claimed = await client(token({ roles: ['Azure Service Bus Data Owner'] }), 'send');
+    expect(claimed).toMatchObject({ ok: false, code: 'UnauthorizedAccess' });
+    expect(claimed.message).toMatch(/'Send' claim\(s\) are required/);
   });
 
   it('gives a Data Sender (assigned to its group, by role ID) Send and not Listen', async () => {
@@ -201,9 +209,7 @@ describe('Entra ID tokens on $cbs', () => {
   it('fetches the keys again when a token names a new one (rotation)', async () => {
     const before = jwksRequests;
     published.push(newKey());
-    expect(await client(token({ roles: ['Azure Service Bus Data Sender'] }), 'send')).toEqual({
-      ok: true,
-    });
+    expect(await client(token({ oid: ownerOid }), 'send')).toEqual({ ok: true });
     expect(jwksRequests).toBeGreaterThan(before);
   });
 });
