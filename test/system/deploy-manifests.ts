@@ -2,9 +2,10 @@
 // YAML under deploy/, render kustomizations with kubectl, and validate Kubernetes objects.
 //
 // Built-in kinds are validated with kubernetes-models (the OpenAPI schemas of Kubernetes
-// itself). KEDA's custom resources, which kubernetes-models does not know, are validated against
-// KEDA's own CRD schemas (test/system/fixtures/schemas/, copied from kedacore/keda v2.20.2) with
-// ajv, made strict about unknown fields the way the API server's strict field validation is.
+// itself). Custom resources, which kubernetes-models does not know, are validated against their
+// projects' own CRD schemas (test/system/fixtures/schemas/: KEDA's from kedacore/keda v2.20.2,
+// the ServiceMonitor and PrometheusRule from prometheus-operator v0.93.0) with ajv, made strict
+// about unknown fields the way the API server's strict field validation is.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,13 +114,15 @@ const MODELS: Record<string, ModelClass> = {
 const CRD_FILES: Record<string, string> = {
   'keda.sh/v1alpha1/ScaledObject': 'keda.sh_scaledobjects.yaml',
   'keda.sh/v1alpha1/TriggerAuthentication': 'keda.sh_triggerauthentications.yaml',
+  'monitoring.coreos.com/v1/ServiceMonitor': 'monitoring.coreos.com_servicemonitors.yaml',
+  'monitoring.coreos.com/v1/PrometheusRule': 'monitoring.coreos.com_prometheusrules.yaml',
 };
 
 export const VALIDATED_KINDS = [...Object.keys(MODELS), ...Object.keys(CRD_FILES)];
 
 /**
  * Validates one object: kubernetes-models for built-in kinds, the CRD's OpenAPI schema for
- * KEDA's. Returns how it was validated; throws with the problems otherwise (also for kinds
+ * custom resources (KEDA's, prometheus-operator's). Returns how it was validated; throws with the problems otherwise (also for kinds
  * nobody knows how to validate, so a new kind cannot slip through unchecked).
  */
 export function validateKubeObject(object: KubeObject): 'kubernetes-models' | 'crd-schema' {
@@ -141,7 +144,25 @@ export function validateKubeObject(object: KubeObject): 'kubernetes-models' | 'c
   throw new Error(`no validator for ${key}: add its model or CRD schema to deploy-manifests.ts`);
 }
 
-const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+/**
+ * CRD patterns are Go (RE2) regular expressions, checked by the API server with Go's regexp.
+ * The one construct they use that JavaScript lacks is the inline flag `(?i)` (prometheus-operator's
+ * `partial_response_strategy: ^(?i)(abort|warn)?$`): it becomes the `i` flag of the whole pattern.
+ */
+const goRegExp = Object.assign(
+  (pattern: string, flags: string): RegExp =>
+    pattern.includes('(?i)')
+      ? new RegExp(pattern.replaceAll('(?i)', ''), `${flags}i`)
+      : new RegExp(pattern, flags),
+  { code: 'goRegExp' },
+);
+
+const ajv = new Ajv({
+  strict: false,
+  allErrors: true,
+  validateFormats: false,
+  code: { regExp: goRegExp },
+});
 const crdValidators = new Map<string, ValidateFunction>();
 
 function crdValidator(key: string): ValidateFunction | undefined {

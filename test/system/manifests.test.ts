@@ -142,6 +142,7 @@ const targetWithSelfRenewal = kustomizeWith(
   [path.join(targetDir, 'components/token-self-renewal')],
   { namespace: 'challenges' },
 );
+const monitoring = kustomize(path.join(deployDir, 'monitoring'));
 const targetWithEgress = kustomizeWith(
   [targetDir],
   [
@@ -223,6 +224,7 @@ describe('deploy/: every file parses and every object validates', () => {
     ['target-cluster + egress components', () => targetWithEgress],
     ['worker/base + token-rotation component', () => withTokenRotation],
     ['target-cluster + token-self-renewal component', () => targetWithSelfRenewal],
+    ['monitoring', () => monitoring],
   ] as const)('kubectl kustomize %s renders objects that validate', (_name, rendered) => {
     const objects = rendered();
     expect(objects.length).toBeGreaterThan(0);
@@ -239,8 +241,8 @@ describe('deploy/: every file parses and every object validates', () => {
     expect(() => validateKubeObject(broken)).toThrow(/quantity/);
   });
 
-  it('puts every namespaced object of the worker in podbus, of the target cluster in challenges', () => {
-    for (const objects of [base, withTokenRotation, ...Object.values(overlays)]) {
+  it('puts every namespaced object of the worker and its monitoring in podbus, of the target cluster in challenges', () => {
+    for (const objects of [base, withTokenRotation, ...Object.values(overlays), monitoring]) {
       for (const o of objects.filter((o) => o.kind !== 'Namespace')) {
         expect(`${o.kind}/${o.metadata.name}:${o.metadata.namespace}`).toBe(
           `${o.kind}/${o.metadata.name}:podbus`,
@@ -439,7 +441,7 @@ describe('deploy/worker: configuration and Secrets', () => {
   });
 
   it('never applies a Secret from a kustomization (a re-apply must not overwrite real ones)', () => {
-    for (const objects of [base, ...Object.values(overlays)]) {
+    for (const objects of [base, ...Object.values(overlays), monitoring]) {
       expect(objects.filter((o) => o.kind === 'Secret')).toEqual([]);
     }
   });
