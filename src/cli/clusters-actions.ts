@@ -321,7 +321,8 @@ export function verifyResult(
   };
 }
 
-function problemFor(entry: ClusterEntry, e: ClusterError): string {
+/** What went wrong with a cluster and what to do, in one line (verify's and status's words). */
+export function problemFor(entry: ClusterEntry, e: ClusterError): string {
   const readd = `podbus clusters add ${entry.name} --context <admin-context> --namespace ${entry.namespace}`;
   const detail = scrubText(e.detail);
   switch (e.kind) {

@@ -77,8 +77,11 @@ export function dlqReceiver(
   });
 }
 
-/** Peeks up to `max` messages (all when Infinity), oldest first. */
-export async function peekDeadLetters(
+/**
+ * Peeks up to `max` messages (all when Infinity), oldest first: of the dead-letter queue, or of
+ * any queue its receiver reads (nothing is locked or counted as a delivery).
+ */
+export async function peekMessages(
   receiver: ServiceBusReceiver,
   max: number,
 ): Promise<ServiceBusReceivedMessage[]> {
@@ -229,7 +232,7 @@ export async function snapshot(
   receiver: ServiceBusReceiver,
   selection: Selection,
 ): Promise<Snapshot> {
-  const present = (await peekDeadLetters(receiver, Infinity)).map(summarize);
+  const present = (await peekMessages(receiver, Infinity)).map(summarize);
   const wanted = new Set(selection.ids ?? []);
   const targets = new Map<string, DeadLetterSummary>();
   for (const s of present) {

@@ -8,7 +8,7 @@ import {
   DEAD_LETTER_PROPERTIES,
   detail,
   dlqReceiver,
-  peekDeadLetters,
+  peekMessages,
   processSnapshot,
   resubmission,
   snapshot,
@@ -76,7 +76,7 @@ export async function runList(flags: ListFlags): Promise<number> {
   return withClient(flags, async (client, queue) => {
     const receiver = dlqReceiver(client, queue);
     try {
-      const summaries = (await peekDeadLetters(receiver, max)).map(summarize);
+      const summaries = (await peekMessages(receiver, max)).map(summarize);
       if (flags.json) {
         out(JSON.stringify(summaries, null, 2));
       } else if (summaries.length > 0) {
@@ -124,7 +124,7 @@ export async function runShow(id: string, flags: ShowFlags): Promise<number> {
   return withClient(flags, async (client, queue) => {
     const receiver = dlqReceiver(client, queue);
     try {
-      const found = (await peekDeadLetters(receiver, Infinity))
+      const found = (await peekMessages(receiver, Infinity))
         .map(detail)
         .filter((d) => d.messageId === id);
       if (found.length === 0) {

@@ -8,6 +8,7 @@ import { registerEmulatorCommands } from './emulator-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerLocalCommand } from './local-command.js';
 import { registerRunCommand } from './run-command.js';
+import { registerStatusCommand } from './status-command.js';
 
 /** Builds the `podbus` command tree. Each subcommand lives in its own module. */
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerEnqueueCommand(program);
   registerDlqCommands(program);
+  registerStatusCommand(program);
   registerClustersCommands(program);
   registerEmulatorCommands(program);
   return program;

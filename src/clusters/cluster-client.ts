@@ -4,6 +4,7 @@ import {
   VersionApi,
   Watch,
   type ConfigurationOptions,
+  type CoreV1Event,
   type V1Pod,
   type VersionInfo,
 } from '@kubernetes/client-node';
@@ -33,7 +34,8 @@ import { FileTokenSource, StaticTokenSource, type TokenSource } from './token-so
 /** How long `close()` lets in-flight requests finish before destroying the connections. */
 export const CLIENT_CLOSE_GRACE_MS = 2_000;
 
-export type Operation = 'create' | 'get' | 'delete' | 'list' | 'access-review' | 'version';
+export type Operation =
+  'create' | 'get' | 'delete' | 'list' | 'list-events' | 'access-review' | 'version';
 
 /** One finished API call (after retries), for metrics and debug logs. */
 export interface CallEvent {
@@ -271,6 +273,29 @@ export class ClusterClient {
       resourceVersion: list.metadata?.resourceVersion ?? '',
       continueToken: list.metadata?._continue || undefined,
     };
+  }
+
+  /**
+   * The core/v1 Events recorded about one pod (scheduler, kubelet), as `kubectl describe pod`
+   * lists them; with a `uid`, only those about that object, not an earlier pod of the same name.
+   * Needs `list` on events in the namespace.
+   */
+  async listPodEvents(
+    pod: { readonly name: string; readonly uid?: string },
+    options: CallOptions = {},
+  ): Promise<CoreV1Event[]> {
+    const fieldSelector = [
+      'involvedObject.kind=Pod',
+      `involvedObject.name=${pod.name}`,
+      ...(pod.uid === undefined ? [] : [`involvedObject.uid=${pod.uid}`]),
+    ].join(',');
+    const list = await this.call(
+      'list-events',
+      (config) =>
+        this.core.listNamespacedEvent({ namespace: this.namespace, fieldSelector }, config),
+      options,
+    );
+    return list.items;
   }
 
   /**

@@ -33,3 +33,20 @@ export function resolveClustersSource(sources: ConfigSources = {}): ClustersSour
 export function loadClusterSettings(sources: ConfigSources = {}): ClusterSettings {
   return compile(gather(sources), CLUSTERS);
 }
+
+/**
+ * The serviceBus section and the clusters together (`podbus status`), checked in one go so that
+ * one ConfigError lists the problems of both.
+ */
+export function loadServiceBusAndClusterSettings(sources: ConfigSources = {}): {
+  readonly serviceBus: ServiceBusSettings;
+  readonly clusters: ClusterSettings;
+} {
+  return compile(gather(sources), {
+    sections: [...SERVICE_BUS.sections, ...CLUSTERS.sections],
+    build: (options, problems) => ({
+      serviceBus: SERVICE_BUS.build(options, problems),
+      clusters: CLUSTERS.build(options, problems),
+    }),
+  });
+}

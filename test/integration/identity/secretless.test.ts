@@ -157,6 +157,27 @@ describe('secretless: Entra ID for Service Bus and for both clusters', () => {
     }
   }, 240_000);
 
+  it('podbus status finds a pod and searches the queues with the same Entra ID credential', async () => {
+    const run = await podbus(['status', 'e2e-1', '--json', '--config', configFile], {
+      ...(await workerEnv(worker)),
+    });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const [status] = JSON.parse(run.stdout) as {
+      state: string;
+      queue: { searched: boolean };
+      deadLetterQueue: { searched: boolean };
+      pods: { cluster: string; name: string }[];
+      clusters: { name: string; result: string }[];
+    }[];
+    expect(status!.queue.searched).toBe(true);
+    expect(status!.deadLetterQueue.searched).toBe(true);
+    expect(status!.pods.map((p) => p.name)).toEqual(['e2e-1']);
+    expect(podsFor(['e2e-1'])).toEqual([{ cluster: status!.pods[0]!.cluster, id: 'e2e-1' }]);
+    expect(status!.clusters.map((c) => c.result).sort()).toEqual(['found', 'not-found']);
+    for (const token of stack.entra.issued) expect(run.stdout).not.toContain(token.accessToken);
+  }, 120_000);
+
   it('a worker identity without Data Receiver: the log says which role to assign', async () => {
     const stranger = stack.addWorkloadIdentity();
     const env = await workerEnv(stranger);

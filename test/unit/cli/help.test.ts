@@ -19,6 +19,7 @@ const COMMANDS = [
   ['clusters'],
   ['clusters', 'add'],
   ['clusters', 'verify'],
+  ['status'],
 ];
 
 describe('--help on every operator command', () => {
@@ -29,7 +30,7 @@ describe('--help on every operator command', () => {
       expect(run.code).toBe(0);
       expect(run.stdout).toContain(`Usage: podbus ${command.join(' ')}`);
       expect(run.stdout).toContain('Examples:');
-      if (command.length > 1 || ['enqueue', 'run', 'local'].includes(command[0]!))
+      if (command.length > 1 || ['enqueue', 'run', 'local', 'status'].includes(command[0]!))
         expect(run.stdout).toMatch(/Exit codes: 0 /);
     },
   );
@@ -45,7 +46,7 @@ describe('--help on every operator command', () => {
 
   test('the root help lists them', async () => {
     const run = await runCli(['--help']);
-    for (const name of ['enqueue', 'dlq', 'clusters'])
+    for (const name of ['enqueue', 'dlq', 'status', 'clusters'])
       expect(run.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
   });
 });
@@ -85,6 +86,16 @@ describe('usage errors exit 2 and name the flag', () => {
       '--timeout must be a whole number of at least 1',
     ],
     [['dlq', 'frobnicate'], "unknown command 'frobnicate'"],
+    [['status'], "missing required argument 'messageId'"],
+    [
+      ['status', 'run-1', '--peek-limit', '0'],
+      '--peek-limit must be a whole number from 1 to 100000',
+    ],
+    [['status', 'run-1', '--timeout', 'soon'], '--timeout must be a whole number from 1 to 3600'],
+    [
+      ['status', 'run-1', '--clusters-file', '/nonexistent/clusters.yaml'],
+      'clustersFile: cannot read "/nonexistent/clusters.yaml"',
+    ],
     // Passed through to the emulator packages, which name the flag in podbus's terms.
     [
       ['emulator', 'servicebus', '--port', 'x'],

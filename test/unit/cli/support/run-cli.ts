@@ -20,6 +20,8 @@ export interface RunCliOptions {
   /** Answers to confirmation questions (recorded in `questions`). */
   readonly confirm?: boolean;
   readonly questions?: string[];
+  /** Sees stdout as it is written (a long-running command, e.g. a watch, observed while it runs). */
+  readonly onStdout?: (text: string) => void;
 }
 
 /**
@@ -37,7 +39,14 @@ export async function runCli(
   const stdin = Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]);
   Object.assign(stdin, { isTTY: tty });
   const io: CliIo = {
-    stdout: { write: (t: string) => (stdout += t), isTTY: tty, columns: options.columns ?? 100 },
+    stdout: {
+      write: (t: string) => {
+        stdout += t;
+        options.onStdout?.(t);
+      },
+      isTTY: tty,
+      columns: options.columns ?? 100,
+    },
     stderr: { write: (t: string) => (stderr += t), isTTY: tty, columns: options.columns ?? 100 },
     stdin,
     env: options.env ?? {},
