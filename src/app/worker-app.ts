@@ -4,6 +4,8 @@ import { logEvents } from '../observability/event-logs.js';
 import { startHealthServer, type HealthServer } from '../observability/health-server.js';
 import type { Logger } from '../observability/logger.js';
 import { recordMetrics, WorkerMetrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
+import { TRACING_FLUSH_GRACE_MS, type TracingSettings } from '../observability/tracing-env.js';
 import { policyForConfig } from '../policy/policy.js';
 import { pollingGate } from '../worker/admission-gate.js';
 import { fleetFromPool } from '../worker/fleet-adapter.js';
@@ -12,12 +14,19 @@ import { Worker, workerStopBudgetMs } from '../worker/worker.js';
 
 /**
  * The longest `WorkerApp.stop()` can take with this configuration: the worker's stop (grace
- * period, then closing the Service Bus connection), then closing the cluster connections. The
- * deployment's terminationGracePeriodSeconds must exceed it, or the kubelet kills the process
- * mid-shutdown (deploy/worker/base/deployment.yaml; a test holds them together).
+ * period, then closing the Service Bus connection), then closing the cluster connections, then
+ * (with tracing) exporting the last spans. The deployment's terminationGracePeriodSeconds must
+ * exceed it, or the kubelet kills the process mid-shutdown (deploy/worker/base/deployment.yaml; a test holds them together).
  */
-export function worstCaseStopMs(config: Pick<Config, 'worker'>): number {
-  return workerStopBudgetMs(config.worker.shutdownGraceMs) + CLIENT_CLOSE_GRACE_MS;
+export function worstCaseStopMs(
+  config: Pick<Config, 'worker'>,
+  options: { readonly tracing?: boolean } = {},
+): number {
+  return (
+    workerStopBudgetMs(config.worker.shutdownGraceMs) +
+    CLIENT_CLOSE_GRACE_MS +
+    (options.tracing ? TRACING_FLUSH_GRACE_MS : 0)
+  );
 }
 
 /** A running worker with everything it owns; `stop()` shuts it all down in order. */
@@ -41,6 +50,11 @@ export interface WorkerAppOptions {
    * which may be never.
    */
   readonly stopRequested?: Promise<unknown>;
+  /**
+   * Export traces (observability/tracing-env.ts decides from OTEL_*): OpenTelemetry is loaded
+   * only then, so a worker that does not trace never loads it.
+   */
+  readonly tracing?: { readonly settings: TracingSettings; readonly serviceVersion: string };
 }
 
 /**
@@ -54,6 +68,7 @@ export async function startWorkerApp(
 ): Promise<WorkerApp> {
   const { logger } = options;
   const metrics = new WorkerMetrics({ defaultMetrics: options.defaultMetrics ?? true });
+  const tracing = await startTracingIfAsked(config, options);
   const pool = createPool(config, logger, metrics);
   const worker = new Worker({
     connection: config.serviceBus,
@@ -89,11 +104,13 @@ export async function startWorkerApp(
       now: Date.now,
     },
     gate: pollingGate(() => pool.unavailableReason()),
+    ...(tracing !== undefined && { deliveryScope: tracing.deliveryScope }),
   });
   // Before anything starts, so that no event goes unrecorded.
   const events = { worker: worker.events, clusters: pool.events };
   recordMetrics(metrics, events);
   logEvents(logger, events);
+  tracing?.record(events);
 
   let health: HealthServer | undefined;
   try {
@@ -119,6 +136,7 @@ export async function startWorkerApp(
     await startUnlessStopped(worker, options);
   } catch (error) {
     await Promise.allSettled([worker.stop(), pool.close(), health?.close()]);
+    await tracing?.shutdown().catch(() => undefined);
     throw error;
   }
 
@@ -131,6 +149,10 @@ export async function startWorkerApp(
       await worker.stop();
       await pool.close();
       await health?.close();
+      // Last: the spans of the deliveries the stop settled are exported too.
+      await tracing
+        ?.shutdown()
+        .catch((error: unknown) => logger.warn({ err: error }, 'exporting the last traces failed'));
     },
   };
 }
@@ -149,6 +171,17 @@ async function startUnlessStopped(worker: Worker, options: WorkerAppOptions): Pr
       options.logger.warn({ err: error }, 'the worker failed while stopping during start-up'),
     );
   }
+}
+
+async function startTracingIfAsked(
+  config: Config,
+  options: WorkerAppOptions,
+): Promise<Tracing | undefined> {
+  if (options.tracing === undefined) return undefined;
+  const { startTracing } = await import('../observability/tracing.js');
+  const tracing = startTracing({ ...options.tracing, queue: config.serviceBus.queueName });
+  options.logger.info({ ...options.tracing.settings }, 'exporting traces (OpenTelemetry)');
+  return tracing;
 }
 
 function createPool(config: Config, logger: Logger, metrics: WorkerMetrics): ClusterPool {

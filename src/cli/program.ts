@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-
 import { Command } from 'commander';
 
 import { registerClustersCommands } from './clusters-command.js';
@@ -7,6 +5,7 @@ import { registerDlqCommands } from './dlq-command.js';
 import { registerEmulatorCommands } from './emulator-command.js';
 import { registerEnqueueCommand } from './enqueue-command.js';
 import { registerLocalCommand } from './local-command.js';
+import { packageVersion } from './package-version.js';
 import { registerRunCommand } from './run-command.js';
 import { registerStatusCommand } from './status-command.js';
 
@@ -27,10 +26,4 @@ export function buildProgram(): Command {
   registerClustersCommands(program);
   registerEmulatorCommands(program);
   return program;
-}
-
-/** From package.json, which sits two levels above both src/cli/ and dist/cli/ (and ships in the image). */
-function packageVersion(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-  return (JSON.parse(text) as { version: string }).version;
 }

@@ -3,8 +3,10 @@ import type { Config } from '../config/config.js';
 import { unknownEnvVars } from '../config/env-vars.js';
 import { loadConfig } from '../config/load-config.js';
 import { createLogger } from '../observability/logger.js';
+import { tracingSettingsFromEnv, TracingEnvError } from '../observability/tracing-env.js';
 import { CLI_ENV_VARS, commandSources, configOrUsageError } from './config-sources.js';
-import { EXIT } from './exit-codes.js';
+import { CliUsageError, EXIT } from './exit-codes.js';
+import { packageVersion } from './package-version.js';
 import { onStopSignals } from './signals.js';
 
 export interface RunFlags {
@@ -18,6 +20,7 @@ export interface RunFlags {
 
 export async function runWorker(flags: RunFlags, env = process.env): Promise<number> {
   const config = loadRunConfig(flags, env);
+  const tracing = tracingFor(env);
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty });
   for (const unknown of unknownEnvVars(env)) {
     if (CLI_ENV_VARS.includes(unknown.name)) continue;
@@ -32,7 +35,11 @@ export async function runWorker(flags: RunFlags, env = process.env): Promise<num
   });
   try {
     // A signal during start-up must stop the worker too, not wait for it to start receiving.
-    const app = await startWorkerApp(config, { logger, stopRequested: signals.stopped });
+    const app = await startWorkerApp(config, {
+      logger,
+      stopRequested: signals.stopped,
+      ...(tracing !== undefined && { tracing }),
+    });
     const signal = await signals.stopped;
     logger.info(
       { signal, graceMs: config.worker.shutdownGraceMs },
@@ -46,6 +53,20 @@ export async function runWorker(flags: RunFlags, env = process.env): Promise<num
     return EXIT.failure;
   } finally {
     signals.dispose();
+  }
+}
+
+/**
+ * Traces when the OTEL_* variables ask for them (off by default); a value podbus cannot honour
+ * is a configuration error, reported before anything starts.
+ */
+function tracingFor(env: NodeJS.ProcessEnv) {
+  try {
+    const settings = tracingSettingsFromEnv(env);
+    return settings && { settings, serviceVersion: packageVersion() };
+  } catch (error) {
+    if (error instanceof TracingEnvError) throw new CliUsageError(error.message);
+    throw error;
   }
 }
 

@@ -57,6 +57,8 @@ export interface WorkerEvents {
   lockRenewal: { readonly delivery: Delivery; readonly result: RenewResult };
   /** Handling the message failed with an unexpected error (a bug): it is handed back. */
   handlerFailed: { readonly delivery: Delivery; readonly error: unknown };
+  /** The worker decided how to settle the delivery (placement is over); settling starts now. */
+  messageDecided: { readonly delivery: Delivery; readonly outcome: HandlingOutcome };
   /** The delivery is done: what the worker decided, and what settling it did. */
   messageHandled: {
     readonly delivery: Delivery;

@@ -49,7 +49,16 @@ export interface WorkerOptions {
   probeIntervalMs?: number;
   /** How long closing the Service Bus connection may take in stop() (default 5 s). */
   closeTimeoutMs?: number;
+  /**
+   * Runs each delivery, from its messageReceived to its messageHandled, inside this scope
+   * (tracing: the message's trace context, so that what is done for it, the SDK's own calls
+   * included, belongs to its trace). Default: runs it as it is.
+   */
+  deliveryScope?: DeliveryScope;
 }
+
+/** Wraps the handling of one delivery; see WorkerOptions.deliveryScope. */
+export type DeliveryScope = (delivery: Delivery, run: () => Promise<void>) => Promise<void>;
 
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 
@@ -126,9 +135,13 @@ export class Worker {
     // Don't take messages while no cluster could accept a pod.
     await this.waitForGate();
     if (!this.isRunning()) return;
+    const scope = this.options.deliveryScope;
     this.subscription = this.receiver.subscribe(
       {
-        processMessage: (message) => this.onMessage(message),
+        processMessage: (message) =>
+          scope
+            ? scope(deliveryOf(inboundMessage(message)), () => this.onMessage(message))
+            : this.onMessage(message),
         processError: async (args) => this.onReceiveError(args),
       },
       { autoCompleteMessages: false, maxConcurrentCalls: this.options.maxConcurrentCalls },
@@ -227,10 +240,7 @@ export class Worker {
     const entry: InFlight = { message };
     this.inFlight.add(entry);
     const inbound = inboundMessage(message);
-    const delivery: Delivery = {
-      messageId: inbound.messageId,
-      deliveryCount: inbound.deliveryCount,
-    };
+    const delivery = deliveryOf(inbound);
     this.emitter.emit('messageReceived', { delivery });
     this.emitter.emit('inFlightChanged', { inFlight: this.inFlight.size });
 
@@ -239,9 +249,11 @@ export class Worker {
       keeper,
       () => this.decide(inbound, keeper),
       async (outcome) => {
+        const decided = { ...delivery, ...identityOf(outcome) };
+        this.emitter.emit('messageDecided', { delivery: decided, outcome });
         const settled = await this.settle!(message, outcome);
         this.emitter.emit('messageHandled', {
-          delivery: { ...delivery, ...identityOf(outcome) },
+          delivery: decided,
           outcome,
           settled: settled.result,
           left: outcomeLabel(outcome, settled.result),
@@ -368,6 +380,11 @@ function outcomeLabel(outcome: HandlingOutcome, settled: SettleResult): MessageO
     case 'lock-lost':
       return 'lock_lost';
   }
+}
+
+/** Which delivery a message is, for events (results, traces and logs join on it). */
+function deliveryOf(inbound: InboundMessage): Delivery {
+  return { messageId: inbound.messageId, deliveryCount: inbound.deliveryCount };
 }
 
 function identityOf(outcome: HandlingOutcome): Pick<Delivery, 'challengeId' | 'pod'> {

@@ -64,6 +64,13 @@ const EMULATOR_PACKAGES = [
 const EMULATOR_LOADER = 'src/cli/emulator-packages.ts';
 /** Where src/ may name the emulator packages' types (`import type` only). */
 const EMULATOR_TYPES_ALLOWED_IN = 'src/local/';
+/**
+ * The one module that loads OpenTelemetry (and the Azure SDK's instrumentation for it); it is
+ * itself only ever loaded by import() when tracing is on, so a worker without tracing pays
+ * nothing for it at start.
+ */
+const TRACING_MODULE = 'src/observability/tracing.ts';
+const OPENTELEMETRY = ['@opentelemetry/', '@azure/opentelemetry-', '@azure/core-tracing'];
 
 interface Edge {
   /** The importing file, relative to the repository root. */
@@ -216,6 +223,16 @@ describe('architecture: the import graph', () => {
     expect(
       srcEdges.some((e) => e.specifier === '@azure/identity' && e.dynamic && !e.typeOnly),
     ).toBe(true);
+  });
+
+  it('loads OpenTelemetry only in the tracing module, and that module only lazily', () => {
+    const wrong = srcEdges.filter((edge) => {
+      const otel = OPENTELEMETRY.some((p) => edge.specifier?.startsWith(p) === true);
+      if (otel) return edge.from !== TRACING_MODULE && !edge.typeOnly;
+      return edge.to === TRACING_MODULE && !edge.typeOnly && !edge.dynamic;
+    });
+    expect(wrong.map(describeEdge)).toEqual([]);
+    expect(srcEdges.some((e) => e.to === TRACING_MODULE && e.dynamic)).toBe(true);
   });
 
   it.each(PACKAGES)('%s/src imports nothing from src/ nor from another package', (pkg) => {

@@ -28,5 +28,10 @@ describe('deploy/worker: the worker stops before the kubelet kills it', () => {
     );
     const graceMs = deployment.spec.template.spec.terminationGracePeriodSeconds * 1000;
     expect(worstCaseStopMs(config) + EXIT_MARGIN_MS).toBeLessThanOrEqual(graceMs);
+    // Tracing adds the bounded export of the last spans.
+    expect(worstCaseStopMs(config, { tracing: true })).toBe(worstCaseStopMs(config) + 2_000);
+    expect(worstCaseStopMs(config, { tracing: true }) + EXIT_MARGIN_MS).toBeLessThanOrEqual(
+      graceMs,
+    );
   });
 });
