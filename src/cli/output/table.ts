@@ -1,3 +1,5 @@
+import { printable } from './printable.js';
+
 /**
  * Plain-text tables for the operator commands: a header row, columns padded to the widest cell,
  * two spaces between columns. On a terminal the table is fitted to its width by shortening the
@@ -22,11 +24,6 @@ export interface TableOptions {
 const GAP = '  ';
 const ELLIPSIS = '…';
 
-/** Characters as a terminal shows them (code points; control characters become spaces). */
-function clean(cell: string): string {
-  return cell.replace(/[\r\n\t]+/g, ' ').replace(/\p{Cc}/gu, '');
-}
-
 function width(text: string): number {
   return [...text].length;
 }
@@ -43,7 +40,7 @@ export function renderTable(
   rows: readonly (readonly string[])[],
   options: TableOptions = {},
 ): string {
-  const cells = rows.map((row) => columns.map((_, i) => clean(row[i] ?? '')));
+  const cells = rows.map((row) => columns.map((_, i) => printable(row[i] ?? '')));
   const widths = columns.map((c, i) =>
     Math.max(width(c.header), ...cells.map((row) => width(row[i] ?? ''))),
   );

@@ -1,4 +1,5 @@
 import type { DeadLetterSummary } from '../dead-letter-queue.js';
+import { printable } from '../output/printable.js';
 import { renderTable } from '../output/table.js';
 import type { ChallengeStatus, ClusterReport, PlaceReport } from './challenge-status.js';
 import type { ContainerReport, EventReport, PodReport } from './pod-report.js';
@@ -25,7 +26,7 @@ export function statusText(status: ChallengeStatus, options: RenderOptions): str
   const lines = [headline(status, options)];
   const field = (label: string, value: string | undefined): void => {
     if (value !== undefined && value !== '') {
-      lines.push(`${INDENT}${`${label}:`.padEnd(LABEL_WIDTH)}${value}`);
+      lines.push(`${INDENT}${`${label}:`.padEnd(LABEL_WIDTH)}${printable(value)}`);
     }
   };
   field('Challenge', status.challengeId);
@@ -41,6 +42,13 @@ export function statusText(status: ChallengeStatus, options: RenderOptions): str
 
 /** One line: the ID, its state and the gist of it (`age: false` leaves out the pod's age). */
 export function headline(
+  status: ChallengeStatus,
+  options: Pick<RenderOptions, 'queue'> & { readonly age?: boolean },
+): string {
+  return printable(headlineText(status, options));
+}
+
+function headlineText(
   status: ChallengeStatus,
   options: Pick<RenderOptions, 'queue'> & { readonly age?: boolean },
 ): string {

@@ -1,4 +1,5 @@
 import type { ChallengeStatus } from './challenge-status.js';
+import { printable } from '../output/printable.js';
 import { containersInBrief, headline, statusText, type RenderOptions } from './render.js';
 
 /**
@@ -37,7 +38,7 @@ export class WatchPrinter {
     if (before === undefined) {
       for (const key of eventKeys(status)) events.add(key);
       this.write(statusText(status, render));
-      if (ended) this.write(`${status.messageId}: nothing more will happen to it\n`);
+      if (ended) this.write(`${printable(status.messageId)}: nothing more will happen to it\n`);
       return;
     }
     const time = clock(render.now);
@@ -46,7 +47,9 @@ export class WatchPrinter {
         const key = eventKey(e);
         if (events.has(key)) continue;
         events.add(key);
-        this.write(`${time}  ${status.messageId}: ${e.type} ${e.reason}: ${e.message}\n`);
+        this.write(
+          `${time}  ${printable(`${status.messageId}: ${e.type} ${e.reason}: ${e.message}`)}\n`,
+        );
       }
     }
     if (before.signature !== signature) this.write(`${time}  ${signature}\n`);
@@ -58,7 +61,7 @@ export class WatchPrinter {
 function changeLine(status: ChallengeStatus, render: RenderOptions): string {
   const pod = status.pods[0];
   const line = headline(status, { ...render, age: false });
-  return pod === undefined ? line : `${line} | ${containersInBrief(pod)}`;
+  return pod === undefined ? line : printable(`${line} | ${containersInBrief(pod)}`);
 }
 
 /** Everything but the ages, which change by themselves. */

@@ -10,7 +10,7 @@ import { challengeStatus, type ChallengeStatus } from '../../../src/cli/status/c
 import type { ClusterAnswer } from '../../../src/cli/status/cluster-search.js';
 import { podReport } from '../../../src/cli/status/pod-report.js';
 import type { ServiceBusSearch } from '../../../src/cli/status/queue-search.js';
-import { formatAge } from '../../../src/cli/status/render.js';
+import { formatAge, statusText } from '../../../src/cli/status/render.js';
 import { WatchPrinter } from '../../../src/cli/status/watch-printer.js';
 
 const NOW = Date.parse('2026-12-05T10:00:00Z');
@@ -357,5 +357,73 @@ describe('WatchPrinter: a line per change, each Event once, the whole status at 
       ['running', false],
       ['succeeded', true],
     ]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+describe('text output: what others wrote reaches the terminal without control characters', () => {
+  const ESC = '\u001b';
+  const hostile = `${ESC}]0;owned${'\u0007'}${ESC}[2Jcleared\r\nforged line`;
+  it('a dead-letter reason and description, and the message ID itself', () => {
+    const status = challengeStatus({
+      messageId: `run-1${ESC}[8m`,
+      podName: 'run-1',
+      serviceBus: {
+        queue: searched(),
+        deadLetterQueue: {
+          searched: true,
+          peeked: 1,
+          complete: true,
+          found: new Map([
+            [
+              `run-1${ESC}[8m`,
+              [
+                {
+                  messageId: `run-1${ESC}[8m`,
+                  sequenceNumber: '7',
+                  deadLetterReason: `Bad${ESC}[31m`,
+                  deadLetterErrorDescription: hostile,
+                },
+              ],
+            ],
+          ]),
+        },
+      },
+      answers: [{ cluster: 'alpha', result: 'not-found' }],
+      now: NOW,
+    });
+    const text = statusText(status, { queue: 'challenges', now: NOW });
+    expect(text).not.toMatch(/\p{Cc}(?<!\n)/u);
+    expect(text.split('\n')[0]).toBe(
+      'run-1[8m: dead-lettered: Bad[31m: ]0;owned[2Jcleared forged line',
+    );
+  });
+
+  it('an Event message under --watch', () => {
+    let out = '';
+    const printer = new WatchPrinter((t) => (out += t), {
+      json: false,
+      render: () => ({ queue: 'challenges', now: NOW }),
+    });
+    const event: CoreV1Event = {
+      metadata: { resourceVersion: '9' },
+      involvedObject: {},
+      type: 'Warning',
+      reason: 'Failed',
+      message: hostile,
+      lastTimestamp: new Date('2026-12-05T09:58:05Z'),
+    };
+    const withEvents = (events: CoreV1Event[]) =>
+      challengeStatus({
+        messageId: 'run-1',
+        podName: 'run-1',
+        serviceBus: { queue: searched(), deadLetterQueue: deadLettered() },
+        answers: [{ cluster: 'alpha', result: 'found', pod: pod({ phase: 'Pending' }), events }],
+        now: NOW,
+      });
+    printer.print(withEvents([]), false);
+    printer.print(withEvents([event]), false);
+    expect(out).not.toMatch(/\p{Cc}(?<!\n)/u);
+    expect(out).toContain('run-1: Warning Failed: ]0;owned[2Jcleared forged line\n');
   });
 });
