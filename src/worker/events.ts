@@ -16,6 +16,8 @@ export interface Delivery {
   readonly deliveryCount: number;
   readonly challengeId?: string;
   readonly pod?: string;
+  /** The sender's W3C traceparent (`Diagnostic-Id`), when the message carries one. */
+  readonly traceparent?: string;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 
 import { messageIdText } from '../message/message-id.js';
+import { traceparentOf } from '../message/trace-context.js';
 import type { InboundMessage } from './message-handler.js';
 
 /**
@@ -8,19 +9,19 @@ import type { InboundMessage } from './message-handler.js';
  * ID as text ('' when there is none, which the parser dead-letters), never `String(id)`.
  */
 export function inboundMessage(
-  message: Pick<
-    ServiceBusReceivedMessage,
-    'messageId' | 'body' | 'deliveryCount' | 'contentType'
-  > & {
-    readonly _rawAmqpMessage?: Pick<ServiceBusReceivedMessage['_rawAmqpMessage'], 'bodyType'>;
-  },
+  message: Pick<ServiceBusReceivedMessage, 'messageId' | 'body' | 'deliveryCount' | 'contentType'> &
+    Partial<Pick<ServiceBusReceivedMessage, 'applicationProperties'>> & {
+      readonly _rawAmqpMessage?: Pick<ServiceBusReceivedMessage['_rawAmqpMessage'], 'bodyType'>;
+    },
 ): InboundMessage {
   const bodyType = message._rawAmqpMessage?.bodyType;
+  const traceparent = traceparentOf(message.applicationProperties);
   return {
     messageId: messageIdText(message.messageId),
     body: message.body,
     deliveryCount: message.deliveryCount ?? 0,
     contentType: message.contentType,
     ...(bodyType !== undefined && { bodyType }),
+    ...(traceparent !== undefined && { traceparent }),
   };
 }

@@ -14,6 +14,17 @@ export interface InboundMessage {
   readonly contentType?: string;
   /** The AMQP body section the SDK read the body from. */
   readonly bodyType?: 'data' | 'sequence' | 'value';
+  /** The sender's W3C trace context, when it sent one (message/trace-context.ts). */
+  readonly traceparent?: string;
+}
+
+/** Which delivery a message is, for events: logs, metrics and traces join on it. */
+export function deliveryOf(message: InboundMessage): Delivery {
+  return {
+    messageId: message.messageId,
+    deliveryCount: message.deliveryCount,
+    ...(message.traceparent !== undefined && { traceparent: message.traceparent }),
+  };
 }
 
 /** Message -> pod, or the reason it can never become one. Pure; see prepare.ts. */
@@ -72,10 +83,7 @@ export async function handleMessage(
   deps: HandlerDeps,
   signals: HandlerSignals,
 ): Promise<HandlingOutcome> {
-  const delivery: Delivery = {
-    messageId: message.messageId,
-    deliveryCount: message.deliveryCount,
-  };
+  const delivery = deliveryOf(message);
   let identity: PreparedIdentity = {};
   try {
     const prepared = deps.prepare(message);

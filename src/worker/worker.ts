@@ -19,7 +19,12 @@ import type { Delivery, WorkerEvents } from './events.js';
 import { inboundMessage } from './inbound.js';
 import { LockKeeper } from './lock-keeper.js';
 import { installSafeAmqpDecode } from './safe-amqp-decode.js';
-import { handleMessage, type HandlerDeps, type InboundMessage } from './message-handler.js';
+import {
+  deliveryOf,
+  handleMessage,
+  type HandlerDeps,
+  type InboundMessage,
+} from './message-handler.js';
 import type { HandlingOutcome, MessageOutcome } from './outcome.js';
 import { serialSettler, type SettleResult } from './settle.js';
 
@@ -380,11 +385,6 @@ function outcomeLabel(outcome: HandlingOutcome, settled: SettleResult): MessageO
     case 'lock-lost':
       return 'lock_lost';
   }
-}
-
-/** Which delivery a message is, for events (results, traces and logs join on it). */
-function deliveryOf(inbound: InboundMessage): Delivery {
-  return { messageId: inbound.messageId, deliveryCount: inbound.deliveryCount };
 }
 
 function identityOf(outcome: HandlingOutcome): Pick<Delivery, 'challengeId' | 'pod'> {
