@@ -154,6 +154,66 @@ describe('before any worker runs', () => {
   });
 });
 
+describe('set aside in the queue, or dead-lettered by someone else', () => {
+  beforeAll(async () => {
+    const sender = stack.serviceBus.createSender('challenges');
+    try {
+      await sender.scheduleMessages(
+        { messageId: 'st-scheduled', body: challenge('c-later', IMAGE) },
+        new Date(Date.now() + 3_600_000),
+      );
+      await sender.sendMessages({ messageId: 'st-foreign-dead', body: challenge('c-x', IMAGE) });
+    } finally {
+      await sender.close();
+    }
+    // Another consumer dead-letters it, pasting a connection string into the description.
+    const receiver = stack.serviceBus.createReceiver('challenges');
+    try {
+      const key = /SharedAccessKey=([^;]+)/.exec(stack.sb.connectionString)?.[1] ?? '';
+      const got = await receiver.receiveMessages(10, { maxWaitTimeInMs: 2_000 });
+      for (const m of got) {
+        if (m.messageId === 'st-foreign-dead') {
+          await receiver.deadLetterMessage(m, {
+            deadLetterReason: 'ManualCheck',
+            deadLetterErrorDescription: `retried with Endpoint=sb://x/;SharedAccessKeyName=root;SharedAccessKey=${key} and gave up`,
+          });
+        } else {
+          await receiver.abandonMessage(m);
+        }
+      }
+      expect(got.map((m) => m.messageId)).toContain('st-foreign-dead');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('a scheduled message: scheduled for its time, no pod yet', async () => {
+    const run = await status(['st-scheduled']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^st-scheduled: scheduled for \S+Z in challenges, no pod yet\n/);
+    expect(run.stdout).toMatch(/Queue: +scheduled in challenges, sequence \d+/);
+    const [json] = parsed(await status(['st-scheduled', '--json']));
+    expect(json?.state).toBe('scheduled');
+    expect(json?.queue).toMatchObject({
+      messages: [
+        { messageId: 'st-scheduled', state: 'scheduled', scheduledFor: expect.any(String) },
+      ],
+    });
+  });
+
+  it('a dead letter with a secret in its description: the reason, the description scrubbed', async () => {
+    const run = await status(['st-foreign-dead']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(
+      /^st-foreign-dead: dead-lettered: ManualCheck: retried with .* and gave up\n/,
+    );
+    expectNoSecrets(run);
+    const json = await status(['st-foreign-dead', '--json']);
+    expect(parsed(json)[0]?.state).toBe('dead-lettered');
+    expectNoSecrets(json);
+  });
+});
+
 describe('--watch follows a queued challenge to its end', () => {
   /**
    * Starts the watch while the message waits in the queue (no worker runs), waits until the
@@ -247,6 +307,7 @@ describe('with the worker running', () => {
     pull: 'st-pull',
     unschedulable: 'st-unschedulable',
     dead: 'st-dead',
+    deadline: 'st-deadline',
   };
   beforeAll(async () => {
     await stack.startWorker();
@@ -276,6 +337,14 @@ describe('with the worker running', () => {
         body: { ...challenge('c-unsched', IMAGE), cluster: 'full' },
       },
       { messageId: ids.dead, body: challenge('c-dead', 'docker.io/someone/miner:latest') },
+      {
+        messageId: ids.deadline,
+        body: {
+          ...challenge('c-deadline', 'registry.example/challenges/app:sleep-infinity'),
+          cluster: 'alpha',
+          activeDeadlineSeconds: 1,
+        },
+      },
     );
     await eventually(
       'every pod in its state, the bad message dead-lettered',
@@ -285,6 +354,7 @@ describe('with the worker running', () => {
         podOn('alpha', ids.failed)?.status.phase === 'Failed' &&
         /ErrImagePull|ImagePullBackOff/.test(JSON.stringify(podOn('alpha', ids.pull)?.status)) &&
         /Unschedulable/.test(JSON.stringify(podOn('full', ids.unschedulable)?.status)) &&
+        podOn('alpha', ids.deadline)?.status.reason === 'DeadlineExceeded' &&
         stack.sb.inspect('challenges').deadLettered === deadBefore + 1,
       30_000,
     );
@@ -301,6 +371,7 @@ describe('with the worker running', () => {
       [ids.pull]: 'image-pull-failing',
       [ids.unschedulable]: 'unschedulable',
       [ids.dead]: 'dead-lettered',
+      [ids.deadline]: 'deadline-exceeded',
       'watched-text': 'succeeded',
     });
     expect(byId.get(ids.pending)?.pods[0]).toMatchObject({
@@ -372,6 +443,10 @@ describe('with the worker running', () => {
     const dead = await status([ids.dead]);
     expect(dead.stdout).toMatch(/^st-dead: dead-lettered: PolicyViolation: .*miner/);
     expect(dead.stdout).toMatch(/Dead letters: in challenges\/\$deadletterqueue, sequence \d+/);
+    const deadline = await status([ids.deadline]);
+    expect(deadline.stdout).toMatch(
+      /^st-deadline: deadline-exceeded on cluster alpha \(pod challenges\/st-deadline, \d+s old\): DeadlineExceeded: /,
+    );
     const unsched = await status([ids.unschedulable]);
     expect(unsched.stdout).toMatch(
       /^st-unschedulable: unschedulable on cluster full \(pod challenges\/st-unschedulable, \d+s old\): Unschedulable: 0\/1 nodes are available/,
