@@ -150,9 +150,16 @@ export async function startWorkerApp(
       await pool.close();
       await health?.close();
       // Last: the spans of the deliveries the stop settled are exported too.
-      await tracing
-        ?.shutdown()
-        .catch((error: unknown) => logger.warn({ err: error }, 'exporting the last traces failed'));
+      const traces = await tracing?.shutdown().catch((error: unknown) => {
+        logger.warn({ err: error }, 'exporting the last traces failed');
+        return 'exported' as const;
+      });
+      if (traces === 'abandoned') {
+        logger.warn(
+          { limitMs: TRACING_FLUSH_GRACE_MS },
+          'the last traces could not be exported in time; giving them up (does the OTLP endpoint answer?)',
+        );
+      }
     },
   };
 }

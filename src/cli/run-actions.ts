@@ -47,6 +47,7 @@ export async function runWorker(flags: RunFlags, env = process.env): Promise<num
     );
     await app.stop();
     logger.info('stopped');
+    if (tracing !== undefined) exitOnceReturned();
     return EXIT.ok;
   } catch (error) {
     logger.fatal({ err: error }, 'the worker failed');
@@ -84,4 +85,16 @@ export function loadRunConfig(flags: RunFlags, env: NodeJS.ProcessEnv): Config {
     },
   ]);
   return configOrUsageError(() => loadConfig(sources));
+}
+
+/**
+ * With tracing on, the worker has stopped, and what may still hold the process open is a span
+ * export towards an OTLP endpoint that does not answer (the one the bounded shutdown gave up
+ * on, or an earlier one still in flight): it would wait for the exporter's own timeouts
+ * (OTEL_EXPORTER_OTLP_TIMEOUT, OTEL_BSP_EXPORT_TIMEOUT), past the deployment's termination grace
+ * period. Exit as soon as the exit code is set; the timer is unref'd, so a process with nothing
+ * left exits by itself before it fires.
+ */
+function exitOnceReturned(): void {
+  setTimeout(() => process.exit(), 0).unref();
 }

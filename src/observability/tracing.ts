@@ -51,8 +51,13 @@ export interface Tracing {
   readonly deliveryScope: DeliveryScope;
   /** Turns the worker's and the clusters' events into spans. */
   record(events: EventSources): void;
-  /** Exports what is still buffered, then unregisters the SDK. */
-  shutdown(): Promise<void>;
+  /**
+   * Exports what is still buffered, then unregisters the SDK. Gives up after
+   * TRACING_FLUSH_GRACE_MS: 'abandoned' then says an export is still in flight, which holds the
+   * process open until the exporter's own timeouts (OTEL_EXPORTER_OTLP_TIMEOUT,
+   * OTEL_BSP_EXPORT_TIMEOUT: 10 s and 30 s by default) unless the process exits.
+   */
+  shutdown(): Promise<'exported' | 'abandoned'>;
 }
 
 export interface TracingOptions {
@@ -94,11 +99,11 @@ export function startTracing(options: TracingOptions): Tracing {
     record: (events) => recordSpans(tracer, events),
     async shutdown() {
       let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, TRACING_FLUSH_GRACE_MS);
+      const grace = new Promise<'abandoned'>((resolve) => {
+        timer = setTimeout(() => resolve('abandoned'), TRACING_FLUSH_GRACE_MS);
       });
       try {
-        await Promise.race([provider.shutdown(), grace]);
+        return await Promise.race([provider.shutdown().then(() => 'exported' as const), grace]);
       } finally {
         clearTimeout(timer);
         trace.disable();
