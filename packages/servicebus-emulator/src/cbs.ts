@@ -42,6 +42,17 @@ export class ClaimSet {
     this.claims.set(path, { expiresAtMs, rights });
   }
 
+  /** The earliest expiry still ahead of `nowMs` (when links may lose their cover), if any. */
+  nextExpiry(nowMs: number): number | undefined {
+    let next: number | undefined;
+    for (const { expiresAtMs } of this.claims.values()) {
+      if (expiresAtMs > nowMs && Number.isFinite(expiresAtMs)) {
+        next = next === undefined ? expiresAtMs : Math.min(next, expiresAtMs);
+      }
+    }
+    return next;
+  }
+
   /** `right` undefined: any right will do (attaching `$management`; each operation is checked). */
   check(entityPath: string, nowMs: number, right?: Right): ClaimCheck {
     let covered = false;

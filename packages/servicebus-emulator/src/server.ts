@@ -68,7 +68,16 @@ interface ConnectionState {
   readonly claims: ClaimSet;
   readonly replyLinks: Map<string, Sender>;
   readonly links: Map<Sender | Receiver, LinkHandler>;
+  /** What each queue or $management link needs to stay attached: a live claim with a right. */
+  readonly covers: Map<Sender | Receiver, LinkCover>;
+  /** Fires when the next claim expires, to detach the links it covered alone. */
+  claimExpiry: NodeJS.Timeout | undefined;
   closed: boolean;
+}
+
+interface LinkCover {
+  readonly path: string;
+  readonly right: Right | undefined;
 }
 
 /** rhea's connection object as the server uses it (parts missing from its typings). */
@@ -234,6 +243,8 @@ export class AmqpServer {
       claims: new ClaimSet(),
       replyLinks: new Map(),
       links: new Map(),
+      covers: new Map(),
+      claimExpiry: undefined,
       closed: false,
     };
     this.connections.add(state);
@@ -365,6 +376,7 @@ export class AmqpServer {
       this.linkFaults(state),
     );
     state.links.set(link, { kind: 'consumer', consumer });
+    state.covers.set(link, { path: route.entity, right: 'Listen' });
     this.options.broker.addConsumer(queue, consumer);
   }
 
@@ -393,6 +405,7 @@ export class AmqpServer {
     if (route.kind === 'management') {
       echoTermini(link);
       state.links.set(link, { kind: 'management-requests', queue, entity: route.entity });
+      state.covers.set(link, { path: claimPath, right });
       return;
     }
     if (queue.isDeadLetterQueue) {
@@ -410,6 +423,7 @@ export class AmqpServer {
       kind: 'producer',
       producer: new ProducerLink(queue, this.options.broker),
     });
+    state.covers.set(link, { path: claimPath, right });
   }
 
   private entityExists(path: string): boolean {
@@ -419,6 +433,41 @@ export class AmqpServer {
   private access(state: ConnectionState, path: string, right: Right | undefined): ClaimCheck {
     if (this.options.cbs.acceptsAnyToken) return 'ok';
     return state.claims.check(path.toLowerCase(), Date.now(), right);
+  }
+
+  /**
+   * "When a token expires, Service Bus promptly drops all links on the connection to the
+   * respective entity" (the service's AMQP guide): a client must put a new token before then.
+   * One timer per connection, set for the next claim expiry.
+   */
+  private watchClaimExpiry(state: ConnectionState): void {
+    clearTimeout(state.claimExpiry);
+    state.claimExpiry = undefined;
+    if (this.options.cbs.acceptsAnyToken) return;
+    const next = state.claims.nextExpiry(Date.now());
+    if (next === undefined) return;
+    const delay = Math.min(Math.max(0, next - Date.now()) + 1, 2 ** 31 - 1);
+    state.claimExpiry = setTimeout(() => {
+      if (state.closed) return;
+      this.dropUncoveredLinks(state);
+      this.watchClaimExpiry(state);
+    }, delay);
+    state.claimExpiry.unref();
+  }
+
+  private dropUncoveredLinks(state: ConnectionState): void {
+    for (const [link, cover] of [...state.covers]) {
+      if (this.access(state, cover.path, cover.right) === 'ok') continue;
+      try {
+        link.close({
+          condition: CONDITION.unauthorized,
+          description: `Unauthorized access. The token for 'sb://localhost/${cover.path}' has expired: put a new token on $cbs before it expires.`,
+        });
+      } catch {
+        // already closing
+      }
+      this.dropLink(state, link);
+    }
   }
 
   private refuseNotFound(link: Sender | Receiver, entity: string): void {
@@ -475,6 +524,7 @@ export class AmqpServer {
         void this.options.cbs.handle(request, state.claims).then(
           (response) => {
             if (state.closed) return;
+            this.watchClaimExpiry(state);
             this.reply(state, request, {
               'status-code': amqpTypes.wrap_int(response.statusCode),
               'status-description': response.description,
@@ -609,6 +659,7 @@ export class AmqpServer {
     const handler = state.links.get(link);
     if (!handler) return;
     state.links.delete(link);
+    state.covers.delete(link);
     if (handler.kind === 'consumer') handler.consumer.close();
     if (handler.kind === 'reply') {
       for (const [key, value] of state.replyLinks) if (value === link) state.replyLinks.delete(key);
@@ -618,6 +669,7 @@ export class AmqpServer {
   private forget(state: ConnectionState): void {
     if (state.closed) return;
     state.closed = true;
+    clearTimeout(state.claimExpiry);
     for (const link of [...state.links.keys()]) this.dropLink(state, link);
     state.replyLinks.clear();
     this.connections.delete(state);

@@ -124,8 +124,9 @@ afterAll(async () => {
 
 async function client(
   jwt: string,
-  action: 'send' | 'receive' | 'schedule',
+  action: 'send' | 'receive' | 'schedule' | 'hold',
   queue = 'challenges',
+  holdMs = 0,
 ): Promise<{ ok: boolean; code?: string; message?: string; received?: number }> {
   const { stdout } = await run(process.execPath, [join(here, 'entra-client.mjs')], {
     env: {
@@ -134,6 +135,7 @@ async function client(
       SB_JWT: jwt,
       SB_ACTION: action,
       SB_QUEUE: queue,
+      SB_HOLD_MS: String(holdMs),
       NODE_EXTRA_CA_CERTS: emulator.tls!.caFile!,
     },
     timeout: 60_000,
@@ -205,6 +207,18 @@ describe('Entra ID tokens on $cbs', () => {
     expect(refused).toMatchObject({ ok: false, code: 'UnauthorizedAccess' });
     expect(refused.message).toMatch(description);
   });
+
+  it('drops a receiver whose token expires without a new put-token, as the service does', async () => {
+    const soon = Math.floor(Date.now() / 1000) + 4;
+    const held = await client(token({ oid: ownerOid, exp: soon }), 'hold', 'challenges', 20_000);
+    expect(held).toMatchObject({ ok: false, code: 'UnauthorizedAccess' });
+  }, 40_000);
+
+  it('keeps a receiver whose token is still valid', async () => {
+    expect(await client(token({ oid: ownerOid }), 'hold', 'challenges', 3_000)).toEqual({
+      ok: true,
+    });
+  }, 40_000);
 
   it('fetches the keys again when a token names a new one (rotation)', async () => {
     const before = jwksRequests;
