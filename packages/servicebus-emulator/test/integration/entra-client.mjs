@@ -2,6 +2,8 @@
 // NODE_EXTRA_CA_CERTS (read at start-up) trusts the emulator's AMQPS CA. The token comes from
 // SB_JWT through a TokenCredential (what @azure/identity's credentials implement), so the SDK
 // sends put-token of type "jwt". SB_ACTION: send | receive | schedule | hold. Prints the outcome as JSON.
+import { clearTimeout, setTimeout } from 'node:timers';
+
 import serviceBus from '@azure/service-bus';
 
 const { ServiceBusClient } = serviceBus; // CommonJS: no named ESM exports
