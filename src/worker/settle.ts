@@ -5,6 +5,7 @@ import {
 } from '@azure/service-bus';
 
 import { scrubText } from '../shared/redaction.js';
+import { SharedExclusiveLock } from '../shared/shared-exclusive-lock.js';
 import type { HandlingOutcome } from './outcome.js';
 
 /** Service Bus caps property sizes; keep descriptions readable and well under the limits. */
@@ -22,33 +23,48 @@ type SettlingReceiver = Pick<
 >;
 
 /**
- * Settles messages one at a time per receiver.
+ * Settles messages concurrently where that is safe, and one at a time where it is not.
  *
- * rhea 3.0.5 (under @azure/service-bus 7.9.5) merges dispositions of consecutive deliveries
- * written in the same event-loop tick into one AMQP disposition frame without comparing the
- * first two outcomes (`write_dispositions` in rhea/lib/session.js checks
- * `first !== last && !are_outcomes_equivalent(...)`). Two messages settled concurrently, say
- * a complete and a dead-letter, can then both be applied with the first one's outcome: a poison
- * message silently completed, or a created pod's message dead-lettered. Waiting for each
- * settlement's reply before sending the next keeps every disposition in its own frame.
+ * rhea 3.0.5 (under @azure/service-bus 7.9.5) merges the dispositions of consecutive deliveries
+ * written in the same event-loop tick into one AMQP disposition frame carrying the first one's
+ * outcome, and does not compare the first two outcomes of a run (`write_dispositions` in
+ * rhea/lib/session.js checks `first !== last && !are_outcomes_equivalent(...)`). A complete and
+ * a dead-letter settled at the same moment can then both be applied with the first one's
+ * outcome: a poison message silently completed, or a created pod's message dead-lettered.
  * test/integration/worker/rhea-dispositions.test.ts shows the library behaviour.
+ *
+ * A merge is harmless when every disposition in it is the same outcome, and completes are:
+ * each is a bare `accepted`, nothing of the message in it. So completes go out concurrently
+ * (one per settlement round trip would cap a worker at about 1 / round trip messages per
+ * second, whatever its concurrency). Every other disposition (a dead-letter with its reason and
+ * description, an abandon with its properties) goes out alone: after every settlement before it
+ * has been answered, and before any after it is sent, so nothing shares its tick.
  */
-export function serialSettler(receiver: SettlingReceiver) {
-  let previous: Promise<unknown> = Promise.resolve();
+export function dispositionSettler(receiver: SettlingReceiver) {
+  const lock = new SharedExclusiveLock();
   return (
     message: ServiceBusReceivedMessage,
     outcome: HandlingOutcome,
   ): ReturnType<typeof settle> => {
-    const next = previous.then(() => settle(receiver, message, outcome));
-    previous = next;
-    return next;
+    const send = () => settle(receiver, message, outcome);
+    switch (outcome.action) {
+      case 'complete':
+        return lock.shared(send);
+      case 'dead-letter':
+      case 'abandon':
+        return lock.exclusive(send);
+      case 'lock-lost':
+      case 'leave-locked':
+        // Nothing goes to the broker.
+        return send();
+    }
   };
 }
 
 /**
  * Applies a handling outcome to the broker. Settlement failures are reported, not thrown:
  * the message then simply comes back when its lock expires, and the duplicate lookup on
- * redelivery finds the pod that was already created. Use it through `serialSettler`.
+ * redelivery finds the pod that was already created. Use it through `dispositionSettler`.
  */
 export async function settle(
   receiver: SettlingReceiver,

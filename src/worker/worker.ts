@@ -26,7 +26,7 @@ import {
   type InboundMessage,
 } from './message-handler.js';
 import type { HandlingOutcome, MessageOutcome } from './outcome.js';
-import { serialSettler, type SettleResult } from './settle.js';
+import { dispositionSettler, type SettleResult } from './settle.js';
 
 /**
  * The worker's lifecycle. Transitions only move forward:
@@ -101,7 +101,7 @@ export class Worker {
   /** Aborted when draining starts: waits stop and their messages go back to the queue. */
   private readonly stopWaiting = new AbortController();
   private probeTimer: NodeJS.Timeout | undefined;
-  private settle: ReturnType<typeof serialSettler> | undefined;
+  private settle: ReturnType<typeof dispositionSettler> | undefined;
   private serviceBusProblem: string | undefined = 'not connected yet';
 
   constructor(private readonly options: WorkerOptions) {}
@@ -135,7 +135,7 @@ export class Worker {
       // The message module parses bodies itself to give precise dead-letter reasons.
       skipParsingBodyAsJson: true,
     });
-    this.settle = serialSettler(this.receiver);
+    this.settle = dispositionSettler(this.receiver);
     await this.probeServiceBus();
     // Don't take messages while no cluster could accept a pod.
     await this.waitForGate();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 
-import { LAST_ERROR_PROPERTY, settle } from '../../../src/worker/settle.js';
+import { dispositionSettler, LAST_ERROR_PROPERTY, settle } from '../../../src/worker/settle.js';
 
 /** podbus's settling port, recording what would go onto the message. */
 function recordingReceiver() {
@@ -64,5 +64,67 @@ describe('settle: what podbus writes onto a message is scrubbed like a log line'
       settle(receiver, message, { action: 'leave-locked', why: 'a create may still land' }),
     ).resolves.toEqual({ result: 'left' });
     expect(calls).toEqual([]);
+  });
+});
+
+describe('dispositionSettler: what may be written in the same tick', () => {
+  /** Every call starts now and ends when the test says so. */
+  function gatedReceiver() {
+    const log: string[] = [];
+    const pending: (() => void)[] = [];
+    const call = (op: string) => async (m: ServiceBusReceivedMessage) => {
+      log.push(`${op} ${String(m.messageId)}`);
+      await new Promise<void>((resolve) => pending.push(resolve));
+      log.push(`done ${String(m.messageId)}`);
+    };
+    return {
+      log,
+      receiver: {
+        completeMessage: call('complete'),
+        deadLetterMessage: call('dead-letter'),
+        abandonMessage: call('abandon'),
+      },
+      /** Answers every settlement sent so far. */
+      answer: async () => {
+        for (const resolve of pending.splice(0)) resolve();
+        await new Promise((r) => setImmediate(r));
+      },
+    };
+  }
+  const msg = (id: string) => ({ messageId: id }) as ServiceBusReceivedMessage;
+  const complete = { action: 'complete', outcome: 'created', cluster: 'a' } as const;
+
+  it('sends completes together, and a dead-letter or abandon only alone', async () => {
+    const { log, receiver, answer } = gatedReceiver();
+    const settle = dispositionSettler(receiver);
+    const all = Promise.all([
+      settle(msg('c1'), complete),
+      settle(msg('c2'), complete),
+      settle(msg('d'), { action: 'dead-letter', reason: 'PodRejected', description: 'no' }),
+      settle(msg('c3'), complete),
+      settle(msg('a'), { action: 'abandon', why: 'later' }),
+    ]);
+    await new Promise((r) => setImmediate(r));
+    expect(log).toEqual(['complete c1', 'complete c2']);
+    await answer();
+    expect(log.slice(2)).toEqual(['done c1', 'done c2', 'dead-letter d']);
+    await answer();
+    expect(log.slice(5)).toEqual(['done d', 'complete c3']);
+    await answer();
+    expect(log.slice(7)).toEqual(['done c3', 'abandon a']);
+    await answer();
+    expect((await all).map((r) => r.result)).toEqual(Array(5).fill('settled'));
+  });
+
+  it('sends nothing, and waits for nothing, for a message it leaves or whose lock is lost', async () => {
+    const { log, receiver } = gatedReceiver();
+    const settle = dispositionSettler(receiver);
+    void settle(msg('d'), { action: 'dead-letter', reason: 'PodRejected', description: 'no' });
+    await expect(
+      settle(msg('l'), { action: 'leave-locked', why: 'create in flight' }),
+    ).resolves.toEqual({
+      result: 'left',
+    });
+    expect(log).toEqual(['dead-letter d']);
   });
 });
