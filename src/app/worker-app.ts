@@ -1,4 +1,10 @@
-import { backoffDelay, CLIENT_CLOSE_GRACE_MS, ClusterPool, sleep } from '../clusters/index.js';
+import {
+  backoffDelay,
+  CLIENT_CLOSE_GRACE_MS,
+  ClusterPool,
+  connectionsForConcurrency,
+  sleep,
+} from '../clusters/index.js';
 import type { Config } from '../config/config.js';
 import { logEvents } from '../observability/event-logs.js';
 import { startHealthServer, type HealthServer } from '../observability/health-server.js';
@@ -200,6 +206,9 @@ function createPool(config: Config, logger: Logger, metrics: WorkerMetrics): Clu
     entries: config.clusters,
     strategy: config.selection.strategy,
     logger,
-    client: { requestTimeoutMs: config.worker.clusterRequestTimeoutMs },
+    client: {
+      requestTimeoutMs: config.worker.clusterRequestTimeoutMs,
+      agent: { connections: connectionsForConcurrency(config.serviceBus.maxConcurrentCalls) },
+    },
   });
 }

@@ -48,6 +48,7 @@ export {
   isActivePod,
   type PodPresence,
 } from './active-pods.js';
+export { connectionsForConcurrency } from './connection.js';
 export type { ClusterEvents } from './events.js';
 export {
   ClusterPool,
