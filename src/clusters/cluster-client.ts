@@ -26,6 +26,7 @@ import {
 import { ClusterError, type ClusterErrorKind } from './errors.js';
 import type { ClusterEvents } from './events.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
+import { DEFAULT_RATE_LIMIT, RateLimiter } from './rate-limiter.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js';
 import { AzureTokenSource } from './azure-token-source.js';
 import { ExecTokenSource } from './exec-token-source.js';
@@ -50,6 +51,12 @@ export interface CallEvent {
 export interface CallOptions {
   /** Aborts the call, including any backoff sleep (shutdown, message lock lost). */
   readonly signal?: AbortSignal;
+  /**
+   * Told how long the call waited for the cluster's rate limiter, each time it did: time the
+   * caller was held by podbus's own pacing, not by a failure (the worker keeps it out of a
+   * message's retry budget).
+   */
+  readonly onRateLimitWait?: (waitedMs: number) => void;
 }
 
 export type CreatePodResult =
@@ -120,7 +127,9 @@ export interface ClusterClientOptions {
   /** Replaces the token/tokenFile source (tests). */
   readonly tokenSource?: TokenSource;
   /** Where the client says what happened: every finished call, every pod it created. */
-  readonly events?: EventSink<Pick<ClusterEvents, 'call' | 'podCreated'>>;
+  readonly events?: EventSink<
+    Pick<ClusterEvents, 'call' | 'podCreated' | 'rateLimited' | 'rateLimitPaused'>
+  >;
   readonly sleep?: SleepFn;
   readonly random?: RandomFn;
   readonly now?: () => number;
@@ -129,8 +138,9 @@ export interface ClusterClientOptions {
 /**
  * The podbus client for one cluster: `@kubernetes/client-node` with what it lacks added —
  * a shared keep-alive connection pool with the cluster CA, a per-attempt timeout, bounded
- * retries with jittered backoff honouring Retry-After, token rotation, a circuit-breaker gate,
- * and every failure classified into a `ClusterError`.
+ * retries with jittered backoff honouring Retry-After, a client-side rate limit (whose pace an
+ * APF 429 slows down), token rotation, a circuit-breaker gate, and every failure classified
+ * into a `ClusterError`.
  */
 export class ClusterClient {
   readonly name: string;
@@ -148,6 +158,7 @@ export class ClusterClient {
   private readonly sleep: SleepFn;
   private readonly random: RandomFn;
   private readonly now: () => number;
+  private readonly rateLimiter: RateLimiter;
   private closed = false;
 
   constructor(private readonly options: ClusterClientOptions) {
@@ -162,6 +173,14 @@ export class ClusterClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.policy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
     this.tokens = options.tokenSource ?? tokenSourceFor(entry, this.logger, options);
+    this.rateLimiter = new RateLimiter({
+      limit: {
+        qps: entry.qps ?? DEFAULT_RATE_LIMIT.qps,
+        burst: entry.burst ?? DEFAULT_RATE_LIMIT.burst,
+      },
+      now: this.now,
+      sleep: this.sleep,
+    });
     // The TCP/TLS connect must give up before the whole attempt does: a connect timeout says
     // the request never left (safe to fail over, e.g. an AKS authorized-IP black hole), while
     // an attempt timeout may have fired after the request was sent (ambiguous for a create).
@@ -311,6 +330,10 @@ export class ClusterClient {
     onDone: (err: ClusterError | null) => void,
   ): Promise<WatchHandle> {
     if (this.closed) throw this.closedError();
+    // A watch request takes a token like any other (client-go's too): a relisting fleet must
+    // not flood the server either.
+    await this.rateLimiter.acquire();
+    if (this.closed) throw this.closedError();
     let stopped = false;
     const query: Record<string, string | number | boolean> = {
       allowWatchBookmarks: options.allowWatchBookmarks ?? true,
@@ -443,9 +466,16 @@ export class ClusterClient {
       const result = await withRetries(
         async (n) => {
           attempts = n;
+          await this.takeToken(operation, options);
+          // The timeout starts once the request may go: pacing is not the server's slowness.
           const timeout = AbortSignal.timeout(this.requestTimeoutMs);
           const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;
-          return send(abortableCall(signal));
+          try {
+            return await send(abortableCall(signal));
+          } catch (err) {
+            this.slowDownIfAsked(err, callerSignal);
+            throw err;
+          }
         },
         {
           policy: this.policy,
@@ -470,6 +500,42 @@ export class ClusterClient {
       report(expected.includes(err.kind) ? 'ok' : err.kind);
       throw err;
     }
+  }
+
+  /**
+   * Waits for the rate limiter's token for one request. A wait longer than the retry policy
+   * would sleep through for a Retry-After fails at once as `throttled` (nothing sent), so the
+   * caller can go elsewhere instead of sitting on a message's lock.
+   */
+  private async takeToken(operation: Operation, options: CallOptions): Promise<void> {
+    const acquired = await this.rateLimiter.acquire(options.signal, this.policy.maxRetryAfterMs);
+    if (!acquired.ok) {
+      throw new ClusterError({
+        kind: 'throttled',
+        cluster: this.name,
+        message: `client-side rate limit: the next request may go in ${acquired.waitMs} ms`,
+        retryAfterMs: acquired.waitMs,
+        mayHaveTakenEffect: false,
+      });
+    }
+    if (acquired.waitedMs === 0) return;
+    options.onRateLimitWait?.(acquired.waitedMs);
+    this.options.events?.emit('rateLimited', {
+      cluster: this.name,
+      operation,
+      waitedMs: acquired.waitedMs,
+    });
+  }
+
+  /** An APF 429 with Retry-After holds every request of this replica to the cluster, not one. */
+  private slowDownIfAsked(err: unknown, callerSignal: AbortSignal | undefined): void {
+    const error = this.classify(err, callerSignal);
+    if (error.kind !== 'throttled' || error.retryAfterMs === undefined) return;
+    this.rateLimiter.pauseFor(error.retryAfterMs);
+    this.options.events?.emit('rateLimitPaused', {
+      cluster: this.name,
+      forMs: error.retryAfterMs,
+    });
   }
 
   /** After a 401: re-read the token source once; true when it now holds a different token. */

@@ -28,6 +28,10 @@ export interface ClusterEntry {
   readonly weight: number;
   /** Upper bound of active (non-terminal) podbus pods on this cluster; 0 = unbounded. */
   readonly maxActivePods: number;
+  /** Requests per second to this API server, per replica (rate-limiter.ts); 0: no limit. */
+  readonly qps?: number;
+  /** Requests this replica may send at once before `qps` paces them. */
+  readonly burst?: number;
   /** Free-form labels, e.g. region=westeurope. */
   readonly labels: Readonly<Record<string, string>>;
 }

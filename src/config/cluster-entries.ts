@@ -8,6 +8,7 @@ import {
   type CredentialKind,
 } from '../azure/credential.js';
 import { AKS_SCOPE, type ClusterAuth, type ClusterEntry } from '../clusters/cluster-entry.js';
+import { DEFAULT_RATE_LIMIT } from '../clusters/rate-limiter.js';
 import { closestKey } from '../shared/closest-key.js';
 import { isDns1123Label } from '../message/names.js';
 import type { ConfigProblem } from './config-error.js';
@@ -63,6 +64,16 @@ export const CLUSTER_FIELDS: readonly { name: string; doc: string; default?: str
     name: 'maxActivePods',
     doc: 'Most active (not finished) podbus pods on this cluster; 0 for no limit.',
     default: '0',
+  },
+  {
+    name: 'qps',
+    doc: 'Requests per second this replica sends to the API server at most (a token bucket, like client-go QPS); 0 for no limit. Per replica: divide the API server budget by the replicas (docs/clusters.md, "Rate limit").',
+    default: String(DEFAULT_RATE_LIMIT.qps),
+  },
+  {
+    name: 'burst',
+    doc: 'Requests this replica may send at once before qps paces them (like client-go Burst); a whole number, 1 or more.',
+    default: String(DEFAULT_RATE_LIMIT.burst),
   },
   { name: 'labels', doc: 'Free-form string labels, e.g. region: westeurope.', default: '{}' },
 ];
@@ -144,6 +155,8 @@ function validateEntry(
   const namespace = checkNamespace(value.namespace, before.report);
   const weight = checkWeight(value.weight, before.report);
   const maxActivePods = checkMaxActivePods(value.maxActivePods, before.report);
+  const qps = checkQps(value.qps, before.report);
+  const burst = checkBurst(value.burst, before.report);
   const labels = checkLabels(value.labels, before.report);
   if (before.count > 0 || name === undefined || server === undefined) return undefined;
   return {
@@ -155,6 +168,8 @@ function validateEntry(
     namespace,
     weight,
     maxActivePods,
+    qps,
+    burst,
     labels,
   };
 }
@@ -347,6 +362,25 @@ function checkMaxActivePods(value: unknown, report: Report): number {
       'maxActivePods',
       `must be a whole number, 0 or more (0: no limit) (got ${JSON.stringify(value)})`,
     );
+  }
+  return Number(value);
+}
+
+function checkQps(value: unknown, report: Report): number {
+  if (value === undefined || value === null) return DEFAULT_RATE_LIMIT.qps;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    report(
+      'qps',
+      `must be a number, 0 or more (requests per second; 0: no limit) (got ${JSON.stringify(value)})`,
+    );
+  }
+  return Number(value);
+}
+
+function checkBurst(value: unknown, report: Report): number {
+  if (value === undefined || value === null) return DEFAULT_RATE_LIMIT.burst;
+  if (!Number.isInteger(value) || (value as number) < 1) {
+    report('burst', `must be a whole number, 1 or more (got ${JSON.stringify(value)})`);
   }
   return Number(value);
 }

@@ -82,6 +82,12 @@ export function logEvents(logger: Logger, { worker, clusters }: EventSources): v
     ),
   );
 
+  clusters.on('rateLimitPaused', ({ cluster, forMs }) =>
+    logger.warn(
+      { cluster, forMs },
+      'the API server is throttling (429): holding every request to it as it asked',
+    ),
+  );
   clusters.on('breakerStateChanged', (change) => {
     const fields = { ...change };
     const message = `cluster circuit breaker ${change.to}`;

@@ -65,6 +65,28 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly clusterThrottledSeconds = new Counter({
+    name: 'podbus_cluster_throttled_seconds_total',
+    help: "Time requests to the cluster waited for this replica's client-side rate limit (qps/burst, and pauses an API server's 429 asked for), in seconds.",
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly clusterRateLimitWait = new Histogram({
+    name: 'podbus_cluster_rate_limit_wait_seconds',
+    help: 'How long each request that had to wait for the client-side rate limit waited, by cluster.',
+    labelNames: ['cluster'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly clusterRateLimitPauses = new Counter({
+    name: 'podbus_cluster_rate_limit_pauses_total',
+    help: 'Times an API server answered 429 with Retry-After and every request to it was held for that long.',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+
   readonly messagesInFlight = new Gauge({
     name: 'podbus_messages_in_flight',
     help: 'Messages currently being handled (locked by this worker).',
@@ -128,6 +150,11 @@ export function recordMetrics(metrics: WorkerMetrics, { worker, clusters }: Even
       call.durationMs / 1000,
     );
   });
+  clusters.on('rateLimited', ({ cluster, waitedMs }) => {
+    metrics.clusterThrottledSeconds.inc({ cluster }, waitedMs / 1000);
+    metrics.clusterRateLimitWait.observe({ cluster }, waitedMs / 1000);
+  });
+  clusters.on('rateLimitPaused', ({ cluster }) => metrics.clusterRateLimitPauses.inc({ cluster }));
   clusters.on('breakerStateChanged', ({ cluster, to }) =>
     metrics.clusterHealthy.set({ cluster }, to === 'open' ? 0 : 1),
   );

@@ -2,7 +2,13 @@ import type { V1Pod } from '@kubernetes/client-node';
 
 import { ClusterError, type ClusterPool } from '../clusters/index.js';
 import { ANNOTATION_MESSAGE_ID, ANNOTATION_REQUEST_HASH } from '../message/metadata-keys.js';
-import type { CreateAttempt, Fleet, FleetCluster, ReadAttempt } from './fleet.js';
+import type {
+  CreateAttempt,
+  Fleet,
+  FleetCluster,
+  RateLimitWaitListener,
+  ReadAttempt,
+} from './fleet.js';
 
 /**
  * The cluster pool seen through the worker's Fleet port. The translation is where "did this
@@ -30,14 +36,18 @@ function fleetCluster(name: string, pool: ClusterPool): FleetCluster {
   const client = pool.client(name)!;
   return {
     name,
-    async createPod(pod: V1Pod, signal?: AbortSignal): Promise<CreateAttempt> {
+    async createPod(
+      pod: V1Pod,
+      signal?: AbortSignal,
+      onRateLimitWait?: RateLimitWaitListener,
+    ): Promise<CreateAttempt> {
       // Concurrent messages must not all take the last free slot of this cluster.
       const release = pool.reserveCapacity(name);
       if (release === undefined) {
         return { kind: 'full', reason: pool.fullReason(name) ?? 'full' };
       }
       try {
-        const result = await client.createPod(pod, { signal });
+        const result = await client.createPod(pod, { signal, onRateLimitWait });
         return result.outcome === 'created' ? { kind: 'created' } : { kind: 'exists' };
       } catch (error) {
         return createFailure(error);
@@ -46,9 +56,13 @@ function fleetCluster(name: string, pool: ClusterPool): FleetCluster {
       }
     },
     knownAbsent: (podName) => pool.podPresence(name, podName) === 'absent',
-    async readPod(podName: string, signal?: AbortSignal): Promise<ReadAttempt> {
+    async readPod(
+      podName: string,
+      signal?: AbortSignal,
+      onRateLimitWait?: RateLimitWaitListener,
+    ): Promise<ReadAttempt> {
       try {
-        const pod = await client.getPod(podName, { signal });
+        const pod = await client.getPod(podName, { signal, onRateLimitWait });
         if (pod === undefined) return { kind: 'absent' };
         const annotations = pod.metadata?.annotations ?? {};
         return {

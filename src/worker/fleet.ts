@@ -28,10 +28,21 @@ export type ReadAttempt =
   | { kind: 'absent' }
   | { kind: 'unreachable'; reason: string; retryAfterMs?: number };
 
+/** Told how long a call waited for the cluster's client-side rate limit (pacing, no failure). */
+export type RateLimitWaitListener = (waitedMs: number) => void;
+
 export interface FleetCluster {
   readonly name: string;
-  createPod(pod: V1Pod, signal?: AbortSignal): Promise<CreateAttempt>;
-  readPod(name: string, signal?: AbortSignal): Promise<ReadAttempt>;
+  createPod(
+    pod: V1Pod,
+    signal?: AbortSignal,
+    onRateLimitWait?: RateLimitWaitListener,
+  ): Promise<CreateAttempt>;
+  readPod(
+    name: string,
+    signal?: AbortSignal,
+    onRateLimitWait?: RateLimitWaitListener,
+  ): Promise<ReadAttempt>;
   /**
    * True when a live watch cache of this cluster's podbus pods has no pod of that name: a
    * best-effort lookup may then skip the GET. False when unsure.

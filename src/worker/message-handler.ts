@@ -122,16 +122,19 @@ async function place(
 ): Promise<HandlingOutcome> {
   const retrying = (result: Extract<PlacementResult, { kind: 'retry' }>, delayMs: number) =>
     deps.events.emit('retry', { delivery, why: result.why, detail: result.detail, delayMs });
+  // Time spent waiting for capacity, or for a cluster's rate limit to let a call go, is not a
+  // failure: it does not count against the retry budget (it does against maxHoldMs).
+  let capacityWaitMs = 0;
+  let rateLimitWaitMs = 0;
   const placement = new PodPlacement(deps.fleet, {
     pod: prepared.pod,
     messageId: message.messageId,
     requestHash: prepared.requestHash,
     preferredCluster: prepared.preferredCluster,
     lookup: message.deliveryCount > 0 ? 'strict' : deps.stickyPlacement ? 'none' : 'best-effort',
+    onRateLimitWait: (waitedMs) => (rateLimitWaitMs += waitedMs),
   });
   const started = deps.now();
-  // Time spent waiting for capacity is not a failure: it does not count against the budget.
-  let capacityWaitMs = 0;
 
   const stop = AbortSignal.any([signals.lockLost, signals.stopWaiting]);
   for (let attempt = 0; ; attempt += 1) {
@@ -186,7 +189,7 @@ async function place(
           continue;
         }
         const delayMs = deps.retryDelayMs(attempt, result.retryAfterMs);
-        const failingMs = heldMs - capacityWaitMs;
+        const failingMs = heldMs - capacityWaitMs - rateLimitWaitMs;
         if (failingMs + delayMs > deps.retryBudgetMs || heldMs + delayMs > deps.maxHoldMs) {
           return {
             action: 'abandon',

@@ -1,6 +1,12 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
-import type { CreateAttempt, Fleet, FleetCluster, ReadAttempt } from './fleet.js';
+import type {
+  CreateAttempt,
+  Fleet,
+  FleetCluster,
+  RateLimitWaitListener,
+  ReadAttempt,
+} from './fleet.js';
 
 /**
  * Pod placement for one message: where its pod is created, or why it cannot be yet.
@@ -64,6 +70,8 @@ export interface PlacementInput {
   readonly preferredCluster?: string;
   /** How to look for an existing pod before the first create (see rule 1). */
   readonly lookup: LookupMode;
+  /** Told each time a call to a cluster waited for its rate limit (not a failure). */
+  readonly onRateLimitWait?: RateLimitWaitListener;
 }
 
 export class PodPlacement {
@@ -112,7 +120,7 @@ export class PodPlacement {
     }
     if (signals.create?.aborted) return undefined;
     this.firstTried ??= cluster.name;
-    return cluster.createPod(this.input.pod, signals.create);
+    return cluster.createPod(this.input.pod, signals.create, this.input.onRateLimitWait);
   }
 
   private async lookup(signal?: AbortSignal): Promise<PlacementResult | undefined> {
@@ -122,7 +130,7 @@ export class PodPlacement {
     const ask = (cluster: FleetCluster): Promise<ReadAttempt> =>
       this.input.lookup === 'best-effort' && cluster.knownAbsent(podName)
         ? Promise.resolve({ kind: 'absent' })
-        : cluster.readPod(podName, signal);
+        : cluster.readPod(podName, signal, this.input.onRateLimitWait);
     const reads = await Promise.all(
       this.fleet.clusters.map(async (cluster) => ({ cluster, read: await ask(cluster) })),
     );
@@ -211,7 +219,7 @@ export class PodPlacement {
       // Quota admission runs before the name is checked: the pod an earlier create may have
       // made can be what fills the quota, and then every retry says "exceeded quota", never
       // 409. Look for it.
-      const read = await cluster.readPod(this.podName, readSignal);
+      const read = await cluster.readPod(this.podName, readSignal, this.input.onRateLimitWait);
       if (read.kind === 'found') return this.judgeExisting(cluster.name, read);
     }
     const failure = result as Extract<CreateAttempt, { kind: 'unknown' | 'unavailable' | 'full' }>;
@@ -250,7 +258,7 @@ export class PodPlacement {
     cluster: FleetCluster,
     signal?: AbortSignal,
   ): Promise<PlacementResult> {
-    const read = await cluster.readPod(this.podName, signal);
+    const read = await cluster.readPod(this.podName, signal, this.input.onRateLimitWait);
     if (read.kind === 'found') return this.judgeExisting(cluster.name, read);
     if (read.kind === 'absent') {
       // Deleted between our create and our read (e.g. cleaned up): create again, same cluster.

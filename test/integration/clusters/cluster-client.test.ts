@@ -53,11 +53,16 @@ function client(over: Partial<ClusterClientOptions> & { entry?: ClusterEntry } =
   sleeps: number[];
 } {
   const sleeps: number[] = [];
+  // Sleeps are recorded, not slept; the client's clock moves by them instead, so that a
+  // Retry-After pause of its rate limiter sees the time as having passed.
+  let slept = 0;
   const c = new ClusterClient({
     requestTimeoutMs: 5000,
     sleep: async (ms) => {
       sleeps.push(ms);
+      slept += ms;
     },
+    now: () => Date.now() + slept,
     ...over,
     entry: over.entry ?? entryFor(alpha),
   });

@@ -62,12 +62,19 @@ function entry(over: Partial<ClusterEntry> = {}): ClusterEntry {
   };
 }
 
+/**
+ * A client whose sleeps are recorded, not slept: they move its clock (real time plus the
+ * sleeps) instead, so a Retry-After pause and the rate limiter see the time as having passed.
+ */
 function client(over: Partial<ClusterClientOptions> & { entry?: ClusterEntry } = {}) {
   const sleeps: number[] = [];
+  let slept = 0;
   const c = new ClusterClient({
     sleep: async (ms) => {
       sleeps.push(ms);
+      slept += ms;
     },
+    now: () => Date.now() + slept,
     random: () => 0.5,
     requestTimeoutMs: 2000,
     retry: { backoff: { baseMs: 100, maxMs: 1000, jitter: 'full' } },
@@ -309,6 +316,65 @@ describe('timeouts and retries', () => {
     const pending = c.getPod('p', { signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     await expect(pending).rejects.toMatchObject({ kind: 'aborted' });
+  });
+});
+
+describe('rate limit', () => {
+  test('every request takes a token: past the burst, calls wait for the next one', async () => {
+    const waits: number[] = [];
+    const paced: string[] = [];
+    const events = new Emitter<ClusterEvents>();
+    events.on('rateLimited', (e) => paced.push(`${e.cluster} ${e.operation}`));
+    const { c, sleeps } = client({ entry: entry({ qps: 1, burst: 2 }), events });
+    const onRateLimitWait = (ms: number) => waits.push(ms);
+    await c.getPod('p', { onRateLimitWait });
+    await c.createPod({ metadata: { name: 'p' }, spec: { containers: [] } }, { onRateLimitWait });
+    expect(sleeps).toEqual([]);
+    await c.getPod('p', { onRateLimitWait });
+    // The third request waited for the next token (about a second at qps 1), and said so.
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]).toBeGreaterThan(500);
+    expect(waits).toEqual(sleeps);
+    expect(paced).toEqual(['alpha get']);
+    expect(server.requests).toHaveLength(3);
+  });
+
+  test('an APF 429 with Retry-After holds the next calls to that cluster, not only its own retry', async () => {
+    const paused: number[] = [];
+    const events = new Emitter<ClusterEvents>();
+    events.on('rateLimitPaused', (e) => paused.push(e.forMs));
+    const { c, sleeps } = client({ events, retry: { maxAttempts: 1 } });
+    server.setHandler(
+      sequence((_r, res) => {
+        res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': '3' });
+        res.end('Too many requests, please try again later.\n');
+      }, ok),
+    );
+    await expect(c.getPod('a')).rejects.toMatchObject({ kind: 'throttled', retryAfterMs: 3000 });
+    expect(paused).toEqual([3000]);
+    // Another message's call, with tokens to spare: it waits out the server's 3 s first.
+    const waits: number[] = [];
+    await c.getPod('b', { onRateLimitWait: (ms) => waits.push(ms) });
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]).toBeGreaterThan(2_500);
+    expect(waits).toEqual(sleeps);
+  });
+
+  test('a wait longer than a Retry-After podbus would sleep through fails at once, nothing sent', async () => {
+    const { c, sleeps } = client({ entry: entry({ qps: 0.01, burst: 1 }) });
+    await c.getPod('p');
+    const error = await c.getPod('p').catch((e: unknown) => e);
+    expect(error).toMatchObject({ kind: 'throttled', mayHaveTakenEffect: false });
+    expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(30_000);
+    expect(sleeps).toEqual([]);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  test('qps 0 sends without pacing', async () => {
+    const { c, sleeps } = client({ entry: entry({ qps: 0, burst: 1 }) });
+    for (let i = 0; i < 5; i++) await c.getPod('p');
+    expect(sleeps).toEqual([]);
+    expect(server.requests).toHaveLength(5);
   });
 });
 

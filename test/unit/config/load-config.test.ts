@@ -34,6 +34,8 @@ describe('loadConfig: a valid configuration', () => {
           namespace: 'default',
           weight: 1,
           maxActivePods: 0,
+          qps: 20,
+          burst: 30,
           labels: {},
         },
       ],
@@ -179,6 +181,8 @@ describe('loadConfig: a valid configuration', () => {
         '  namespace: challenges',
         '  weight: 2.5',
         '  maxActivePods: 40',
+        '  qps: 12.5',
+        '  burst: 25',
         '  labels: { region: westeurope }',
         '',
       ].join('\n'),
@@ -198,6 +202,8 @@ describe('loadConfig: a valid configuration', () => {
         namespace: 'challenges',
         weight: 2.5,
         maxActivePods: 40,
+        qps: 12.5,
+        burst: 25,
         labels: { region: 'westeurope' },
       },
     ]);
@@ -595,13 +601,23 @@ describe('loadConfig: clusters', () => {
     expect(
       clusterError(
         [
-          { name: 'a', server: 'https://a', tokenFile: s.tokenFile, weight: 0, maxActivePods: -1 },
+          {
+            name: 'a',
+            server: 'https://a',
+            tokenFile: s.tokenFile,
+            weight: 0,
+            maxActivePods: -1,
+            qps: -5,
+            burst: 0,
+          },
           {
             name: 'b',
             server: 'https://b',
             tokenFile: s.tokenFile,
             weight: 'heavy',
             maxActivePods: 1.5,
+            qps: 'fast',
+            burst: 2.5,
           },
           {
             name: 'c',
@@ -616,11 +632,15 @@ describe('loadConfig: clusters', () => {
       ),
     ).toBe(
       [
-        'invalid configuration (7 problems):',
+        'invalid configuration (11 problems):',
         '  - clusters[0].weight: must be a number greater than 0 (got 0)',
         '  - clusters[0].maxActivePods: must be a whole number, 0 or more (0: no limit) (got -1)',
+        '  - clusters[0].qps: must be a number, 0 or more (requests per second; 0: no limit) (got -5)',
+        '  - clusters[0].burst: must be a whole number, 1 or more (got 0)',
         '  - clusters[1].weight: must be a number greater than 0 (got "heavy")',
         '  - clusters[1].maxActivePods: must be a whole number, 0 or more (0: no limit) (got 1.5)',
+        '  - clusters[1].qps: must be a number, 0 or more (requests per second; 0: no limit) (got "fast")',
+        '  - clusters[1].burst: must be a whole number, 1 or more (got 2.5)',
         '  - clusters[2].insecureSkipTlsVerify: must be true or false (got "yes")',
         '  - clusters[2].namespace: must be a namespace name (a DNS-1123 label) (got "Bad NS")',
         '  - clusters[2].labels: must be a map of names to string values',

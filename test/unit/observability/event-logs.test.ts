@@ -212,7 +212,7 @@ describe('logEvents: the log lines of the worker', () => {
 });
 
 describe('logEvents: the log lines of the clusters', () => {
-  it('logs breaker changes, opening as a warning', () => {
+  it('logs breaker changes, opening as a warning, and an API server’s 429 pause', () => {
     const { clusters, logged } = setup();
     const change = { cluster: 'alpha', reason: '5 consecutive failures (last: connection)', at: 1 };
     clusters.emit('breakerStateChanged', { ...change, from: 'closed', to: 'open' });
@@ -224,6 +224,9 @@ describe('logEvents: the log lines of the clusters', () => {
       attempts: 1,
       durationMs: 5,
     });
+    // Pacing by the replica's own limit is routine (metrics); an API server pushing back is not.
+    clusters.emit('rateLimited', { cluster: 'alpha', operation: 'create', waitedMs: 40 });
+    clusters.emit('rateLimitPaused', { cluster: 'alpha', forMs: 2_000 });
     expect(logged()).toEqual([
       { level: 'warn', ...change, from: 'closed', to: 'open', msg: 'cluster circuit breaker open' },
       {
@@ -232,6 +235,12 @@ describe('logEvents: the log lines of the clusters', () => {
         from: 'half-open',
         to: 'closed',
         msg: 'cluster circuit breaker closed',
+      },
+      {
+        level: 'warn',
+        cluster: 'alpha',
+        forMs: 2_000,
+        msg: 'the API server is throttling (429): holding every request to it as it asked',
       },
     ]);
   });

@@ -88,7 +88,7 @@ describe('recordMetrics: the worker metrics follow the events', () => {
     ]);
   });
 
-  it('follows the clusters: create latency, breaker health, active pods', async () => {
+  it('follows the clusters: create latency, breaker health, active pods, throttling', async () => {
     const { clusters, samples } = setup();
     const call = { cluster: 'alpha', attempts: 1, durationMs: 250 } as const;
     clusters.emit('call', { ...call, operation: 'create', outcome: 'ok' });
@@ -103,6 +103,9 @@ describe('recordMetrics: the worker metrics follow the events', () => {
       to: 'half-open',
     });
     clusters.emit('activePodsChanged', { cluster: 'alpha', activePods: 7 });
+    clusters.emit('rateLimited', { cluster: 'alpha', operation: 'create', waitedMs: 250 });
+    clusters.emit('rateLimited', { cluster: 'alpha', operation: 'get', waitedMs: 1_500 });
+    clusters.emit('rateLimitPaused', { cluster: 'beta', forMs: 3_000 });
     const ofClusters = (await samples()).filter((l) => /^podbus_(pod|cluster)_/.test(l));
     expect(ofClusters).toEqual([
       'podbus_pod_create_duration_seconds_count{cluster="alpha",result="ok"} 1',
@@ -110,6 +113,9 @@ describe('recordMetrics: the worker metrics follow the events', () => {
       'podbus_cluster_healthy{cluster="alpha"} 0',
       'podbus_cluster_healthy{cluster="beta"} 1',
       'podbus_cluster_active_pods{cluster="alpha"} 7',
+      'podbus_cluster_throttled_seconds_total{cluster="alpha"} 1.75',
+      'podbus_cluster_rate_limit_wait_seconds_count{cluster="alpha"} 2',
+      'podbus_cluster_rate_limit_pauses_total{cluster="beta"} 1',
     ]);
   });
 });

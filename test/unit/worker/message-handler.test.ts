@@ -47,6 +47,7 @@ function harness(overrides: Partial<HandlerDeps> = {}) {
     events,
     ...overrides,
   };
+  const elapse = (ms: number) => (clock += ms);
   const lockLost = new AbortController();
   const stopWaiting = new AbortController();
   let confirmLock: (() => Promise<void>) | undefined;
@@ -57,7 +58,19 @@ function harness(overrides: Partial<HandlerDeps> = {}) {
       ...(confirmLock && { confirmLock }),
     });
   const onConfirmLock = (confirm: () => Promise<void>) => (confirmLock = confirm);
-  return { a, b, fleet, deps, events, sleeps, run, lockLost, stopWaiting, onConfirmLock };
+  return {
+    a,
+    b,
+    fleet,
+    deps,
+    events,
+    sleeps,
+    run,
+    lockLost,
+    stopWaiting,
+    onConfirmLock,
+    elapse,
+  };
 }
 
 /** Who the harness's message is once prepared: every outcome after prepare names it. */
@@ -154,6 +167,21 @@ describe('handleMessage', () => {
       'retry budget of 10000 ms spent (no-healthy-cluster)',
     );
     expect(sleeps).toEqual([1_000, 2_000, 4_000]); // the next (8 s) would pass the budget
+  });
+
+  it('does not count time waiting for a cluster’s rate limit against the retry budget', async () => {
+    const { a, b, run, sleeps, elapse } = harness({ retryBudgetMs: 10_000 });
+    // Each create waits 30 s for its token (a busy replica under a small qps), then fails.
+    for (const cluster of [a, b]) {
+      cluster.pacing = { waitMs: 30_000, elapse };
+      cluster.createScript = [
+        { kind: 'unavailable', reason: 'refused' },
+        { kind: 'unavailable', reason: 'refused' },
+      ];
+    }
+    await expect(run()).resolves.toEqual({ ...created, cluster: 'a' });
+    // Two rounds of failures (1 s, 2 s backoff) fit the 10 s budget; 180 s of pacing did not count.
+    expect(sleeps).toEqual([1_000, 2_000]);
   });
 
   it('a message waits out an outage and flows when a cluster returns', async () => {

@@ -5,6 +5,7 @@ import type {
   CreateAttempt,
   Fleet,
   FleetCluster,
+  RateLimitWaitListener,
   ReadAttempt,
 } from '../../../../src/worker/fleet.js';
 import {
@@ -21,6 +22,11 @@ export class MemoryCluster implements FleetCluster {
   reads = 0;
   /** Stands in for a live watch cache: when set, it answers knownAbsent. */
   cache: Set<string> | undefined;
+  /**
+   * Stands in for the cluster's rate limit: each create first waits this long for a token,
+   * told to the caller and passed to `elapse` (the test's clock).
+   */
+  pacing: { waitMs: number; elapse: (ms: number) => void } | undefined;
 
   constructor(readonly name: string) {}
 
@@ -28,8 +34,16 @@ export class MemoryCluster implements FleetCluster {
     return this.cache !== undefined && !this.cache.has(name);
   }
 
-  async createPod(pod: V1Pod): Promise<CreateAttempt> {
+  async createPod(
+    pod: V1Pod,
+    _signal?: AbortSignal,
+    onRateLimitWait?: RateLimitWaitListener,
+  ): Promise<CreateAttempt> {
     this.creates += 1;
+    if (this.pacing) {
+      this.pacing.elapse(this.pacing.waitMs);
+      onRateLimitWait?.(this.pacing.waitMs);
+    }
     const scripted = this.createScript.shift();
     if (scripted === 'store-then-unknown') {
       this.pods.set(pod.metadata!.name!, pod);
