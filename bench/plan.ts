@@ -31,7 +31,9 @@ export interface Plan {
 }
 
 export const LATENCY_MS = 100;
-export const RATE_LIMIT = { qps: 50, burst: 10 } as const;
+/** The rate-limit rows: one cluster, each replica limited to 50 requests/s (burst 1.5 x). */
+export const RATE_LIMIT = { qps: 50, burst: 75 } as const;
+export const RATE_LIMIT_GROUP = `rate limit qps ${RATE_LIMIT.qps}, one cluster, concurrency 8 each`;
 
 export function benchPlan(quick: boolean): Plan {
   const n = (full: number) => Math.round(quick ? full / 3 : full);
@@ -53,6 +55,7 @@ export function benchPlan(quick: boolean): Plan {
     ...extra,
   });
   const c64 = `${LATENCY_MS} ms, concurrency 64`;
+  const scaleOut = `scale-out, ${LATENCY_MS} ms, concurrency 8 each`;
   const rounds: RunSpec[] = [
     run('no latency, concurrency 8', 'one-at-a-time', 0, 1, 300),
     run('no latency, concurrency 8', 'floor', 0, 8, 1500),
@@ -71,16 +74,15 @@ export function benchPlan(quick: boolean): Plan {
       }),
     ),
     ...[1, 2, 4].map((replicas) =>
-      run(
-        `scale-out, ${LATENCY_MS} ms, concurrency 8 each`,
-        'podbus',
-        LATENCY_MS,
-        8,
-        600 * replicas,
-        {
-          replicas,
-        },
-      ),
+      run(scaleOut, 'podbus', LATENCY_MS, 8, 600 * replicas, { replicas }),
+    ),
+    // A backlog far above the limit: each replica must pace itself to qps on the one cluster.
+    ...[1, 4].map((replicas) =>
+      run(RATE_LIMIT_GROUP, 'podbus', 0, 8, 15 * RATE_LIMIT.qps * replicas, {
+        replicas,
+        clusters: 1,
+        clusterSettings: { ...RATE_LIMIT },
+      }),
     ),
   ];
   return {
@@ -96,7 +98,7 @@ export function benchPlan(quick: boolean): Plan {
  */
 function inQuickRun(spec: RunSpec): boolean {
   if (spec.consumer === 'one-at-a-time' || spec.replicas > 1) return false;
-  if (spec.group.startsWith('scale-out')) return false;
+  if (spec.group.startsWith('scale-out') || spec.clusterSettings !== undefined) return false;
   if (spec.load.kind === 'paced') return spec.consumer === 'podbus';
   return spec.consumer === 'podbus' || spec.concurrency === 64 || spec.latencyMs === 0;
 }

@@ -23,7 +23,7 @@ export interface RunResult {
   readonly readyMs: readonly number[];
   /** Paced runs: enqueue -> pod seen at the API server, in ms. */
   readonly latency?: { readonly p50: number; readonly p99: number; readonly samples: number };
-  /** Per cluster: creates/s over the window, and the most creates in any one second. */
+  /** Per cluster, over the window: creates/s, and the most creates in any one second. */
   readonly perCluster: readonly { name: string; rate: number; maxInOneSecond: number }[];
 }
 
@@ -50,7 +50,10 @@ function idsFor(spec: RunSpec, round: number, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${tag}-${i}`);
 }
 
-/** The consumer drains a backlog: its maximum rate, from 10% of the pods created to 100%. */
+/**
+ * The consumer drains a backlog: its maximum rate, from 10% of the pods created (plus a rate
+ * limit's bursts) to 100%.
+ */
 export async function backlogRun(spec: RunSpec, round: number): Promise<RunResult> {
   if (spec.load.kind !== 'backlog') throw new Error('not a backlog run');
   const messages = spec.load.messages;
@@ -58,7 +61,10 @@ export async function backlogRun(spec: RunSpec, round: number): Promise<RunResul
     await enqueueBacklog(stack.connectionString, idsFor(spec, round, messages));
     const consumer = await startConsumer(stack, { kind: spec.consumer, ...spec });
     try {
-      const window = await measureWindow(watch, consumer, Math.ceil(messages * 0.1), messages);
+      // A rate limit's burst goes out at once: the steady window starts after every replica's.
+      const burst = Number(spec.clusterSettings?.burst ?? 0) * spec.replicas;
+      const from = Math.ceil(messages * 0.1) + burst;
+      const window = await measureWindow(watch, consumer, from, messages);
       return result(spec, round, messages, window, watch, consumer);
     } finally {
       await consumer.stop();
@@ -158,9 +164,11 @@ function result(
   const perCluster = [...new Set([...watch.created.values()].map((p) => p.cluster))]
     .sort()
     .map((name) => {
-      const times = watch.timesOn(name).sort((a, b) => a - b);
-      const inWindow = times.filter((t) => t > window.from && t <= window.to).length;
-      return { name, rate: inWindow / seconds, maxInOneSecond: maxInWindow(times, 1_000) };
+      const times = watch
+        .timesOn(name)
+        .filter((t) => t > window.from && t <= window.to)
+        .sort((a, b) => a - b);
+      return { name, rate: times.length / seconds, maxInOneSecond: maxInWindow(times, 1_000) };
     });
   return {
     spec,

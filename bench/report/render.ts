@@ -1,4 +1,5 @@
 import type { ConsumerKind } from '../consumers/consumers.ts';
+import { RATE_LIMIT, RATE_LIMIT_GROUP } from '../plan.ts';
 import { median } from '../measure/stats.ts';
 import type { RunResult } from '../runs.ts';
 import type { BenchResults } from './results.ts';
@@ -12,8 +13,11 @@ export function renderReport(results: BenchResults): string {
   const rows = summarise(results.runs);
   return [
     header(results),
-    throughputTable(rows.filter((r) => !r.group.startsWith('scale-out'))),
+    throughputTable(
+      rows.filter((r) => !r.group.startsWith('scale-out') && r.group !== RATE_LIMIT_GROUP),
+    ),
     scaleOutTable(rows.filter((r) => r.group.startsWith('scale-out'))),
+    rateLimitTable(rows.filter((r) => r.group === RATE_LIMIT_GROUP)),
     memorySection(results),
     goalsSection(results, rows),
   ]
@@ -114,7 +118,8 @@ function header(results: BenchResults): string {
     "the same two SDKs; _one-at-a-time_: the seed's loop. msg/s: pods created per second while " +
     "draining a backlog, from 10% to 100% of it; CPU: the consumer's own; machine: all of it, " +
     'every process, both cores; p50/p99: enqueue -> pod at the API server, sent at half the ' +
-    "consumer's maximum."
+    "consumer's maximum. podbus runs with its rate limit off (`qps: 0`, the floor has none) " +
+    'except in the rate-limit rows.'
   );
 }
 
@@ -173,6 +178,29 @@ function scaleOutTable(rows: readonly Row[]): string {
         times(r.vsLittle),
         fixed(r.cpuMsPerMessage, 2),
         percent(r.machineBusy),
+      ]),
+    )
+  );
+}
+
+/** Creates per second on the busiest cluster, over the run's window (median over rounds). */
+function clusterRate(row: Row, pick: 'rate' | 'maxInOneSecond'): number {
+  return median(row.runs.map((run) => Math.max(...run.perCluster.map((c) => c[pick]))));
+}
+
+function rateLimitTable(rows: readonly Row[]): string {
+  if (rows.length === 0) return '';
+  return (
+    `**Rate limit** (each replica \`qps: ${RATE_LIMIT.qps}\`, \`burst: ${RATE_LIMIT.burst}\` on the one ` +
+    'cluster, no latency, a backlog far above the limit): creates per second that reach the API ' +
+    "server, once the first 10% of the backlog and every replica's burst are through.\n\n" +
+    table(
+      ['replicas', 'creates/s', 'limit (replicas x qps)', 'most in one second'],
+      rows.map((r) => [
+        String(r.replicas),
+        fixed(clusterRate(r, 'rate'), 1),
+        String(r.replicas * RATE_LIMIT.qps),
+        fixed(clusterRate(r, 'maxInOneSecond')),
       ]),
     )
   );
@@ -293,6 +321,14 @@ export function evaluateGoals(results: BenchResults, rows: readonly Row[]): Goal
             `${r.replicas}: ${times(r.vsScaledSingle)} (machine ${percent(r.machineBusy)}${r.machineBusy >= CPU_BOUND ? ', CPU-bound' : ''})`,
         )
         .join(', '),
+    });
+  }
+  for (const r of rows.filter((row) => row.group === RATE_LIMIT_GROUP)) {
+    const limit = r.replicas * RATE_LIMIT.qps;
+    goals.push({
+      goal: `${r.replicas} replica${r.replicas === 1 ? '' : 's'} with qps ${RATE_LIMIT.qps} send at most ${limit} creates/s (+5%) to the cluster`,
+      met: clusterRate(r, 'rate') <= limit * 1.05,
+      figure: `${fixed(clusterRate(r, 'rate'), 1)} creates/s, at most ${fixed(clusterRate(r, 'maxInOneSecond'))} in one second`,
     });
   }
   const m = results.memory;
