@@ -87,7 +87,7 @@ export function benchPlan(quick: boolean): Plan {
   ];
   return {
     rounds: quick ? rounds.filter(inQuickRun) : rounds,
-    memory: { messagesPerBurst: 10_000, bursts: 2 },
+    memory: { messagesPerBurst: 10_000, bursts: 3 },
   };
 }
 

@@ -11,7 +11,9 @@
  *
  *   npm run bench                    the full run (about 15 minutes)
  *   npm run bench -- --quick         one round of the hot path's ratios, in about a minute
- *   npm run bench -- --only podbus   only runs whose scenario or consumer contains the text
+ *   npm run bench -- --only REGEX    only the runs whose "scenario consumer" matches, e.g.
+ *                                    --only '^100 ms, concurrency 64 (floor|podbus)$'
+ *                                    (--only memory: the memory run alone)
  *   options: --rounds N, --no-memory, --readme, --out FILE
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -43,7 +45,7 @@ const rounds = Number(values.rounds ?? (quick ? 1 : 3));
 const plan = benchPlan(quick);
 const only = values.only;
 const selected = plan.rounds.filter(
-  (s) => only === undefined || `${s.group} ${s.consumer}`.includes(only),
+  (s) => only === undefined || new RegExp(only).test(`${s.group} ${s.consumer}`),
 );
 
 const startedAt = new Date();
@@ -72,7 +74,7 @@ for (let round = 1; round <= rounds; round += 1) {
   }
 }
 const memory =
-  quick || values['no-memory'] || only !== undefined
+  quick || values['no-memory'] || (only !== undefined && !new RegExp(only).test('memory'))
     ? undefined
     : await memoryRun(plan.memory.messagesPerBurst, plan.memory.bursts);
 

@@ -1,11 +1,11 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 
 import { Inspector } from '../measure/inspector.ts';
 import { stopChild, type Stack } from '../stack/stack.ts';
@@ -39,7 +39,31 @@ export interface Consumer {
   readonly inspectors: readonly Inspector[];
   /** podbus's /metrics ports. */
   readonly metricsPorts: readonly number[];
+  /** The NODE_OPTIONS podbus processes ran with (empty for the plain consumers). */
+  readonly nodeOptions: string;
   stop(): Promise<void>;
+}
+
+/**
+ * podbus processes run with the NODE_OPTIONS of the shipped Deployment (heap bounds), so the
+ * memory the bench measures is the deployed process's. BENCH_NODE_OPTIONS overrides it
+ * (to try other bounds).
+ */
+export const PODBUS_NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? deploymentNodeOptions();
+
+function deploymentNodeOptions(): string {
+  const file = join(repo, 'deploy/worker/base/deployment.yaml');
+  for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
+    const deployment = doc.toJS() as {
+      spec?: {
+        template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } };
+      };
+    };
+    const env = deployment.spec?.template?.spec?.containers?.[0]?.env ?? [];
+    const value = env.find((e) => e.name === 'NODE_OPTIONS')?.value;
+    if (value !== undefined) return value;
+  }
+  throw new Error(`no NODE_OPTIONS in ${file}`);
 }
 
 let nextPort = 19_000 + Math.floor(Math.random() * 1_000) * 10;
@@ -63,6 +87,7 @@ export async function startConsumer(stack: Stack, options: ConsumerOptions): Pro
     readyMs: [],
     inspectors: [],
     metricsPorts: [],
+    nodeOptions: '',
     stop: () => stopChild(child),
   };
 }
@@ -78,6 +103,7 @@ async function startPodbus(stack: Stack, options: ConsumerOptions): Promise<Cons
     readyMs: started.map((s) => s.readyMs),
     inspectors: started.flatMap((s) => (s.inspector ? [s.inspector] : [])),
     metricsPorts: started.map((s) => s.port),
+    nodeOptions: PODBUS_NODE_OPTIONS,
     stop: async () => {
       for (const s of started) s.inspector?.close();
       await Promise.all(started.map((s) => stopChild(s.child)));
@@ -123,7 +149,11 @@ async function startPodbusProcess(
       configFile,
     ],
     {
-      env: { ...process.env, PODBUS_SERVICE_BUS_CONNECTION_STRING: stack.connectionString },
+      env: {
+        ...process.env,
+        NODE_OPTIONS: PODBUS_NODE_OPTIONS,
+        PODBUS_SERVICE_BUS_CONNECTION_STRING: stack.connectionString,
+      },
       stdio: ['ignore', 'inherit', 'pipe'],
     },
   );

@@ -20,13 +20,26 @@ export class PodWatch {
   readonly created = new Map<string, CreatedPod>();
   private readonly thresholds: { count: number; resolve: (at: number) => void }[] = [];
   private readonly controller = new AbortController();
-  private readonly agents: Agent[] = [];
+  private readonly agents = new Map<string, Agent>();
+  private readonly clusters = new Map<string, BenchCluster>();
+  private readonly toDelete: { cluster: string; name: string }[] = [];
+  private deleting = 0;
+  private readonly deleteCreated: boolean;
 
-  private constructor() {}
+  private constructor(deleteCreated: boolean) {
+    this.deleteCreated = deleteCreated;
+  }
 
-  /** Resolves once every cluster's watch has answered (so no creation is missed). */
-  static async start(clusters: readonly BenchCluster[]): Promise<PodWatch> {
-    const watch = new PodWatch();
+  /**
+   * Resolves once every cluster's watch has answered (so no creation is missed). With
+   * `deleteCreated`, every pod seen is deleted again (a stand-in for podbus's cleanup), so that
+   * what a worker keeps per pod that exists does not pass for memory kept per message.
+   */
+  static async start(
+    clusters: readonly BenchCluster[],
+    options: { deleteCreated?: boolean } = {},
+  ): Promise<PodWatch> {
+    const watch = new PodWatch(options.deleteCreated === true);
     await Promise.all(clusters.map((c) => watch.watch(c)));
     return watch;
   }
@@ -50,12 +63,13 @@ export class PodWatch {
 
   async stop(): Promise<void> {
     this.controller.abort();
-    await Promise.allSettled(this.agents.map((a) => a.destroy()));
+    await Promise.allSettled([...this.agents.values()].map((a) => a.destroy()));
   }
 
   private async watch(cluster: BenchCluster): Promise<void> {
     const agent = new Agent({ connect: { ca: cluster.caPem } });
-    this.agents.push(agent);
+    this.agents.set(cluster.name, agent);
+    this.clusters.set(cluster.name, cluster);
     const url = new URL(`/api/v1/namespaces/${cluster.namespace}/pods`, cluster.server);
     url.search = new URLSearchParams({ watch: 'true', labelSelector: 'messageId' }).toString();
     const response = await request(url, {
@@ -79,13 +93,39 @@ export class PodWatch {
         if (line === '') continue;
         const event = JSON.parse(line) as {
           type: string;
-          object: { metadata?: { labels?: Record<string, string> } };
+          object: { metadata?: { name?: string; labels?: Record<string, string> } };
         };
         const id = event.object.metadata?.labels?.messageId;
         if (event.type !== 'ADDED' || id === undefined || this.created.has(id)) continue;
         this.created.set(id, { at, cluster });
+        const name = event.object.metadata?.name;
+        if (this.deleteCreated && name !== undefined) this.toDelete.push({ cluster, name });
       }
       this.check(at);
+      this.deleteSome();
+    }
+  }
+
+  /** A few deletes at a time, so cleanup does not crowd out the creates it follows. */
+  private deleteSome(): void {
+    while (this.deleting < 4 && this.toDelete.length > 0) {
+      const { cluster, name } = this.toDelete.shift()!;
+      const c = this.clusters.get(cluster)!;
+      this.deleting += 1;
+      const url = new URL(`/api/v1/namespaces/${c.namespace}/pods/${name}`, c.server);
+      url.search = 'gracePeriodSeconds=0';
+      void request(url, {
+        method: 'DELETE',
+        dispatcher: this.agents.get(cluster)!,
+        headers: { authorization: `Bearer ${c.token}` },
+        signal: this.controller.signal,
+      })
+        .then((response) => response.body.dump())
+        .catch(() => undefined)
+        .finally(() => {
+          this.deleting -= 1;
+          this.deleteSome();
+        });
     }
   }
 

@@ -1,4 +1,5 @@
 import type { ConsumerKind } from '../consumers/consumers.ts';
+import type { MemoryResult } from '../memory.ts';
 import { RATE_LIMIT, RATE_LIMIT_GROUP } from '../plan.ts';
 import { median } from '../measure/stats.ts';
 import type { RunResult } from '../runs.ts';
@@ -222,17 +223,36 @@ function memorySection(results: BenchResults): string {
     const bursts = m.bursts
       .map(
         (b, i) =>
-          `after burst ${i + 1}: RSS ${mb(b.rssAfter)} (peak ${mb(b.rssPeak)}), heap ${mb(b.afterGc.heapUsed)} after a full GC`,
+          `after burst ${i + 1}: RSS ${mb(b.rss)} (peak ${mb(b.rssPeak)}), heap ${mb(b.afterGc.heapUsed)}, ` +
+          `${fixed(b.cpuMsPerMessage, 2)} CPU ms/msg`,
       )
       .join('; ');
     lines.push(
-      `**Memory** (one podbus process, shipped defaults, bursts of ${m.messagesPerBurst.toLocaleString('en')} queued messages): ` +
-        `idle RSS ${mb(m.idle.rss)} (heap ${mb(m.idle.heapUsed)} used of ${mb(m.idle.heapTotal)}, ` +
-        `external ${mb(m.idle.external)}); ${bursts}. Heap kept per message from the first burst ` +
+      `**Memory** (one podbus process, shipped defaults, \`NODE_OPTIONS=${m.nodeOptions}\` as in ` +
+        `the Deployment, bursts of ${m.messagesPerBurst.toLocaleString('en')} queued messages whose ` +
+        'pods are deleted once created, as cleanup would; heap after a full GC): ' +
+        `idle RSS ${mb(m.idle.rss)} (heap ${mb(m.idle.afterGc.heapUsed)} used of ${mb(m.idle.afterGc.heapTotal)}, ` +
+        `external ${mb(m.idle.afterGc.external)}); ${bursts}. Heap kept per message from the first burst ` +
         `to the last: ${fixed(m.heapGrowthPerMessage, 1)} bytes.`,
     );
+    lines.push(importsTable(m));
   }
   return lines.join('\n\n');
+}
+
+/** Where the idle RSS comes from: the worker's imports, each alone over bare Node. */
+function importsTable(m: MemoryResult): string {
+  const { bare, modules } = m.imports;
+  return (
+    `**What the idle memory is made of**: bare Node takes RSS ${mb(bare.rss)} (heap ${mb(bare.heapUsed)}); ` +
+    'each module below is imported alone into a fresh process with the same `NODE_OPTIONS` ' +
+    '(after a full GC, less bare Node). Dependencies they share count in each, so the rows ' +
+    'overlap; the first row is the whole worker.\n\n' +
+    table(
+      ['module', 'RSS', 'heap', 'external'],
+      modules.map((i) => [`\`${i.module}\``, mb(i.rss), mb(i.heapUsed), mb(i.external)]),
+    )
+  );
 }
 
 function singleStarts(results: BenchResults): number[] {
@@ -333,11 +353,13 @@ export function evaluateGoals(results: BenchResults, rows: readonly Row[]): Goal
   }
   const m = results.memory;
   if (m) {
-    const after = m.bursts[0]!.rssAfter;
+    // The highest of the bursts: the first may leave less behind than later ones.
+    const after = Math.max(...m.bursts.map((b) => b.rss));
+    const peak = Math.max(...m.bursts.map((b) => b.rssPeak));
     goals.push({
-      goal: `RSS after a ${m.messagesPerBurst.toLocaleString('en')}-message burst at most idle + 64 MB`,
+      goal: `RSS after each ${m.messagesPerBurst.toLocaleString('en')}-message burst at most idle + 64 MB`,
       met: after <= m.idle.rss + 64 * 2 ** 20,
-      figure: `idle ${mb(m.idle.rss)}, after ${mb(after)} (+${mb(after - m.idle.rss)})`,
+      figure: `idle ${mb(m.idle.rss)}, after ${mb(after)} (+${mb(after - m.idle.rss)}), peak during a burst ${mb(peak)}`,
     });
     goals.push({
       goal: 'no heap growth per message (full GC after each burst)',
