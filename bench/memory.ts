@@ -27,6 +27,8 @@ export interface MemorySample {
   readonly rss: number;
   /** The V8 heap and external memory after a forced full GC: what is really kept. */
   readonly afterGc: {
+    /** RSS once the GC has given pages back: what is left grows outside the heap, if anything. */
+    readonly rss: number;
     readonly heapUsed: number;
     readonly heapTotal: number;
     readonly external: number;
@@ -50,7 +52,10 @@ export async function memoryRun(messagesPerBurst: number, bursts: number): Promi
     const rss = rssBytes(consumer.pids);
     await inspector.collectGarbage();
     const { heapUsed, heapTotal, external, arrayBuffers } = await inspector.memoryUsage();
-    return { rss, afterGc: { heapUsed, heapTotal, external, arrayBuffers } };
+    return {
+      rss,
+      afterGc: { rss: rssBytes(consumer.pids), heapUsed, heapTotal, external, arrayBuffers },
+    };
   };
   try {
     await new Promise((r) => setTimeout(r, 2_000));

@@ -14,7 +14,8 @@
  *   npm run bench -- --only REGEX    only the runs whose "scenario consumer" matches, e.g.
  *                                    --only '^100 ms, concurrency 64 (floor|podbus)$'
  *                                    (--only memory: the memory run alone)
- *   options: --rounds N, --no-memory, --readme, --out FILE
+ *   options: --rounds N, --no-memory, --memory-bursts N (a longer memory run), --readme,
+ *            --out FILE
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     only: { type: 'string' },
     'no-memory': { type: 'boolean', default: false },
+    'memory-bursts': { type: 'string' },
     readme: { type: 'boolean', default: false },
     out: { type: 'string', default: join(here, 'results', 'latest.json') },
   },
@@ -54,6 +56,7 @@ const runs: RunResult[] = [];
 for (let round = 1; round <= rounds; round += 1) {
   for (const spec of selected) {
     const label = `round ${round}: ${spec.group}, ${spec.consumer}${spec.replicas > 1 ? ` x${spec.replicas}` : ''}`;
+    const began = performance.now();
     let run: RunResult;
     if (spec.load.kind === 'backlog') {
       run = await backlogRun(spec, round);
@@ -69,14 +72,18 @@ for (let round = 1; round <= rounds; round += 1) {
     runs.push(run);
     process.stderr.write(
       `${label}: ${run.rate.toFixed(0)} msg/s, ${run.cpuMsPerMessage.toFixed(2)} CPU ms/msg` +
-        `${run.latency ? `, p50 ${run.latency.p50.toFixed(0)} ms, p99 ${run.latency.p99.toFixed(0)} ms` : ''}\n`,
+        `${run.latency ? `, p50 ${run.latency.p50.toFixed(0)} ms, p99 ${run.latency.p99.toFixed(0)} ms` : ''}` +
+        ` (${((performance.now() - began) / 1000).toFixed(0)} s with set-up)\n`,
     );
   }
 }
 const memory =
   quick || values['no-memory'] || (only !== undefined && !new RegExp(only).test('memory'))
     ? undefined
-    : await memoryRun(plan.memory.messagesPerBurst, plan.memory.bursts);
+    : await memoryRun(
+        plan.memory.messagesPerBurst,
+        Number(values['memory-bursts'] ?? plan.memory.bursts),
+      );
 
 const results: BenchResults = {
   date: startedAt.toISOString(),
@@ -94,5 +101,7 @@ const results: BenchResults = {
 mkdirSync(dirname(values.out), { recursive: true });
 writeFileSync(values.out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(renderReport(results));
-process.stderr.write(`\nresults written to ${values.out}\n`);
+process.stderr.write(
+  `\nresults written to ${values.out}; the bench took ${((Date.now() - startedAt.getTime()) / 60_000).toFixed(1)} min\n`,
+);
 if (values.readme) await updateReadme(results);

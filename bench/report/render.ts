@@ -120,7 +120,11 @@ function header(results: BenchResults): string {
     "draining a backlog, from 10% to 100% of it; CPU: the consumer's own; machine: all of it, " +
     'every process, both cores; p50/p99: enqueue -> pod at the API server, sent at half the ' +
     "consumer's maximum. podbus runs with its rate limit off (`qps: 0`, the floor has none) " +
-    'except in the rate-limit rows.'
+    'except in the rate-limit rows.' +
+    (results.quick
+      ? ' **A quick run** (one round, a third of the messages, the hot path only, no memory run): ' +
+        'read its ratios; `npm run bench -- --readme` measures every scenario.'
+      : '')
   );
 }
 
@@ -223,7 +227,7 @@ function memorySection(results: BenchResults): string {
     const bursts = m.bursts
       .map(
         (b, i) =>
-          `after burst ${i + 1}: RSS ${mb(b.rss)} (peak ${mb(b.rssPeak)}), heap ${mb(b.afterGc.heapUsed)}, ` +
+          `after burst ${i + 1}: RSS ${mb(b.rss)} (peak ${mb(b.rssPeak)}; ${mb(b.afterGc.rss)} after the GC), heap ${mb(b.afterGc.heapUsed)}, ` +
           `${fixed(b.cpuMsPerMessage, 2)} CPU ms/msg`,
       )
       .join('; ');
@@ -364,7 +368,9 @@ export function evaluateGoals(results: BenchResults, rows: readonly Row[]): Goal
     goals.push({
       goal: 'no heap growth per message (full GC after each burst)',
       met: Math.abs(m.heapGrowthPerMessage * m.messagesPerBurst) < 2 ** 20,
-      figure: `${fixed(m.heapGrowthPerMessage, 1)} bytes per message`,
+      figure:
+        `${fixed(m.heapGrowthPerMessage, 1)} bytes per message over ${m.bursts.length} bursts; RSS ` +
+        `after a full GC ${m.bursts.map((b) => mb(b.afterGc.rss)).join(' -> ')}`,
     });
   }
   const starts = singleStarts(results);
