@@ -1,12 +1,14 @@
 import type { ClusterEntry } from '../clusters/cluster-entry.js';
 import { ClusterPool, type ClusterCheck, type ClusterStatus } from '../clusters/cluster-pool.js';
 import type { ClusterError } from '../clusters/errors.js';
+import { PODBUS_PERMISSIONS, permissionLabel, purposeOf } from '../clusters/permissions.js';
 import {
   DEFAULT_NAMESPACE,
   DEFAULT_SERVICE_ACCOUNT,
   OnboardingError,
-  POD_VERBS,
+  ROLE_RULES,
   defaultKubeconfigPath,
+  describeRules,
   onboardCluster,
   parseTokenTtl,
   planOnboarding,
@@ -206,8 +208,12 @@ export interface VerifyResult {
   readonly version?: string;
   readonly tls: 'verified' | 'not-verified' | 'failed' | 'unknown';
   readonly token: 'valid' | 'invalid' | 'unknown';
-  readonly allowedVerbs?: readonly string[];
-  readonly deniedVerbs?: readonly string[];
+  /** Permissions podbus uses in the namespace (`create pods`, `update leases`, ...) it has. */
+  readonly allowedPermissions?: readonly string[];
+  /** Permissions podbus needs and RBAC denies: the cluster fails. */
+  readonly deniedPermissions?: readonly string[];
+  /** Permissions of opt-in features RBAC denies: a warning. */
+  readonly deniedOptional?: readonly string[];
   readonly activePods?: number;
   readonly maxActivePods: number;
   /** What is wrong and what to do; set when not ok. */
@@ -302,23 +308,40 @@ export function verifyResult(
     };
   }
   const denied = check.denied ?? [];
-  const allowed = POD_VERBS.filter((v) => !denied.includes(v));
+  const deniedOptional = check.deniedOptional ?? [];
+  const allowed = PODBUS_PERMISSIONS.map(permissionLabel).filter(
+    (label) => !denied.includes(label) && !deniedOptional.includes(label),
+  );
   const activePods = status?.synced ? status.activePods : undefined;
+  const applyRole = `apply the least-privilege Role (${describeRules(ROLE_RULES)}) with podbus clusters add ${entry.name} --context <admin-context> --namespace ${entry.namespace}, or kubectl apply -k deploy/target-cluster`;
+  const optionalWarning =
+    deniedOptional.length === 0
+      ? undefined
+      : `the ${entry.auth === undefined ? 'token' : 'identity'} may not ${deniedOptional.join(', ')} in namespace ${entry.namespace} (${purposesOf(deniedOptional)}): to use that, ${entry.auth === undefined ? applyRole : grantIdentity(entry)}`;
+  const warning = [base.warning, optionalWarning].filter((w) => w !== undefined).join('; ');
   return {
     ...base,
+    ...(warning !== '' && { warning }),
     ok: check.ok,
     tls: tlsWhenReached,
     token: 'valid',
-    allowedVerbs: allowed,
-    deniedVerbs: denied,
+    allowedPermissions: allowed,
+    deniedPermissions: denied,
+    deniedOptional,
     ...(activePods !== undefined && { activePods }),
     ...(!check.ok && {
       problem:
         entry.auth === undefined
-          ? `the token may not ${denied.join(', ')} pods in namespace ${entry.namespace}: apply the least-privilege Role (pods: ${POD_VERBS.join(', ')}) with podbus clusters add ${entry.name} --context <admin-context> --namespace ${entry.namespace}, or kubectl apply -k deploy/target-cluster`
-          : `the identity may not ${denied.join(', ')} pods in namespace ${entry.namespace}: ${grantIdentity(entry)}`,
+          ? `the token may not ${denied.join(', ')} in namespace ${entry.namespace} (${purposesOf(denied)}): ${applyRole}`
+          : `the identity may not ${denied.join(', ')} in namespace ${entry.namespace} (${purposesOf(denied)}): ${grantIdentity(entry)}`,
     }),
   };
+}
+
+/** What the denied permissions are for, once each: `creating challenge pods, ...`. */
+function purposesOf(labels: readonly string[]): string {
+  const purposes = labels.map((label) => purposeOf(label)?.for ?? label);
+  return [...new Set(purposes)].join('; ');
 }
 
 /** What went wrong with a cluster and what to do, in one line (verify's and status's words). */
@@ -356,9 +379,16 @@ export function problemFor(entry: ClusterEntry, e: ClusterError): string {
   }
 }
 
-/** What gives an Entra ID (or exec plugin) identity the pod rights podbus needs. */
+/** What gives an Entra ID (or exec plugin) identity the rights podbus needs. */
 function grantIdentity(entry: ClusterEntry): string {
-  return `bind the Role with pods: ${POD_VERBS.join(', ')} to the identity (kubectl -n ${entry.namespace} create rolebinding podbus-entra --role podbus --user <object id>, with Kubernetes RBAC), or assign it the Azure Kubernetes Service RBAC Writer role on the namespace (with Azure RBAC for Kubernetes)`;
+  return `bind the Role (${describeRules(ROLE_RULES)}) to the identity (kubectl -n ${entry.namespace} create rolebinding podbus-entra --role podbus --user <object id>, with Kubernetes RBAC), or assign it the Azure Kubernetes Service RBAC Writer role on the namespace (with Azure RBAC for Kubernetes)`;
+}
+
+function accessCell(r: VerifyResult): string {
+  if (r.deniedPermissions === undefined) return '-';
+  if (r.deniedPermissions.length > 0) return `missing ${r.deniedPermissions.join(', ')}`;
+  const optional = r.deniedOptional ?? [];
+  return optional.length === 0 ? 'ok' : `ok (no ${optional.join(', ')})`;
 }
 
 export function verifyTable(results: readonly VerifyResult[]): string {
@@ -370,7 +400,7 @@ export function verifyTable(results: readonly VerifyResult[]): string {
       { header: 'VERSION' },
       { header: 'TLS' },
       { header: 'TOKEN' },
-      { header: 'PODS ACCESS', shrink: true, minWidth: 12 },
+      { header: 'ACCESS', shrink: true, minWidth: 12 },
       { header: 'ACTIVE/MAX', align: 'right' },
       { header: 'SERVER', shrink: true, minWidth: 12 },
     ],
@@ -384,11 +414,7 @@ export function verifyTable(results: readonly VerifyResult[]): string {
           ? '-'
           : r.tls,
       r.token === 'unknown' ? '-' : r.token,
-      r.deniedVerbs === undefined
-        ? '-'
-        : r.deniedVerbs.length === 0
-          ? 'ok'
-          : `missing ${r.deniedVerbs.join(',')}`,
+      accessCell(r),
       `${r.activePods === undefined ? '?' : r.activePods}/${r.maxActivePods === 0 ? 'no limit' : r.maxActivePods}`,
       r.server,
     ]),

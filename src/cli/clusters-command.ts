@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import {
   DEFAULT_NAMESPACE,
   DEFAULT_SERVICE_ACCOUNT,
-  POD_VERBS,
+  ROLE_RULES,
+  describeRules,
 } from '../clusters/onboarding/objects.js';
 import { envVarFor } from '../config/schema-tree.js';
 import { EXIT } from './exit-codes.js';
@@ -97,7 +98,7 @@ ${EXIT_HELP}`,
   clusters
     .command('verify')
     .description(
-      'Check every configured cluster: reachable, TLS verified, token valid, pod permissions in its namespace, active pods vs capacity.',
+      'Check every configured cluster: reachable, TLS verified, token valid, permissions in its namespace, active pods vs capacity.',
     )
     .option('--clusters-file <path>', 'clusters file to check')
     .option(
@@ -112,9 +113,10 @@ ${EXIT_HELP}`,
     .addHelpText(
       'after',
       `
-Per cluster: GET /version (reachable, TLS, token), a SelfSubjectAccessReview for each verb
-podbus needs on pods in the entry's namespace (${POD_VERBS.join(', ')}), and the
-count of active podbus pods against maxActivePods. Every failure says what to do.
+Per cluster: GET /version (reachable, TLS, token), a SelfSubjectAccessReview for each
+permission podbus uses in the entry's namespace (${describeRules(ROLE_RULES)}; only
+log tails need pods/log, so its absence is a warning), and the count of active podbus pods
+against maxActivePods. Every failure says what to do.
 
 Examples:
   podbus clusters verify --clusters-file clusters.yaml

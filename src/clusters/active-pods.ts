@@ -38,6 +38,18 @@ interface PodLike {
 }
 
 /**
+ * What the list/watch saw of podbus's pods, passed on to whoever follows them to their end (the
+ * results keeper). Pods are as received: from a list, client-node's models (timestamps are
+ * Dates); from a watch, the parsed JSON (timestamps are strings). `listed` replaces everything
+ * known before (the first list and every relist, e.g. after a 410): a pod missing from it was
+ * deleted while nobody watched.
+ */
+export type PodObservation =
+  | { readonly kind: 'listed'; readonly pods: readonly unknown[] }
+  | { readonly kind: 'changed'; readonly pod: unknown }
+  | { readonly kind: 'deleted'; readonly pod: unknown };
+
+/**
  * Active = occupying a slot: not Succeeded/Failed and not being deleted. Pending (including
  * image pulls and unschedulable pods), Running and Unknown all count.
  */
@@ -129,6 +141,7 @@ export class ActivePodTracker {
   private isSynced = false;
   private lastCount = -1;
   private readonly listeners = new Set<(tracker: ActivePodTracker) => void>();
+  private readonly podListeners = new Set<(observation: PodObservation) => void>();
   private loop: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private currentWatch: WatchHandle | undefined;
@@ -244,6 +257,15 @@ export class ActivePodTracker {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Calls `listener` with every list and watch event from now on (subscribe before `start()` to
+   * see the first list). Returns an unsubscribe function.
+   */
+  onPods(listener: (observation: PodObservation) => void): () => void {
+    this.podListeners.add(listener);
+    return () => this.podListeners.delete(listener);
+  }
+
   start(): void {
     this.loop ??= this.run().catch((err: unknown) => {
       this.logger.error({ cluster: this.cluster, err }, 'active pod tracker stopped unexpectedly');
@@ -292,6 +314,7 @@ export class ActivePodTracker {
   private async relist(): Promise<boolean> {
     const startedAt = this.now();
     const seen = new Map<string, boolean>();
+    const items: unknown[] = [];
     let continueToken: string | undefined;
     let resourceVersion: string;
     try {
@@ -306,6 +329,7 @@ export class ActivePodTracker {
           const name = pod.metadata?.name;
           if (name !== undefined) seen.set(name, isActivePod(pod));
         }
+        if (this.podListeners.size > 0) items.push(...page.items);
         continueToken = page.continueToken;
         resourceVersion = page.resourceVersion;
       } while (continueToken !== undefined && !this.stopped);
@@ -326,6 +350,7 @@ export class ActivePodTracker {
     this.resourceVersion = resourceVersion;
     this.isSynced = true;
     this.notify(true);
+    this.tell({ kind: 'listed', pods: items });
     return true;
   }
 
@@ -427,6 +452,7 @@ export class ActivePodTracker {
     if (type === 'DELETED') this.pods.delete(name);
     else this.pods.set(name, isActivePod(obj));
     this.notify();
+    this.tell(type === 'DELETED' ? { kind: 'deleted', pod: obj } : { kind: 'changed', pod: obj });
     return undefined;
   }
 
@@ -455,6 +481,10 @@ export class ActivePodTracker {
     for (const [name, notedAt] of this.optimistic) {
       if (notedAt < cutoff) this.optimistic.delete(name);
     }
+  }
+
+  private tell(observation: PodObservation): void {
+    for (const listener of this.podListeners) listener(observation);
   }
 
   private notify(force = false): void {

@@ -1,10 +1,12 @@
 import {
   AuthorizationV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   VersionApi,
   Watch,
   type ConfigurationOptions,
   type CoreV1Event,
+  type V1Lease,
   type V1Pod,
   type VersionInfo,
 } from '@kubernetes/client-node';
@@ -27,16 +29,33 @@ import { ClusterError, type ClusterErrorKind } from './errors.js';
 import type { ClusterEvents } from './events.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter } from './rate-limiter.js';
+import { permissionLabel, type Permission } from './permissions.js';
 import { DEFAULT_RETRY_POLICY, withRetries, type RetryPolicy } from './retry.js';
 import { AzureTokenSource } from './azure-token-source.js';
 import { ExecTokenSource } from './exec-token-source.js';
 import { FileTokenSource, StaticTokenSource, type TokenSource } from './token-source.js';
 
+/** The verbs on pods every podbus worker uses (what `checkAccess` asks by default). */
+const POD_PERMISSIONS: readonly Permission[] = ['create', 'get', 'list', 'watch', 'delete'].map(
+  (verb) => ({ verb, resource: 'pods' }),
+);
+
 /** How long `close()` lets in-flight requests finish before destroying the connections. */
 export const CLIENT_CLOSE_GRACE_MS = 2_000;
 
 export type Operation =
-  'create' | 'get' | 'delete' | 'list' | 'list-events' | 'access-review' | 'version';
+  | 'create'
+  | 'get'
+  | 'patch'
+  | 'delete'
+  | 'list'
+  | 'list-events'
+  | 'log'
+  | 'lease-get'
+  | 'lease-create'
+  | 'lease-update'
+  | 'access-review'
+  | 'version';
 
 /** One finished API call (after retries), for metrics and debug logs. */
 export interface CallEvent {
@@ -103,8 +122,22 @@ export interface WatchHandle {
 
 export interface AccessReport {
   readonly allowed: boolean;
-  /** Verbs on pods in the entry's namespace that RBAC denies. */
+  /** The permissions RBAC denies in the entry's namespace, as `permissionLabel` names them. */
   readonly denied: readonly string[];
+}
+
+/** A pod a caller means: a name, and the uid of the object it saw (a precondition). */
+export interface PodRef {
+  readonly name: string;
+  readonly uid: string;
+}
+
+export interface PodLogOptions extends CallOptions {
+  readonly container: string;
+  /** Only the last lines (the API's `tailLines`). */
+  readonly tailLines?: number;
+  /** Stop reading after this many bytes (the API's `limitBytes`). */
+  readonly limitBytes?: number;
 }
 
 export interface ClusterClientOptions {
@@ -150,6 +183,7 @@ export class ClusterClient {
   private readonly kubeConfig: PodbusKubeConfig;
   private readonly core: CoreV1Api;
   private readonly authz: AuthorizationV1Api;
+  private readonly coordination: CoordinationV1Api;
   private readonly versionApi: VersionApi;
   private readonly tokens: TokenSource;
   private readonly policy: RetryPolicy;
@@ -191,6 +225,7 @@ export class ClusterClient {
     this.kubeConfig = buildKubeConfig(entry, this.agent, this.tokens);
     this.core = this.kubeConfig.makeApiClient(CoreV1Api);
     this.authz = this.kubeConfig.makeApiClient(AuthorizationV1Api);
+    this.coordination = this.kubeConfig.makeApiClient(CoordinationV1Api);
     this.versionApi = this.kubeConfig.makeApiClient(VersionApi);
   }
 
@@ -255,18 +290,153 @@ export class ClusterClient {
     }
   }
 
-  /** Deletes the pod (grace period per the pod spec); 'not-found' when it was already gone. */
-  async deletePod(name: string, options: CallOptions = {}): Promise<'deleted' | 'not-found'> {
+  /**
+   * Deletes the pod (grace period per the pod spec); 'not-found' when it was already gone.
+   * With a `uid`, only that object: a pod recreated under the same name since the caller saw
+   * it is left alone ('conflict', the API server's 409 precondition failure).
+   */
+  async deletePod(
+    name: string,
+    options: CallOptions & { readonly uid?: string } = {},
+  ): Promise<'deleted' | 'not-found' | 'conflict'> {
+    const body = options.uid === undefined ? undefined : { preconditions: { uid: options.uid } };
     try {
       await this.call(
         'delete',
-        (config) => this.core.deleteNamespacedPod({ name, namespace: this.namespace }, config),
+        (config) =>
+          this.core.deleteNamespacedPod(
+            { name, namespace: this.namespace, ...(body && { body }) },
+            config,
+          ),
         options,
-        ['not-found'],
+        ['not-found', 'conflict'],
       );
       return 'deleted';
     } catch (err) {
       if (err instanceof ClusterError && err.kind === 'not-found') return 'not-found';
+      if (err instanceof ClusterError && err.kind === 'conflict') return 'conflict';
+      throw err;
+    }
+  }
+
+  /**
+   * Adds annotations to the pod `ref` names, as one JSON patch that first tests the uid: a pod
+   * recreated under the same name is never annotated in place of the one the caller saw
+   * ('replaced': the test failed, 422, or a 409). 'not-found' when the pod is gone. Needs the
+   * `patch` verb on pods.
+   */
+  async annotatePod(
+    ref: PodRef,
+    annotations: Readonly<Record<string, string>>,
+    options: CallOptions = {},
+  ): Promise<'annotated' | 'not-found' | 'replaced'> {
+    const body = [
+      { op: 'test', path: '/metadata/uid', value: ref.uid },
+      ...Object.entries(annotations).map(([key, value]) => ({
+        op: 'add',
+        path: `/metadata/annotations/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+        value,
+      })),
+    ];
+    try {
+      await this.call(
+        'patch',
+        (config) =>
+          this.core.patchNamespacedPod(
+            { name: ref.name, namespace: this.namespace, body, fieldManager: 'podbus' },
+            config,
+          ),
+        options,
+        ['not-found', 'rejected', 'conflict'],
+      );
+      return 'annotated';
+    } catch (err) {
+      if (err instanceof ClusterError && err.kind === 'not-found') return 'not-found';
+      if (err instanceof ClusterError && (err.kind === 'rejected' || err.kind === 'conflict')) {
+        return 'replaced';
+      }
+      throw err;
+    }
+  }
+
+  /** The text of one container's log (needs `get` on pods/log). */
+  async readPodLog(name: string, options: PodLogOptions): Promise<string> {
+    return this.call(
+      'log',
+      (config) =>
+        this.core.readNamespacedPodLog(
+          {
+            name,
+            namespace: this.namespace,
+            container: options.container,
+            ...(options.tailLines !== undefined && { tailLines: options.tailLines }),
+            ...(options.limitBytes !== undefined && { limitBytes: options.limitBytes }),
+          },
+          config,
+        ),
+      options,
+    );
+  }
+
+  /** The Lease in the entry's namespace, or undefined when there is none. */
+  async getLease(name: string, options: CallOptions = {}): Promise<V1Lease | undefined> {
+    try {
+      return await this.call(
+        'lease-get',
+        (config) =>
+          this.coordination.readNamespacedLease({ name, namespace: this.namespace }, config),
+        options,
+        ['not-found'],
+      );
+    } catch (err) {
+      if (err instanceof ClusterError && err.kind === 'not-found') return undefined;
+      throw err;
+    }
+  }
+
+  /** Creates the Lease; 'exists' when another holder created it first (409). */
+  async createLease(lease: V1Lease, options: CallOptions = {}): Promise<V1Lease | 'exists'> {
+    try {
+      return await this.call(
+        'lease-create',
+        (config) =>
+          this.coordination.createNamespacedLease(
+            { namespace: this.namespace, body: lease, fieldManager: 'podbus' },
+            config,
+          ),
+        options,
+        ['already-exists'],
+      );
+    } catch (err) {
+      if (err instanceof ClusterError && err.kind === 'already-exists') return 'exists';
+      throw err;
+    }
+  }
+
+  /**
+   * Replaces the Lease; its `metadata.resourceVersion` must be the one read, so a renewal based
+   * on a stale read fails ('conflict', 409) instead of overwriting another holder's.
+   */
+  async replaceLease(lease: V1Lease, options: CallOptions = {}): Promise<V1Lease | 'conflict'> {
+    const name = lease.metadata?.name ?? '';
+    try {
+      return await this.call(
+        'lease-update',
+        (config) =>
+          this.coordination.replaceNamespacedLease(
+            { name, namespace: this.namespace, body: lease, fieldManager: 'podbus' },
+            config,
+          ),
+        options,
+        ['conflict', 'already-exists'],
+      );
+    } catch (err) {
+      if (
+        err instanceof ClusterError &&
+        (err.kind === 'conflict' || err.kind === 'already-exists')
+      ) {
+        return 'conflict';
+      }
       throw err;
     }
   }
@@ -370,15 +540,17 @@ export class ClusterClient {
   }
 
   /**
-   * SelfSubjectAccessReview for each verb on pods in the entry's namespace (what podbus needs:
-   * create; get for duplicate lookups; list/watch for capacity; delete for cleanup).
+   * A SelfSubjectAccessReview for each permission in the entry's namespace (by default what
+   * podbus needs on pods: create; get for duplicate lookups; list/watch for capacity; delete
+   * for cleanup).
    */
   async checkAccess(
-    verbs: readonly string[] = ['create', 'get', 'list', 'watch', 'delete'],
+    permissions: readonly Permission[] = POD_PERMISSIONS,
     options: CallOptions = {},
   ): Promise<AccessReport> {
     const denied: string[] = [];
-    for (const verb of verbs) {
+    for (const permission of permissions) {
+      const [resource, subresource] = permission.resource.split('/');
       const review = await this.call(
         'access-review',
         (config) =>
@@ -387,20 +559,28 @@ export class ClusterClient {
               body: {
                 apiVersion: 'authorization.k8s.io/v1',
                 kind: 'SelfSubjectAccessReview',
-                spec: { resourceAttributes: { namespace: this.namespace, verb, resource: 'pods' } },
+                spec: {
+                  resourceAttributes: {
+                    namespace: this.namespace,
+                    verb: permission.verb,
+                    group: permission.group ?? '',
+                    resource,
+                    ...(subresource !== undefined && { subresource }),
+                  },
+                },
               },
             },
             config,
           ),
         options,
       );
-      if (review.status?.allowed !== true) denied.push(verb);
+      if (review.status?.allowed !== true) denied.push(permissionLabel(permission));
     }
     return { allowed: denied.length === 0, denied };
   }
 
   async canCreatePods(options: CallOptions = {}): Promise<boolean> {
-    return (await this.checkAccess(['create'], options)).allowed;
+    return (await this.checkAccess([{ verb: 'create', resource: 'pods' }], options)).allowed;
   }
 
   /** GET /version: the health probe (any authenticated caller may read it). */

@@ -1,11 +1,17 @@
 import { Emitter, type EventSource } from '../shared/typed-events.js';
-import { ActivePodTracker, type ActivePodTrackerOptions, type PodPresence } from './active-pods.js';
+import {
+  ActivePodTracker,
+  type ActivePodTrackerOptions,
+  type PodObservation,
+  type PodPresence,
+} from './active-pods.js';
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from './circuit-breaker.js';
 import { ClusterClient, type ClusterClientOptions } from './cluster-client.js';
 import type { ClusterEntry } from './cluster-entry.js';
 import { ClusterError } from './errors.js';
 import type { ClusterEvents } from './events.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
+import { PODBUS_PERMISSIONS, permissionLabel } from './permissions.js';
 import { createSelector, type Selection, type Selector, type StrategyName } from './strategies.js';
 
 /** What the pool uses of a client; `ClusterClient` is the implementation, tests pass fakes. */
@@ -17,6 +23,11 @@ export type PoolClient = Pick<
   | 'createPod'
   | 'getPod'
   | 'deletePod'
+  | 'annotatePod'
+  | 'readPodLog'
+  | 'getLease'
+  | 'createLease'
+  | 'replaceLease'
   | 'listPods'
   | 'watchPods'
   | 'checkAccess'
@@ -61,8 +72,10 @@ export interface ClusterCheck {
   readonly ok: boolean;
   /** The API server's gitVersion when /version answered. */
   readonly version?: string;
-  /** Verbs on pods RBAC denies in the entry's namespace. */
+  /** Permissions podbus needs that RBAC denies in the entry's namespace (`patch pods`). */
   readonly denied?: readonly string[];
+  /** Permissions of opt-in features that RBAC denies (they do not make the check fail). */
+  readonly deniedOptional?: readonly string[];
   readonly error?: ClusterError;
 }
 
@@ -227,6 +240,16 @@ export class ClusterPool {
     return member.tracker.presence(podName);
   }
 
+  /**
+   * Every list and watch event of `cluster`'s pod watch (see ActivePodTracker.onPods): the pods
+   * followed to their end without a second watch. Subscribe before `start()`.
+   */
+  observePods(cluster: string, listener: (observation: PodObservation) => void): () => void {
+    const member = this.members.get(cluster);
+    if (member === undefined) throw new Error(`unknown cluster ${cluster}`);
+    return member.tracker.onPods(listener);
+  }
+
   /** Whether any cluster has room for one more pod (health is not considered). */
   hasCapacity(): boolean {
     for (const m of this.members.values()) if (m.tracker.hasCapacity()) return true;
@@ -265,7 +288,8 @@ export class ClusterPool {
 
   /**
    * Preflight for every cluster, in parallel: /version (reachability, TLS, token) and a
-   * SelfSubjectAccessReview per verb podbus needs. For `podbus clusters` and startup logs.
+   * SelfSubjectAccessReview per permission podbus uses (permissions.ts). For `podbus clusters`
+   * and startup logs.
    */
   async check(options: { signal?: AbortSignal } = {}): Promise<ClusterCheck[]> {
     return Promise.all(
@@ -273,8 +297,13 @@ export class ClusterPool {
         const name = m.entry.name;
         try {
           const version = (await m.client.version(options)).gitVersion;
-          const access = await m.client.checkAccess(undefined, options);
-          return { name, ok: access.allowed, version, denied: access.denied };
+          const access = await m.client.checkAccess(PODBUS_PERMISSIONS, options);
+          const optional = new Set(
+            PODBUS_PERMISSIONS.filter((p) => p.optional).map((p) => permissionLabel(p)),
+          );
+          const denied = access.denied.filter((label) => !optional.has(label));
+          const deniedOptional = access.denied.filter((label) => optional.has(label));
+          return { name, ok: denied.length === 0, version, denied, deniedOptional };
         } catch (err) {
           const error =
             err instanceof ClusterError

@@ -21,6 +21,8 @@ export {
   type ClusterClientOptions,
   type CreatePodResult,
   type ListPodsOptions,
+  type PodLogOptions,
+  type PodRef,
   type Operation,
   type PodList,
   type WatchEventType,
@@ -46,9 +48,16 @@ export {
   ActivePodTracker,
   MANAGED_BY_SELECTOR,
   isActivePod,
+  type PodObservation,
   type PodPresence,
 } from './active-pods.js';
 export { connectionsForConcurrency } from './connection.js';
+export {
+  PODBUS_PERMISSIONS,
+  permissionLabel,
+  type NeededPermission,
+  type Permission,
+} from './permissions.js';
 export type { ClusterEvents } from './events.js';
 export {
   ClusterPool,

@@ -49,12 +49,17 @@ import type {
 /** Name of the least-privilege service account (and its Role, RoleBinding, token Secret). */
 export const PODBUS_SERVICE_ACCOUNT = 'podbus';
 /**
- * Rules of the `podbus` Role (what deploy/target-cluster grants): its pods and their logs, the
- * events about them (`podbus status`), and the Lease a client-go-style leader election reads,
- * creates and renews (one publisher of results per cluster).
+ * Rules of the `podbus` Role (what deploy/target-cluster grants): its pods (patch: the
+ * annotation that says a pod's result was sent) and their logs, the events about them (`podbus
+ * status`), and the Lease a client-go-style leader election reads, creates and renews (one
+ * publisher of results per cluster).
  */
 export const PODBUS_ROLE_RULES = [
-  { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+  {
+    apiGroups: [''],
+    resources: ['pods'],
+    verbs: ['create', 'get', 'list', 'watch', 'delete', 'patch'],
+  },
   { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
   { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },

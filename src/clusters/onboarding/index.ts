@@ -6,7 +6,6 @@ export { OnboardingError } from './errors.js';
 export {
   DEFAULT_NAMESPACE,
   DEFAULT_SERVICE_ACCOUNT,
-  POD_VERBS,
   ROLE_RULES,
   describeRules,
   objectList,

@@ -7,20 +7,19 @@ import type {
   V1ServiceAccount,
 } from '@kubernetes/client-node';
 
+import { PODBUS_PERMISSIONS, roleRulesFor } from '../permissions.js';
+
 /**
  * The objects `podbus clusters add` creates on a target cluster: the same identity and
  * least-privilege permissions as deploy/target-cluster (namespace.yaml, serviceaccount.yaml,
  * role.yaml, rolebinding.yaml, token-secret.yaml), named after the service account so several
  * podbus installations can share a cluster. The seed bound its service account to
- * cluster-admin; this Role allows only what the worker does with pods, in one namespace.
+ * cluster-admin; this Role allows only what the worker does in one namespace: its pods (and
+ * their logs, for result log tails) and the Lease that elects one results publisher.
  */
 
-/** Exactly the verbs the worker uses: create a pod, get/list/watch to find duplicates and count active pods, delete finished ones. */
-export const POD_VERBS = ['create', 'get', 'list', 'watch', 'delete'] as const;
-
-export const ROLE_RULES: readonly V1PolicyRule[] = [
-  { apiGroups: [''], resources: ['pods'], verbs: [...POD_VERBS] },
-];
+/** Exactly what the worker uses (clusters/permissions.ts), as Role rules. */
+export const ROLE_RULES: readonly V1PolicyRule[] = roleRulesFor(PODBUS_PERMISSIONS);
 
 export const SA_TOKEN_SECRET_TYPE = 'kubernetes.io/service-account-token';
 export const SA_NAME_ANNOTATION = 'kubernetes.io/service-account.name';

@@ -114,7 +114,17 @@ describe('clusters add --dry-run', () => {
       'Secret',
     ]);
     expect(docs[2]?.rules).toEqual([
-      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+      {
+        apiGroups: [''],
+        resources: ['pods'],
+        verbs: ['create', 'get', 'list', 'watch', 'delete', 'patch'],
+      },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        verbs: ['get', 'create', 'update'],
+      },
     ]);
     expect(run.stdout).toContain(`# Entry to add to ${clustersFile}:`);
     expect(run.stdout).toContain(`#   server: ${east.server}`);
@@ -201,7 +211,7 @@ describe('clusters add', () => {
     const verify = await runCli(['clusters', 'verify', '--clusters-file', clustersFile]);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(
-      /^CLUSTER\s+RESULT\s+VERSION\s+TLS\s+TOKEN\s+PODS ACCESS\s+ACTIVE\/MAX\s+SERVER$/m,
+      /^CLUSTER\s+RESULT\s+VERSION\s+TLS\s+TOKEN\s+ACCESS\s+ACTIVE\/MAX\s+SERVER$/m,
     );
     expect(verify.stdout).toMatch(
       /^east\s+ok\s+v1\.\d+\.\d+\S*\s+verified\s+valid\s+ok\s+0\/no limit/m,
@@ -226,7 +236,7 @@ describe('clusters add', () => {
     expect(run.stdout).toMatch(/Namespace challenges\s+unchanged\s+exists/);
     expect(run.stdout).toMatch(/ServiceAccount podbus\s+unchanged/);
     expect(run.stdout).toMatch(
-      /Role podbus\s+updated\s+rules were "pods: create,get,list,watch,delete; pods\/log: get; events: list,watch; coordination\.k8s\.io\/leases: get,create,update", now "pods: create,get,list,watch,delete"/,
+      /Role podbus\s+updated\s+rules were "pods: create,get,list,watch,delete,patch; pods\/log: get; events: list,watch; coordination\.k8s\.io\/leases: get,create,update", now "pods: create,get,list,watch,delete,patch; pods\/log: get; coordination\.k8s\.io\/leases: get,create,update"/,
     );
     expect(run.stdout).toMatch(/Secret podbus-token\s+unchanged/);
     const text = await readFile(clustersFile, 'utf8');
@@ -334,10 +344,13 @@ describe('clusters verify failures (exit 1, with what to do)', () => {
     const run = await runCli(['clusters', 'verify', '--clusters-file', file]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(
-      /^west\s+FAILED\s+v1\.\S+\s+verified\s+valid\s+missing create,get,list,watch,delete/m,
+      /^west\s+FAILED\s+v1\.\S+\s+verified\s+valid\s+missing create pods, get pods, list pods/m,
     );
     expect(run.stderr).toContain(
-      'west: the token may not create, get, list, watch, delete pods in namespace challenges: apply the least-privilege Role',
+      'west: the token may not create pods, get pods, list pods, watch pods, delete pods, patch pods, get leases, create leases, update leases in namespace challenges (creating challenge pods; finding the pod of a redelivered message; counting active pods and following them to their end; cleaning up finished pods; marking a pod whose result was sent; electing the results publisher): apply the least-privilege Role (pods: create,get,list,watch,delete,patch; pods/log: get; coordination.k8s.io/leases: get,create,update) with podbus clusters add west',
+    );
+    expect(run.stderr).toContain(
+      'warning: west: the token may not get pods/log in namespace challenges (log tails in results (results.logTailBytes))',
     );
   });
 

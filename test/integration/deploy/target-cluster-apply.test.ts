@@ -95,7 +95,17 @@ describe('kubectl apply -k deploy/target-cluster (Kubernetes API emulator)', () 
   it('stores them as written', async () => {
     const role = await getJson<{ rules: object[] }>('-n', 'challenges', 'role', 'podbus');
     expect(role.rules).toEqual([
-      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+      {
+        apiGroups: [''],
+        resources: ['pods'],
+        verbs: ['create', 'get', 'list', 'watch', 'delete', 'patch'],
+      },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        verbs: ['get', 'create', 'update'],
+      },
     ]);
     const sa = await getJson<{ automountServiceAccountToken?: boolean }>(
       '-n',
@@ -152,12 +162,18 @@ describe('kubectl apply -k deploy/target-cluster (Kubernetes API emulator)', () 
         });
       }
     };
-    for (const verb of ['create', 'get', 'list', 'watch', 'delete']) {
+    for (const verb of ['create', 'get', 'list', 'watch', 'delete', 'patch']) {
       expect(`${verb} pods: ${await canI(verb, 'pods', '-n', 'challenges')}`).toBe(
         `${verb} pods: yes`,
       );
     }
+    for (const verb of ['get', 'create', 'update']) {
+      expect(
+        `${verb} leases: ${await canI(verb, 'leases.coordination.k8s.io', '-n', 'challenges')}`,
+      ).toBe(`${verb} leases: yes`);
+    }
     expect(await canI('update', 'pods', '-n', 'challenges')).toBe('no');
+    expect(await canI('delete', 'leases.coordination.k8s.io', '-n', 'challenges')).toBe('no');
     expect(await canI('get', 'secrets', '-n', 'challenges')).toBe('no');
     // (pods/exec is not checked here: the emulator's RBAC does not tell subresources apart yet.)
     expect(await canI('create', 'pods', '-n', 'default')).toBe('no');

@@ -74,7 +74,7 @@ describe('podbus clusters verify with Entra ID tokens', () => {
     expect(run.code).toBe(1);
     const [result] = JSON.parse(run.stdout) as { problem: string }[];
     expect(result!.problem).toBe(
-      'the identity may not create, get, list, watch, delete pods in namespace challenges: bind the Role with pods: create, get, list, watch, delete to the identity (kubectl -n challenges create rolebinding podbus-entra --role podbus --user <object id>, with Kubernetes RBAC), or assign it the Azure Kubernetes Service RBAC Writer role on the namespace (with Azure RBAC for Kubernetes)',
+      'the identity may not create pods, get pods, list pods, watch pods, delete pods, patch pods, get leases, create leases, update leases in namespace challenges (creating challenge pods; finding the pod of a redelivered message; counting active pods and following them to their end; cleaning up finished pods; marking a pod whose result was sent; electing the results publisher): bind the Role (pods: create,get,list,watch,delete,patch; pods/log: get; coordination.k8s.io/leases: get,create,update) to the identity (kubectl -n challenges create rolebinding podbus-entra --role podbus --user <object id>, with Kubernetes RBAC), or assign it the Azure Kubernetes Service RBAC Writer role on the namespace (with Azure RBAC for Kubernetes)',
     );
   });
 

@@ -1,10 +1,13 @@
+import { readFileSync } from 'node:fs';
+
 import { describe, expect, test } from '@jest/globals';
+import type { V1PolicyRule } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 
 import type { AdminContext } from '../../../src/clusters/onboarding/admin-context.js';
 import {
   OnboardingError,
-  POD_VERBS,
+  ROLE_RULES,
   objectList,
   onboardingObjects,
   parseTokenTtl,
@@ -14,7 +17,7 @@ import {
 } from '../../../src/clusters/onboarding/index.js';
 
 describe('onboarding objects (what --dry-run prints and add applies)', () => {
-  test('least privilege: the Role allows exactly create/get/list/watch/delete on pods, nothing else', () => {
+  test('least privilege: the Role allows exactly what the worker does: its pods, their logs, its Lease', () => {
     const { role, roleBinding, serviceAccount } = onboardingObjects({
       namespace: 'challenges',
       serviceAccount: 'podbus',
@@ -22,9 +25,18 @@ describe('onboarding objects (what --dry-run prints and add applies)', () => {
       tokenMode: 'secret',
     });
     expect(role.rules).toEqual([
-      { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
+      {
+        apiGroups: [''],
+        resources: ['pods'],
+        verbs: ['create', 'get', 'list', 'watch', 'delete', 'patch'],
+      },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        verbs: ['get', 'create', 'update'],
+      },
     ]);
-    expect(POD_VERBS).toEqual(['create', 'get', 'list', 'watch', 'delete']);
     expect(role.kind).toBe('Role'); // namespaced, not a ClusterRole
     expect(role.metadata).toMatchObject({ name: 'podbus', namespace: 'challenges' });
     expect(roleBinding.roleRef).toEqual({
@@ -46,6 +58,13 @@ describe('onboarding objects (what --dry-run prints and add applies)', () => {
         }),
       ),
     ).not.toContain('cluster-admin');
+  });
+
+  test('the Role is the one deploy/target-cluster/role.yaml grants', () => {
+    const file = new URL('../../../deploy/target-cluster/role.yaml', import.meta.url);
+    const role = parse(readFileSync(file, 'utf8')) as { rules: V1PolicyRule[] };
+    expect(sameRules(role.rules, ROLE_RULES)).toBe(true);
+    expect(role.rules).toEqual(ROLE_RULES);
   });
 
   test('names and kinds match deploy/target-cluster; Namespace only when asked; Secret only without --token-ttl', () => {

@@ -239,20 +239,42 @@ describe('operations', () => {
     expect(url.searchParams.get('limit')).toBe('10');
   });
 
-  test('checkAccess sends SelfSubjectAccessReviews and reports denied verbs', async () => {
+  test('checkAccess sends SelfSubjectAccessReviews and reports denied permissions', async () => {
     const { c } = client();
     server.setHandler((req, res) => {
       const review = JSON.parse(req.body);
       const verb = review.spec.resourceAttributes.verb;
       sendJson(res, 201, { ...review, status: { allowed: verb !== 'delete' } });
     });
-    await expect(c.checkAccess()).resolves.toEqual({ allowed: false, denied: ['delete'] });
+    await expect(c.checkAccess()).resolves.toEqual({ allowed: false, denied: ['delete pods'] });
     expect(server.requests[0]!.url).toBe('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
     expect(JSON.parse(server.requests[0]!.body).spec.resourceAttributes).toEqual({
       namespace: 'challenges',
       verb: 'create',
+      group: '',
       resource: 'pods',
     });
+  });
+
+  test('checkAccess asks for subresources and other API groups as RBAC names them', async () => {
+    const { c } = client();
+    server.setHandler((req, res) => {
+      const review = JSON.parse(req.body);
+      sendJson(res, 201, {
+        ...review,
+        status: { allowed: review.spec.resourceAttributes.resource !== 'leases' },
+      });
+    });
+    await expect(
+      c.checkAccess([
+        { verb: 'get', resource: 'pods/log' },
+        { verb: 'update', resource: 'leases', group: 'coordination.k8s.io' },
+      ]),
+    ).resolves.toEqual({ allowed: false, denied: ['update leases'] });
+    expect(server.requests.map((r) => JSON.parse(r.body).spec.resourceAttributes)).toEqual([
+      { namespace: 'challenges', verb: 'get', group: '', resource: 'pods', subresource: 'log' },
+      { namespace: 'challenges', verb: 'update', group: 'coordination.k8s.io', resource: 'leases' },
+    ]);
   });
 
   test('version() reads /version', async () => {

@@ -85,7 +85,7 @@ describe('the seeded podbus Role', () => {
     expect(review.status!.resourceRules).toEqual(
       expect.arrayContaining([
         {
-          verbs: ['create', 'get', 'list', 'watch', 'delete'],
+          verbs: ['create', 'get', 'list', 'watch', 'delete', 'patch'],
           apiGroups: [''],
           resources: ['pods'],
         },
