@@ -88,6 +88,7 @@ export async function startWorkerApp(
         pod: config,
         clusterNames: pool.clusterNames,
         allowClusterPreference: config.selection.allowMessageClusterPreference,
+        results: config.results,
       }),
       fleet: fleetFromPool(pool),
       stickyPlacement: config.selection.strategy === 'hash',

@@ -2,6 +2,8 @@ import { PODBUS_LABEL_KEYS } from '../message/metadata-keys.js';
 import { imagePatternProblem } from '../policy/image-allowlist.js';
 import { keyHasDomainPrefix, labelKeyProblem, labelValueProblem } from '../policy/label-syntax.js';
 import { compareQuantities, isZeroQuantity, parseQuantity } from '../policy/quantity.js';
+import { replyToQueue } from '../message/reply-to.js';
+import { replyToPatternProblem } from '../policy/result-queue.js';
 import type { ConfigProblem } from './config-error.js';
 
 /**
@@ -19,6 +21,8 @@ export const CROSS_CHECK_DOCS: readonly string[] = [
   'policy.labels.forbiddenPrefixes entries must be DNS subdomains such as example.com.',
   'An EntityPath in serviceBus.connectionString must equal serviceBus.queueName.',
   'One of clusters and clustersFile (from the later source when both are set; both in one source is an error), with at least one entry; entry names unique.',
+  'results.queueName, when set, must be a Service Bus queue name; results.allowedReplyTo entries may only hold letters, digits, ".", "_", "-", "/" and "*".',
+  'leaderElection.renewDeadlineSeconds must be less than leaderElection.leaseDurationSeconds, and more than 1.2 × leaderElection.retryPeriodSeconds (as client-go requires).',
 ];
 
 type Get = (path: string) => unknown;
@@ -38,7 +42,52 @@ export function crossChecks(get: Get, broken: ReadonlySet<string>): ConfigProble
     ...(ok('policy.labels.forbiddenPrefixes')
       ? forbiddenPrefixes(get('policy.labels.forbiddenPrefixes') as string[])
       : []),
+    ...(ok('results.queueName') ? resultsQueue(get('results.queueName') as string) : []),
+    ...(ok('results.allowedReplyTo')
+      ? replyToPatterns(get('results.allowedReplyTo') as string[])
+      : []),
+    ...leaseTimings(get, ok),
   ];
+}
+
+function resultsQueue(queue: string): ConfigProblem[] {
+  if (queue === '' || replyToQueue(queue) !== undefined) return [];
+  return [
+    {
+      path: 'results.queueName',
+      message: `"${queue}" is not a Service Bus queue name (letters, digits, ".", "-", "_" and "/", starting and ending with a letter or digit, at most 260)`,
+    },
+  ];
+}
+
+function replyToPatterns(patterns: readonly string[]): ConfigProblem[] {
+  return patterns.flatMap((pattern, i) => {
+    const problem = replyToPatternProblem(pattern);
+    return problem ? [{ path: `results.allowedReplyTo[${i}]`, message: problem }] : [];
+  });
+}
+
+/** client-go's own checks (NewLeaderElector): otherwise two leaders could overlap. */
+function leaseTimings(get: Get, ok: (...p: string[]) => boolean): ConfigProblem[] {
+  const duration = 'leaderElection.leaseDurationSeconds';
+  const deadline = 'leaderElection.renewDeadlineSeconds';
+  const retry = 'leaderElection.retryPeriodSeconds';
+  const problems: ConfigProblem[] = [];
+  if (ok(duration, deadline) && (get(deadline) as number) >= (get(duration) as number)) {
+    problems.push({
+      path: deadline,
+      message: `is ${String(get(deadline))}, not less than ${duration} (${String(get(duration))})`,
+      hint: 'the leader must give up before the others may take over: lower the deadline or raise the duration',
+    });
+  }
+  if (ok(deadline, retry) && (get(deadline) as number) <= 1.2 * (get(retry) as number)) {
+    problems.push({
+      path: deadline,
+      message: `is ${String(get(deadline))}, not more than 1.2 × ${retry} (${String(get(retry))})`,
+      hint: 'the leader needs room for more than one renewal attempt before its deadline',
+    });
+  }
+  return problems;
 }
 
 function allowlist(patterns: readonly string[]): ConfigProblem[] {

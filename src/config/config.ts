@@ -4,6 +4,11 @@ import type { ClusterEntry } from '../clusters/cluster-entry.js';
 import type { LogLevel } from '../observability/logger.js';
 import type { PodSettings } from '../pod/pod-settings.js';
 import type { PolicySettings } from '../policy/policy.js';
+import type {
+  CleanupSettings,
+  LeaderElectionSettings,
+  ResultsSettings,
+} from '../results/settings.js';
 import type { SELECTION_STRATEGIES } from './schema.js';
 
 /**
@@ -30,6 +35,9 @@ export interface Config {
     readonly retry: { readonly initialDelayMs: number; readonly maxDelayMs: number };
     readonly clusterRequestTimeoutMs: number;
   };
+  readonly results: ResultsSettings;
+  readonly cleanup: CleanupSettings;
+  readonly leaderElection: LeaderElectionSettings;
   readonly log: { readonly level: LogLevel; readonly pretty: boolean };
   readonly http: { readonly enabled: boolean; readonly host: string; readonly port: number };
 }

@@ -16,6 +16,17 @@ type Coerce = (value: string) => unknown;
 
 const formats: Record<FormatName, { validate: Validate; coerce?: Coerce }> = {
   'podbus-int': { validate: validateInt, coerce: coerceInt },
+  'podbus-seconds-or-never': {
+    validate: (value, schema) => {
+      if (value === 'never') return;
+      try {
+        validateInt(value, schema);
+      } catch (error) {
+        throw new Error(`${(error as Error).message}, or never`, { cause: error });
+      }
+    },
+    coerce: (value) => (/^\s*never\s*$/i.test(value) ? 'never' : coerceInt(value)),
+  },
   'podbus-bool': {
     validate: (value) => assert(typeof value === 'boolean', 'must be true or false'),
     coerce: coerceBool,

@@ -36,6 +36,8 @@ function typeOf(leaf: LeafSpec): string {
       return leaf.max !== undefined
         ? `integer, ${leaf.min ?? 0} to ${leaf.max}`
         : `integer, at least ${leaf.min ?? 0}`;
+    case 'podbus-seconds-or-never':
+      return `seconds (integer, at least ${leaf.min ?? 0}) or \`never\``;
     case 'podbus-bool':
       return 'boolean';
     case 'podbus-string':

@@ -4,6 +4,7 @@
  */
 export type FormatName =
   | 'podbus-int'
+  | 'podbus-seconds-or-never'
   | 'podbus-bool'
   | 'podbus-string'
   | 'podbus-enum'

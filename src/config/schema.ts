@@ -26,6 +26,8 @@ const list = (doc: string, value: readonly string[], spec: Spec = {}): LeafSpec 
   option('podbus-string-list', doc, value, spec);
 const map = (doc: string): LeafSpec => option('podbus-string-map', doc, {});
 const quantity = (doc: string, value: string): LeafSpec => option('podbus-quantity', doc, value);
+const secondsOrNever = (doc: string, value: number | 'never'): LeafSpec =>
+  option('podbus-seconds-or-never', doc, value, { min: 0, max: MAX_INT32 });
 
 export const SELECTION_STRATEGIES = ['round-robin', 'weighted', 'least-loaded', 'hash'] as const;
 export const IMAGE_PULL_POLICIES = ['Always', 'IfNotPresent', 'Never'] as const;
@@ -224,6 +226,63 @@ const definition: SectionSpec = {
       1,
     ),
   },
+  results: {
+    queueName: text(
+      "Queue every challenge's result is sent to (one message per pod, when it ends: see docs/results.md); empty turns results off. Enable duplicate detection on it: a result may be sent twice (a leader dying between sending and marking the pod), always under the same messageId, and duplicate detection keeps one. The worker's connection string must be allowed to send to it.",
+      '',
+    ),
+    allowedReplyTo: list(
+      "Queue-name patterns (`*` matches any run of characters, case-insensitive) a challenge message's replyTo may name: its result then goes there instead of queueName. Empty: every result goes to queueName. Anyone who can send to the challenges queue sets replyTo, so list only queues senders may receive from. A replyTo that is not a plain queue name or matches no pattern is ignored. In an environment variable: comma-separated.",
+      [],
+    ),
+    stuckAfterSeconds: int(
+      'A pod still waiting this long after its creation because an image cannot be pulled (ErrImagePull, ImagePullBackOff, InvalidImageName) or no node can take it (Unschedulable) is reported as image-pull-failed or unschedulable. Pods in those states never end by themselves.',
+      300,
+      1,
+      MAX_INT32,
+    ),
+    logTailBytes: int(
+      "Bytes of the end of each container's log put into its result (at most 64 KiB per result over all containers); 0 for none. Needs `get` on pods/log in the cluster's Role (deploy/target-cluster has it).",
+      0,
+      0,
+      16 * 1024,
+    ),
+  },
+  cleanup: {
+    ttlSecondsAfterFinished: secondsOrNever(
+      'Finished podbus pods (Succeeded or Failed, only those labelled app.kubernetes.io/managed-by=podbus) are deleted this many seconds after they ended, and never before their result is sent (when results are on). 0 deletes them right after the result; never keeps them (the controller manager deletes terminated pods only beyond 12,500 in the cluster).',
+      3600,
+    ),
+    stuckPendingSeconds: secondsOrNever(
+      'A podbus pod still stuck (image pull failing, invalid image name, unschedulable) this many seconds after its creation is deleted, after its result (when results are on) was sent: stuck pods hold a slot of maxActivePods and never end by themselves. never keeps them.',
+      900,
+    ),
+  },
+  leaderElection: {
+    leaseName: text(
+      "Name of the coordination.k8s.io Lease, in each cluster entry's namespace, through which replicas elect the one that sends the cluster's results and deletes its pods.",
+      'podbus-results',
+      { nonEmpty: true },
+    ),
+    leaseDurationSeconds: int(
+      "How long the other replicas wait, after the leader's last renewal they saw, before one of them takes over (client-go's LeaseDuration).",
+      15,
+      1,
+      3600,
+    ),
+    renewDeadlineSeconds: int(
+      "How long the leader keeps acting without a successful renewal; it stops sending results at once when this passes (client-go's RenewDeadline). Less than leaseDurationSeconds.",
+      10,
+      1,
+      3600,
+    ),
+    retryPeriodSeconds: int(
+      "How often the leader renews and the others try to take over (client-go's RetryPeriod).",
+      2,
+      1,
+      3600,
+    ),
+  },
   log: {
     level: oneOf(
       'Least severe level that is logged (fatal, error, warn, info, debug, trace, or silent for none).',
@@ -253,6 +312,10 @@ export const SECTION_DOCS: Readonly<Record<string, string>> = {
   policy: 'What a message may ask for. Violations are dead-lettered as PolicyViolation.',
   pod: 'How every pod is shaped and hardened.',
   worker: 'Retries, timeouts and shutdown.',
+  results:
+    "What happens when a challenge's pod ends: one result message per pod (docs/results.md).",
+  cleanup: 'When finished and stuck podbus pods are deleted.',
+  leaderElection: 'The Lease that makes one replica per cluster the results sender and cleaner.',
   log: 'Logging.',
   http: 'Health and metrics endpoints.',
 };

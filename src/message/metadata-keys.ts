@@ -21,6 +21,19 @@ export const ANNOTATION_MESSAGE_ID = 'podbus.io/message-id';
 export const ANNOTATION_CHALLENGE_ID = 'podbus.io/challenge-id';
 /** requestHash() of the request that created the pod: tells a redelivery from an ID clash. */
 export const ANNOTATION_REQUEST_HASH = 'podbus.io/request-hash';
+/**
+ * The queue the pod's result goes to, decided when the message arrived (its `replyTo` when the
+ * operator allows it, else `results.queueName`): a publisher on any replica, after any restart,
+ * sends the result where the sender was promised it. Absent when neither applied.
+ */
+export const ANNOTATION_REPLY_TO = 'podbus.io/reply-to';
+/** The message's W3C `traceparent` (from `traceparent` or `Diagnostic-Id`), when valid. */
+export const ANNOTATION_TRACEPARENT = 'podbus.io/traceparent';
+/**
+ * Set once the pod's result was sent (RFC 3339 time of sending): a new leader does not send
+ * it again, and cleanup may delete the pod from then on.
+ */
+export const ANNOTATION_RESULT_SENT = 'podbus.io/result-sent';
 
 export const PODBUS_LABEL_KEYS: readonly string[] = [
   LABEL_MESSAGE_ID,

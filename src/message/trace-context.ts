@@ -3,7 +3,8 @@
  * `traceparent` (version-traceid-spanid-flags) in the application property `Diagnostic-Id`
  * (the Service Bus SDKs for JavaScript, .NET, Java, Python) or `traceparent` (senders following
  * the W3C/OpenTelemetry messaging conventions). podbus carries it into every log line about the
- * message, so one ID joins a challenge's lines from sender to pod.
+ * message, the pod's annotations and the result message, so one ID joins a challenge's lines
+ * from sender to pod to result.
  *
  * Only a well-formed traceparent is taken: the property is whatever the sender wrote, and a log
  * line must not carry an arbitrary (long, multi-line, secret-bearing) string from a message.
@@ -18,13 +19,21 @@ export function traceparentOf(
   applicationProperties: Readonly<Record<string, unknown>> | undefined,
 ): string | undefined {
   for (const name of TRACE_CONTEXT_PROPERTIES) {
-    const value = applicationProperties?.[name];
-    if (typeof value !== 'string') continue;
-    const match = TRACEPARENT.exec(value.trim());
-    if (match === null) continue;
-    const [, version, traceId, spanId] = match;
-    if (version === 'ff' || /^0+$/.test(traceId!) || /^0+$/.test(spanId!)) continue;
-    return match[0];
+    const valid = validTraceparent(applicationProperties?.[name]);
+    if (valid !== undefined) return valid;
   }
   return undefined;
+}
+
+/**
+ * The value when it is a well-formed traceparent, else undefined: for a message's property, and
+ * again for the pod annotation a result reads it from (anyone who may patch pods can write it).
+ */
+export function validTraceparent(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = TRACEPARENT.exec(value.trim());
+  if (match === null) return undefined;
+  const [, version, traceId, spanId] = match;
+  if (version === 'ff' || /^0+$/.test(traceId!) || /^0+$/.test(spanId!)) return undefined;
+  return match[0];
 }

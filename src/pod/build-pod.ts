@@ -4,7 +4,9 @@ import type { ChallengeRequest, ContainerRequest } from '../message/challenge-re
 import {
   ANNOTATION_CHALLENGE_ID,
   ANNOTATION_MESSAGE_ID,
+  ANNOTATION_REPLY_TO,
   ANNOTATION_REQUEST_HASH,
+  ANNOTATION_TRACEPARENT,
   LABEL_CHALLENGE_ID,
   LABEL_MANAGED_BY,
   LABEL_MESSAGE_ID,
@@ -27,6 +29,18 @@ export interface PodBuildOptions {
 }
 
 /**
+ * What a pod carries for the result of its run, beside the request: decided from the message's
+ * properties when it arrived (its `replyTo` and trace context), not part of the request hash (a
+ * redelivery is the same request whatever these say).
+ */
+export interface PodRouting {
+  /** The queue the result goes to (policy/result-queue.ts). */
+  readonly resultQueue?: string;
+  /** The message's W3C traceparent (message/trace-context.ts). */
+  readonly traceparent?: string;
+}
+
+/**
  * The pod for a policy-checked request. Pure: same input, same pod, on every replica.
  *
  * `metadata.namespace` is left unset on purpose: the namespace belongs to the cluster chosen
@@ -37,7 +51,11 @@ export interface PodBuildOptions {
  * labels; the operator's `pod.annotations` < podbus's own annotations. Policy already refuses
  * messages that try to set reserved keys, so the order only matters as a last line of defence.
  */
-export function buildPod(request: ChallengeRequest, options: PodBuildOptions): V1Pod {
+export function buildPod(
+  request: ChallengeRequest,
+  options: PodBuildOptions,
+  routing: PodRouting = {},
+): V1Pod {
   const { pod } = options;
   const names = containerNames(request.challengeId, request.containers);
   const podSecurity = podSecurityContext(pod.securityContext);
@@ -58,6 +76,8 @@ export function buildPod(request: ChallengeRequest, options: PodBuildOptions): V
         [ANNOTATION_MESSAGE_ID]: request.messageId,
         [ANNOTATION_CHALLENGE_ID]: request.challengeId,
         [ANNOTATION_REQUEST_HASH]: requestHash(request),
+        ...(routing.resultQueue !== undefined && { [ANNOTATION_REPLY_TO]: routing.resultQueue }),
+        ...(routing.traceparent !== undefined && { [ANNOTATION_TRACEPARENT]: routing.traceparent }),
       },
     },
     spec: {

@@ -9,7 +9,8 @@ import type { WorkerState } from './worker.js';
 /**
  * Which delivery an event is about: the message ID (as text, see message/message-id.ts) and
  * delivery count always; the challenge ID and pod name once the message has been prepared.
- * Every per-message log line carries these fields, so the lines of one message can be joined.
+ * Every per-message log line carries these fields, so the lines of one message (and of its
+ * result) can be joined.
  */
 export interface Delivery {
   readonly messageId: string;

@@ -14,6 +14,8 @@ export interface InboundMessage {
   readonly contentType?: string;
   /** The AMQP body section the SDK read the body from. */
   readonly bodyType?: 'data' | 'sequence' | 'value';
+  /** As the sender set it: prepare decides whether results may go there. */
+  readonly replyTo?: string;
   /** The sender's W3C trace context, when it sent one (message/trace-context.ts). */
   readonly traceparent?: string;
 }

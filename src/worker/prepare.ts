@@ -10,6 +10,7 @@ import { senderPath } from '../message/sender-path.js';
 import { buildPod, type PodBuildOptions } from '../pod/build-pod.js';
 import { checkPolicy, formatViolation } from '../policy/check-policy.js';
 import type { Policy } from '../policy/policy.js';
+import { resultQueueFor, type ResultRouting } from '../policy/result-queue.js';
 import type { InboundMessage, Prepared } from './message-handler.js';
 
 export interface PrepareOptions {
@@ -19,6 +20,8 @@ export interface PrepareOptions {
   readonly clusterNames: readonly string[];
   /** When false, a message's `cluster` field is ignored (the strategy alone decides). */
   readonly allowClusterPreference: boolean;
+  /** Where results go; the pod carries the queue chosen for its message. */
+  readonly results: ResultRouting;
 }
 
 /**
@@ -27,6 +30,8 @@ export interface PrepareOptions {
  * request hash a stable identity.
  */
 export function createPrepare(options: PrepareOptions): (message: InboundMessage) => Prepared {
+  // The message's replyTo and traceparent are not the sender's challenge: they are read here,
+  // beside it, and never reach the parser or the request hash.
   const known = new Set(options.clusterNames);
   return (message) => {
     const admitted = admitChallenge(message, options.policy);
@@ -47,7 +52,11 @@ export function createPrepare(options: PrepareOptions): (message: InboundMessage
       preferredCluster = request.cluster;
     }
 
-    const pod = buildPod(request, options.pod);
+    const resultQueue = resultQueueFor(message.replyTo, options.results);
+    const pod = buildPod(request, options.pod, {
+      ...(resultQueue !== undefined && { resultQueue }),
+      ...(message.traceparent !== undefined && { traceparent: message.traceparent }),
+    });
     return {
       ok: true,
       pod,

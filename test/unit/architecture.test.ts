@@ -38,6 +38,11 @@ const LAYERS: readonly { readonly name: string; readonly paths: readonly string[
   // Receives, prepares (parse -> policy -> build), places and settles; says what happened on
   // its typed event map and knows nothing of who listens.
   { name: 'worker', paths: ['src/worker/'] },
+  // After a pod ends: follows the pods the worker created (through the clusters' pod watches)
+  // to their results and cleanup, one leader per cluster through a Lease. Beside the worker in
+  // the data flow (message -> pod -> ... -> result), after it in the layers: it may use what the
+  // worker and the clusters offer, and observability listens to it as to them.
+  { name: 'results', paths: ['src/results/'] },
   // Listens: the logger, the metrics and log lines the worker's and the clusters' events
   // become, /healthz /readyz /metrics.
   { name: 'observability', paths: ['src/observability/'] },

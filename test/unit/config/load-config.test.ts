@@ -78,6 +78,14 @@ describe('loadConfig: a valid configuration', () => {
         retry: { initialDelayMs: 500, maxDelayMs: 30000 },
         clusterRequestTimeoutMs: 10000,
       },
+      results: { queueName: '', allowedReplyTo: [], stuckAfterSeconds: 300, logTailBytes: 0 },
+      cleanup: { ttlSecondsAfterFinished: 3600, stuckPendingSeconds: 900 },
+      leaderElection: {
+        leaseName: 'podbus-results',
+        leaseDurationSeconds: 15,
+        renewDeadlineSeconds: 10,
+        retryPeriodSeconds: 2,
+      },
       log: { level: 'info', pretty: false },
       http: { enabled: true, host: '0.0.0.0', port: 9090 },
     });
@@ -390,6 +398,59 @@ describe('loadConfig: every problem, as a person reads it', () => {
         '  - pod.labels: "not ok!" is not a valid label value (at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit)',
         '  - pod.annotations: "podbus.io/note" uses the reserved prefix podbus.io/',
         '  - policy.labels.forbiddenPrefixes[1]: "Bad_Domain" is not a DNS subdomain such as example.com',
+      ].join('\n'),
+    );
+  });
+
+  it('results, cleanup and the lease: values, never, and what must hold between them', () => {
+    const s = scratch();
+    const file = s.write(
+      'podbus.yaml',
+      [
+        'results:',
+        '  queueName: results',
+        '  allowedReplyTo: ["team-*"]',
+        '  logTailBytes: 4096',
+        'cleanup:',
+        '  ttlSecondsAfterFinished: 0',
+        '  stuckPendingSeconds: never',
+        '',
+      ].join('\n'),
+    );
+    const config = loadConfig({
+      file,
+      env: minimalEnv(s.tokenFile, { PODBUS_CLEANUP_TTL_SECONDS_AFTER_FINISHED: 'never' }),
+    });
+    expect(config.results).toEqual({
+      queueName: 'results',
+      allowedReplyTo: ['team-*'],
+      stuckAfterSeconds: 300,
+      logTailBytes: 4096,
+    });
+    expect(config.cleanup).toEqual({
+      ttlSecondsAfterFinished: 'never',
+      stuckPendingSeconds: 'never',
+    });
+    expect(
+      errorOf({
+        env: minimalEnv(s.tokenFile, {
+          PODBUS_RESULTS_QUEUE_NAME: 'sb://ns/results',
+          PODBUS_RESULTS_ALLOWED_REPLY_TO: 'team-*,no spaces',
+          PODBUS_CLEANUP_TTL_SECONDS_AFTER_FINISHED: 'soon',
+          PODBUS_CLEANUP_STUCK_PENDING_SECONDS: '-1',
+          PODBUS_LEADER_ELECTION_LEASE_DURATION_SECONDS: '10',
+          PODBUS_LEADER_ELECTION_RETRY_PERIOD_SECONDS: '9',
+        }),
+      }),
+    ).toBe(
+      [
+        'invalid configuration (6 problems):',
+        '  - cleanup.ttlSecondsAfterFinished: must be a whole number from 0 to 2147483647, or never (got "soon" from PODBUS_CLEANUP_TTL_SECONDS_AFTER_FINISHED)',
+        '  - cleanup.stuckPendingSeconds: must be a whole number from 0 to 2147483647, or never (got -1 from PODBUS_CLEANUP_STUCK_PENDING_SECONDS)',
+        '  - results.queueName: "sb://ns/results" is not a Service Bus queue name (letters, digits, ".", "-", "_" and "/", starting and ending with a letter or digit, at most 260)',
+        '  - results.allowedReplyTo[1]: "no spaces" may only contain letters, digits, ".", "_", "-", "/" and "*"',
+        '  - leaderElection.renewDeadlineSeconds: is 10, not less than leaderElection.leaseDurationSeconds (10). Fix: the leader must give up before the others may take over: lower the deadline or raise the duration',
+        '  - leaderElection.renewDeadlineSeconds: is 10, not more than 1.2 × leaderElection.retryPeriodSeconds (9). Fix: the leader needs room for more than one renewal attempt before its deadline',
       ].join('\n'),
     );
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { traceparentOf } from '../../../src/message/trace-context.js';
+import { traceparentOf, validTraceparent } from '../../../src/message/trace-context.js';
 
 const TRACE = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
@@ -34,5 +34,14 @@ describe('traceparentOf: the sender trace context of a message', () => {
 
   it('takes a well-formed value with surrounding blanks, trimmed', () => {
     expect(traceparentOf({ 'Diagnostic-Id': ` ${TRACE} ` })).toBe(TRACE);
+  });
+});
+
+describe('validTraceparent: a traceparent read back from a pod annotation', () => {
+  it('takes the same form as a message property, nothing else', () => {
+    expect(validTraceparent(TRACE)).toBe(TRACE);
+    for (const bad of [`${TRACE}\n{"injected":true}`, `${TRACE}-extra`, '', null, 42]) {
+      expect([bad, validTraceparent(bad)]).toEqual([bad, undefined]);
+    }
   });
 });

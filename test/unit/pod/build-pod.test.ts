@@ -24,6 +24,20 @@ const seedRequest: ChallengeRequest = {
 };
 
 describe('buildPod', () => {
+  it('carries the result queue and traceparent as annotations, outside the request hash', () => {
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const routed = buildPod(seedRequest, options(), { resultQueue: 'team-a-results', traceparent });
+    const plain = buildPod(seedRequest, options());
+    expect(routed.metadata?.annotations).toEqual({
+      ...plain.metadata?.annotations,
+      'podbus.io/reply-to': 'team-a-results',
+      'podbus.io/traceparent': traceparent,
+    });
+    // A redelivery with another replyTo or trace is still the same request.
+    expect(routed.metadata?.annotations?.['podbus.io/request-hash']).toBe(requestHash(seedRequest));
+    expect({ ...routed, metadata: undefined }).toEqual({ ...plain, metadata: undefined });
+  });
+
   it("builds the seed's pod, hardened, with podbus's metadata", () => {
     expect(buildPod(seedRequest, options())).toEqual({
       apiVersion: 'v1',

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { testPolicy } from '../policy/test-policy.js';
+import { TEST_POD_SETTINGS } from '../pod/test-pod-settings.js';
+import { TEST_POLICY_SETTINGS, testPolicy } from '../policy/test-policy.js';
 import { inboundMessage } from '../../../src/worker/inbound.js';
+import { deliveryOf } from '../../../src/worker/message-handler.js';
 import { createPrepare } from '../../../src/worker/prepare.js';
 
 const prepare = createPrepare({
@@ -9,6 +11,7 @@ const prepare = createPrepare({
   pod: {} as never,
   clusterNames: ['a'],
   allowClusterPreference: true,
+  results: { queueName: '', allowedReplyTo: [] },
 });
 const body = Buffer.from('{"challengeId":"c","containers":[{"image":"nginx"}]}');
 
@@ -27,5 +30,52 @@ describe('inboundMessage: a received message as the handler reads it', () => {
       reason: 'SchemaViolation',
       description: 'the message has no messageId; podbus names the pod after it',
     });
+  });
+});
+
+describe('the message properties a pod carries for its result', () => {
+  const routed = createPrepare({
+    policy: testPolicy(),
+    pod: { pod: TEST_POD_SETTINGS, policy: TEST_POLICY_SETTINGS },
+    clusterNames: ['a'],
+    allowClusterPreference: true,
+    results: { queueName: 'results', allowedReplyTo: ['team-*'] },
+  });
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const annotations = (message: Parameters<typeof inboundMessage>[0]) => {
+    const prepared = routed(inboundMessage(message));
+    if (!prepared.ok) throw new Error(prepared.description);
+    return prepared.pod.metadata?.annotations;
+  };
+
+  it('an allowed replyTo and a valid Diagnostic-Id reach the pod', () => {
+    expect(
+      annotations({
+        messageId: 'm1',
+        body,
+        replyTo: 'team-a',
+        applicationProperties: { 'Diagnostic-Id': traceparent },
+      }),
+    ).toMatchObject({ 'podbus.io/reply-to': 'team-a', 'podbus.io/traceparent': traceparent });
+  });
+
+  it('a replyTo the operator did not allow gives the default queue; a bad trace nothing', () => {
+    const written = annotations({
+      messageId: 'm1',
+      body,
+      replyTo: 'challenges',
+      applicationProperties: { traceparent: 'not a traceparent' },
+    });
+    expect(written?.['podbus.io/reply-to']).toBe('results');
+    expect(written).not.toHaveProperty(['podbus.io/traceparent']);
+  });
+
+  it('and the delivery names the trace, so every log line about the message carries it', () => {
+    const inbound = inboundMessage({
+      messageId: 'm1',
+      body,
+      applicationProperties: { traceparent },
+    });
+    expect(deliveryOf(inbound)).toEqual({ messageId: 'm1', deliveryCount: 0, traceparent });
   });
 });
