@@ -13,23 +13,37 @@ import { recordMetrics, WorkerMetrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 import { TRACING_FLUSH_GRACE_MS, type TracingSettings } from '../observability/tracing-env.js';
 import { policyForConfig } from '../policy/policy.js';
+import {
+  cleanupEnabled,
+  ResultsService,
+  resultsEnabled,
+  serviceBusSender,
+} from '../results/results-service.js';
 import { pollingGate } from '../worker/admission-gate.js';
 import { fleetFromPool } from '../worker/fleet-adapter.js';
 import { createPrepare } from '../worker/prepare.js';
 import { Worker, workerStopBudgetMs } from '../worker/worker.js';
 
 /**
+ * How long the results service may take to stop (in-flight results and deletions, releasing
+ * the leases, closing its Service Bus connection). It stops beside the worker, so this counts
+ * in the worst case only when it is longer than the worker's stop.
+ */
+export const RESULTS_STOP_BUDGET_MS = 5_000;
+
+/**
  * The longest `WorkerApp.stop()` can take with this configuration: the worker's stop (grace
- * period, then closing the Service Bus connection), then closing the cluster connections, then
- * (with tracing) exporting the last spans. The deployment's terminationGracePeriodSeconds must
- * exceed it, or the kubelet kills the process mid-shutdown (deploy/worker/base/deployment.yaml; a test holds them together).
+ * period, then closing the Service Bus connection) and, beside it, the results service's; then
+ * closing the cluster connections; then (with tracing) exporting the last spans. The
+ * deployment's terminationGracePeriodSeconds must exceed it, or the kubelet kills the process
+ * mid-shutdown (deploy/worker/base/deployment.yaml; a test holds them together).
  */
 export function worstCaseStopMs(
   config: Pick<Config, 'worker'>,
   options: { readonly tracing?: boolean } = {},
 ): number {
   return (
-    workerStopBudgetMs(config.worker.shutdownGraceMs) +
+    Math.max(workerStopBudgetMs(config.worker.shutdownGraceMs), RESULTS_STOP_BUDGET_MS) +
     CLIENT_CLOSE_GRACE_MS +
     (options.tracing ? TRACING_FLUSH_GRACE_MS : 0)
   );
@@ -39,6 +53,8 @@ export function worstCaseStopMs(
 export interface WorkerApp {
   readonly worker: Worker;
   readonly pool: ClusterPool;
+  /** Undefined when both results and cleanup are off. */
+  readonly results: ResultsService | undefined;
   readonly metrics: WorkerMetrics;
   /** Undefined when `http.enabled` is false. */
   readonly health: HealthServer | undefined;
@@ -113,14 +129,40 @@ export async function startWorkerApp(
     gate: pollingGate(() => pool.unavailableReason()),
     ...(tracing !== undefined && { deliveryScope: tracing.deliveryScope }),
   });
+  // Subscribed to the pod watches before the pool starts, so it sees their first lists.
+  const results =
+    resultsEnabled(config) || cleanupEnabled(config)
+      ? new ResultsService({
+          pool,
+          settings: config,
+          sender: serviceBusSender(config.serviceBus),
+        })
+      : undefined;
   // Before anything starts, so that no event goes unrecorded.
-  const events = { worker: worker.events, clusters: pool.events };
+  const events = {
+    worker: worker.events,
+    clusters: pool.events,
+    ...(results !== undefined && { results: results.events }),
+  };
   recordMetrics(metrics, events);
   logEvents(logger, events);
   tracing?.record(events);
+  if (results !== undefined) {
+    logger.info(
+      {
+        identity: results.identity,
+        resultsQueue: config.results.queueName === '' ? undefined : config.results.queueName,
+        ttlSecondsAfterFinished: config.cleanup.ttlSecondsAfterFinished,
+        stuckPendingSeconds: config.cleanup.stuckPendingSeconds,
+      },
+      'results and cleanup: one replica per cluster acts, elected through a Lease',
+    );
+  }
+  const stopResults = () => bounded(results?.stop(), RESULTS_STOP_BUDGET_MS);
 
   let health: HealthServer | undefined;
   try {
+    results?.start();
     pool.start();
     if (config.http.enabled) {
       health = await startHealthServer({
@@ -142,7 +184,8 @@ export async function startWorkerApp(
     }
     await startUnlessStopped(worker, options);
   } catch (error) {
-    await Promise.allSettled([worker.stop(), pool.close(), health?.close()]);
+    await Promise.allSettled([worker.stop(), stopResults()]);
+    await Promise.allSettled([pool.close(), health?.close()]);
     await tracing?.shutdown().catch(() => undefined);
     throw error;
   }
@@ -150,10 +193,13 @@ export async function startWorkerApp(
   return {
     worker,
     pool,
+    results,
     metrics,
     health,
     async stop() {
-      await worker.stop();
+      // Side by side: the leases are released at once, so another replica takes over the
+      // results while this one drains its messages.
+      await Promise.all([worker.stop(), stopResults()]);
       await pool.close();
       await health?.close();
       // Last: the spans of the deliveries the stop settled are exported too.
@@ -169,6 +215,20 @@ export async function startWorkerApp(
       }
     },
   };
+}
+
+/** Waits for `step` at most `limitMs`; what is left then is abandoned (the process is ending). */
+async function bounded(step: Promise<void> | undefined, limitMs: number): Promise<void> {
+  if (step === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, limitMs);
+  });
+  try {
+    await Promise.race([step.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Starts the worker, or returns early when a stop is requested while it starts. */

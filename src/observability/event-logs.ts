@@ -7,8 +7,10 @@ import type { Logger } from './logger.js';
  * `deliveryCount` and carries its `challengeId` and `pod` once known, so the lines of one
  * message can be joined; the last line of a delivery is `message handled`, with `outcome`
  * (created | duplicate | dead_lettered | abandoned | lock_lost | left_locked) and `durationMs`.
+ * Lines about a pod's result and cleanup carry the same `messageId`, `challengeId` and
+ * `traceparent` (read back from the pod), with `cluster`, `pod` and `uid`.
  */
-export function logEvents(logger: Logger, { worker, clusters }: EventSources): void {
+export function logEvents(logger: Logger, { worker, clusters, results }: EventSources): void {
   worker.on('stateChanged', ({ from, to }) => logger.info({ from, to }, 'worker state changed'));
   worker.on('receiving', ({ queue, maxConcurrentCalls }) =>
     logger.info({ queue, maxConcurrentCalls }, 'receiving messages'),
@@ -94,4 +96,40 @@ export function logEvents(logger: Logger, { worker, clusters }: EventSources): v
     if (change.to === 'open') logger.warn(fields, message);
     else logger.info(fields, message);
   });
+
+  if (results === undefined) return;
+  results.on('leadershipChanged', ({ cluster, leading, identity, why }) =>
+    logger.info(
+      { cluster, identity, why },
+      leading
+        ? 'leading the cluster: this replica sends its results and cleans up its pods'
+        : 'no longer leading the cluster: another replica sends its results',
+    ),
+  );
+  results.on('leaseFailed', ({ cluster, error }) =>
+    logger.warn({ cluster, err: error }, 'reading or writing the results lease failed'),
+  );
+  results.on('resultSent', ({ pod, outcome, queue, resultMessageId, refusedBy, lagMs }) => {
+    if (refusedBy !== undefined) {
+      logger.warn(
+        { ...pod, queue: refusedBy.queue, err: refusedBy.error },
+        'the replyTo queue refused the result; sending it to the results queue instead',
+      );
+    }
+    logger.info({ ...pod, outcome, queue, resultMessageId, lagMs }, 'result sent');
+  });
+  results.on('resultFailed', ({ pod, step, error, retryInMs }) =>
+    logger.warn(
+      { ...pod, step, err: error, retryInMs },
+      step === 'send'
+        ? 'sending the result failed; will retry'
+        : 'marking the pod as reported failed; will retry (its result was sent)',
+    ),
+  );
+  results.on('podDeleted', ({ pod, reason, afterMs }) =>
+    logger.info({ ...pod, reason, afterMs }, 'pod deleted by cleanup'),
+  );
+  results.on('deleteFailed', ({ pod, error, retryInMs }) =>
+    logger.warn({ ...pod, err: error, retryInMs }, 'deleting the pod failed; will retry'),
+  );
 }

@@ -114,6 +114,79 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  readonly resultsSent = new Counter({
+    name: 'podbus_results_sent_total',
+    help: 'Result messages sent, by cluster and outcome (succeeded, failed, deadline-exceeded, image-pull-failed, unschedulable, deleted). A repeat after a leader change counts again; its messageId is the same, so duplicate detection on the results queue drops it.',
+    labelNames: ['cluster', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly resultErrors = new Counter({
+    name: 'podbus_result_errors_total',
+    help: 'Failed steps of reporting a result, by cluster and step (send: the message was not sent; mark: the pod was not annotated). Each is retried while this replica leads.',
+    labelNames: ['cluster', 'step'] as const,
+    registers: [this.registry],
+  });
+
+  readonly resultsUnsent = new Gauge({
+    name: 'podbus_results_unsent',
+    help: 'Pods that have ended and whose result is not sent yet, per cluster, as this replica sees them (every replica sees the same pods: aggregate with max).',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly resultLag = new Histogram({
+    name: 'podbus_result_lag_seconds',
+    help: 'From the end of a pod (or the moment it counted as stuck) to its result being sent.',
+    labelNames: ['cluster'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+
+  readonly podTimeToRunning = new Histogram({
+    name: 'podbus_pod_time_to_running_seconds',
+    help: "From a pod's creation to its first container running, per cluster (observed once per pod, when its result is sent).",
+    labelNames: ['cluster'] as const,
+    buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
+    registers: [this.registry],
+  });
+
+  readonly challengeRunDuration = new Histogram({
+    name: 'podbus_challenge_run_seconds',
+    help: "From a challenge pod's first container running to its end, by cluster and outcome (observed when its result is sent).",
+    labelNames: ['cluster', 'outcome'] as const,
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400],
+    registers: [this.registry],
+  });
+
+  readonly podsDeleted = new Counter({
+    name: 'podbus_pods_deleted_total',
+    help: 'Pods deleted by cleanup, by cluster and reason (finished: ttlSecondsAfterFinished after their end; stuck: stuckPendingSeconds after their creation).',
+    labelNames: ['cluster', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly podDeleteErrors = new Counter({
+    name: 'podbus_pod_delete_errors_total',
+    help: 'Failed cleanup deletions, by cluster (each is retried).',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly resultsLeader = new Gauge({
+    name: 'podbus_results_leader',
+    help: "1 while this replica holds the cluster's results lease (publishes results and deletes pods for it), else 0. Summed over replicas: 1 per cluster when healthy.",
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+
+  readonly leaseErrors = new Counter({
+    name: 'podbus_lease_errors_total',
+    help: 'Failed reads or writes of the results lease, by cluster (a lost race is not an error).',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
@@ -123,7 +196,10 @@ export class WorkerMetrics {
  * Keeps `metrics` in step with what the worker and the clusters say happened. Every metric is
  * the consequence of one event; see WorkerEvents and ClusterEvents for what each one means.
  */
-export function recordMetrics(metrics: WorkerMetrics, { worker, clusters }: EventSources): void {
+export function recordMetrics(
+  metrics: WorkerMetrics,
+  { worker, clusters, results }: EventSources,
+): void {
   worker.on('messageReceived', () => metrics.messagesReceived.inc());
   worker.on('inFlightChanged', ({ inFlight }) => metrics.messagesInFlight.set(inFlight));
   worker.on('messagePrepared', ({ jsonStringBody }) => {
@@ -161,4 +237,28 @@ export function recordMetrics(metrics: WorkerMetrics, { worker, clusters }: Even
   clusters.on('activePodsChanged', ({ cluster, activePods }) =>
     metrics.clusterActivePods.set({ cluster }, activePods),
   );
+
+  if (results === undefined) return;
+  results.on('resultSent', ({ pod, outcome, toStartMs, runMs, lagMs }) => {
+    const { cluster } = pod;
+    metrics.resultsSent.inc({ cluster, outcome });
+    metrics.resultLag.observe({ cluster }, lagMs / 1000);
+    if (toStartMs !== undefined) metrics.podTimeToRunning.observe({ cluster }, toStartMs / 1000);
+    if (runMs !== undefined)
+      metrics.challengeRunDuration.observe({ cluster, outcome }, runMs / 1000);
+  });
+  results.on('resultFailed', ({ pod, step }) =>
+    metrics.resultErrors.inc({ cluster: pod.cluster, step }),
+  );
+  results.on('backlogChanged', ({ cluster, unsent }) =>
+    metrics.resultsUnsent.set({ cluster }, unsent),
+  );
+  results.on('podDeleted', ({ pod, reason }) =>
+    metrics.podsDeleted.inc({ cluster: pod.cluster, reason }),
+  );
+  results.on('deleteFailed', ({ pod }) => metrics.podDeleteErrors.inc({ cluster: pod.cluster }));
+  results.on('leadershipChanged', ({ cluster, leading }) =>
+    metrics.resultsLeader.set({ cluster }, leading ? 1 : 0),
+  );
+  results.on('leaseFailed', ({ cluster }) => metrics.leaseErrors.inc({ cluster }));
 }

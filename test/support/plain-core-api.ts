@@ -5,12 +5,19 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
  * connections, no retries, no timeout): for tests that play another party against a cluster,
  * or that show what podbus's client adds.
  */
-export function plainCoreApi(target: {
+export function plainCoreApi(target: PlainTarget): CoreV1Api {
+  return plainKubeConfig(target).makeApiClient(CoreV1Api);
+}
+
+export interface PlainTarget {
   readonly server: string;
   /** The cluster CA; without it, only the system's trusted CAs verify the server. */
   readonly caPem?: string;
   readonly token: string;
-}): CoreV1Api {
+}
+
+/** The KubeConfig behind plainCoreApi, for the other API groups (RBAC, coordination). */
+export function plainKubeConfig(target: PlainTarget): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromClusterAndUser(
     {
@@ -21,5 +28,5 @@ export function plainCoreApi(target: {
     },
     { name: 'user', token: target.token },
   );
-  return kc.makeApiClient(CoreV1Api);
+  return kc;
 }

@@ -145,7 +145,10 @@ describe('worker: 403s from admission', () => {
       ],
     });
     // One create each: no retry, no failover, the cluster still healthy.
-    expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(2);
+    const creates = server.requests.filter(
+      (r) => r.method === 'POST' && r.url.startsWith('/api/v1/namespaces/challenges/pods'),
+    );
+    expect(creates).toHaveLength(2);
     expect(app.pool.status()).toMatchObject([{ name: 'strict', breaker: 'closed' }]);
     expect(stack.sb.inspect(QUEUE)).toMatchObject({ active: 0, locked: 0 });
   });

@@ -30,6 +30,8 @@ export interface StackOptions {
   maxDeliveryCount?: number;
   /** Shared access keys of the Service Bus emulator (default: the well-known dev key). */
   sasKeys?: { name: string; key: string }[];
+  /** More queues beside the challenges queue (results queues), with emulator properties. */
+  queues?: { name: string; properties?: Record<string, unknown> }[];
 }
 
 /**
@@ -66,6 +68,10 @@ export class Stack {
                     MaxDeliveryCount: options.maxDeliveryCount ?? 10,
                   },
                 },
+                ...(options.queues ?? []).map((q) => ({
+                  Name: q.name,
+                  Properties: q.properties ?? {},
+                })),
               ],
             },
           ],
@@ -141,7 +147,14 @@ export class Stack {
     return this.client;
   }
 
-  async send(...messages: { body: unknown; messageId?: string }[]): Promise<void> {
+  async send(
+    ...messages: {
+      body: unknown;
+      messageId?: string;
+      replyTo?: string;
+      applicationProperties?: Record<string, string>;
+    }[]
+  ): Promise<void> {
     const sender = this.serviceBus.createSender(QUEUE);
     try {
       await sender.sendMessages(messages.map((m) => ({ ...m })));

@@ -4,6 +4,7 @@ import type { ClusterEvents } from '../../../src/clusters/events.js';
 import { logEvents } from '../../../src/observability/event-logs.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { Emitter } from '../../../src/shared/typed-events.js';
+import type { ResultEvents } from '../../../src/results/events.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
 
 function setup() {
@@ -15,7 +16,8 @@ function setup() {
   });
   const worker = new Emitter<WorkerEvents>();
   const clusters = new Emitter<ClusterEvents>();
-  logEvents(logger, { worker, clusters });
+  const results = new Emitter<ResultEvents>();
+  logEvents(logger, { worker, clusters, results });
   /** The lines written so far, without the fields that change from run to run. */
   const logged = () =>
     lines.map((line) => {
@@ -27,7 +29,7 @@ function setup() {
       } = JSON.parse(line) as Record<string, unknown>;
       return rest;
     });
-  return { worker, clusters, logged };
+  return { worker, clusters, results, logged };
 }
 
 const received = { messageId: 'm-1', deliveryCount: 1 };
@@ -242,6 +244,83 @@ describe('logEvents: the log lines of the clusters', () => {
         forMs: 2_000,
         msg: 'the API server is throttling (429): holding every request to it as it asked',
       },
+    ]);
+  });
+});
+
+describe('logEvents: results and cleanup', () => {
+  const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const pod = {
+    messageId: 'm-1',
+    challengeId: 'web-1',
+    traceparent,
+    cluster: 'aks-1',
+    pod: 'm-1',
+    uid: 'u-1',
+  };
+
+  it('every line about a result names the message, its trace and its pod', () => {
+    const { results, logged } = setup();
+    results.emit('leadershipChanged', {
+      cluster: 'aks-1',
+      leading: true,
+      identity: 'h_1',
+      why: 'acquired the lease',
+    });
+    results.emit('resultSent', {
+      pod,
+      outcome: 'succeeded',
+      queue: 'results',
+      resultMessageId: 'podbus-result-u-1',
+      refusedBy: { queue: 'team-gone', error: new Error('not found') },
+      lagMs: 20,
+    });
+    results.emit('resultFailed', { pod, step: 'send', error: new Error('down'), retryInMs: 500 });
+    results.emit('podDeleted', { pod, reason: 'finished', afterMs: 3_600_000 });
+    expect(logged()).toEqual([
+      {
+        level: 'info',
+        cluster: 'aks-1',
+        identity: 'h_1',
+        why: 'acquired the lease',
+        msg: 'leading the cluster: this replica sends its results and cleans up its pods',
+      },
+      {
+        level: 'warn',
+        ...pod,
+        queue: 'team-gone',
+        err: err('not found'),
+        msg: 'the replyTo queue refused the result; sending it to the results queue instead',
+      },
+      {
+        level: 'info',
+        ...pod,
+        outcome: 'succeeded',
+        queue: 'results',
+        resultMessageId: 'podbus-result-u-1',
+        lagMs: 20,
+        msg: 'result sent',
+      },
+      {
+        level: 'warn',
+        ...pod,
+        step: 'send',
+        err: err('down'),
+        retryInMs: 500,
+        msg: 'sending the result failed; will retry',
+      },
+      {
+        level: 'info',
+        ...pod,
+        reason: 'finished',
+        afterMs: 3_600_000,
+        msg: 'pod deleted by cleanup',
+      },
+    ]);
+    expect(Object.keys(logged()[2]!).slice(1, 4)).toEqual([
+      'messageId',
+      'challengeId',
+      'traceparent',
     ]);
   });
 });

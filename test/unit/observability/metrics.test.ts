@@ -3,19 +3,21 @@ import { describe, expect, it } from '@jest/globals';
 import type { ClusterEvents } from '../../../src/clusters/events.js';
 import { recordMetrics, WorkerMetrics } from '../../../src/observability/metrics.js';
 import { Emitter } from '../../../src/shared/typed-events.js';
+import type { ResultEvents } from '../../../src/results/events.js';
 import type { WorkerEvents } from '../../../src/worker/events.js';
 
 function setup() {
   const metrics = new WorkerMetrics({ defaultMetrics: false });
   const worker = new Emitter<WorkerEvents>();
   const clusters = new Emitter<ClusterEvents>();
-  recordMetrics(metrics, { worker, clusters });
+  const results = new Emitter<ResultEvents>();
+  recordMetrics(metrics, { worker, clusters, results });
   /** The samples of every podbus metric, histogram buckets and sums left out. */
   const samples = async () =>
     (await metrics.registry.metrics())
       .split('\n')
       .filter((line) => line.startsWith('podbus_') && !/_(bucket|sum)\{/.test(line));
-  return { worker, clusters, samples };
+  return { worker, clusters, results, samples, metrics };
 }
 
 const delivery = { messageId: 'm-1', deliveryCount: 0 };
@@ -117,5 +119,74 @@ describe('recordMetrics: the worker metrics follow the events', () => {
       'podbus_cluster_rate_limit_wait_seconds_count{cluster="alpha"} 2',
       'podbus_cluster_rate_limit_pauses_total{cluster="beta"} 1',
     ]);
+  });
+});
+
+describe('recordMetrics: results and cleanup', () => {
+  const pod = {
+    messageId: 'm-1',
+    challengeId: 'web-1',
+    cluster: 'aks-1',
+    pod: 'm-1',
+    uid: 'u-1',
+  };
+
+  it('counts results by outcome, with time to running, run time and lag', async () => {
+    const { results, samples, metrics } = setup();
+    results.emit('resultSent', {
+      pod,
+      outcome: 'failed',
+      queue: 'results',
+      resultMessageId: 'podbus-result-u-1',
+      toStartMs: 1500,
+      runMs: 4000,
+      lagMs: 250,
+    });
+    results.emit('resultSent', {
+      pod,
+      outcome: 'image-pull-failed',
+      queue: 'results',
+      resultMessageId: 'podbus-result-u-2',
+      lagMs: 1000,
+    });
+    results.emit('resultFailed', { pod, step: 'mark', error: new Error('503'), retryInMs: 1000 });
+    results.emit('backlogChanged', { cluster: 'aks-1', unsent: 3 });
+    results.emit('podDeleted', { pod, reason: 'finished', afterMs: 10 });
+    results.emit('podDeleted', { pod, reason: 'stuck', afterMs: 10 });
+    results.emit('deleteFailed', { pod, error: new Error('x'), retryInMs: 5 });
+    results.emit('leadershipChanged', { cluster: 'aks-1', leading: true, identity: 'a', why: 'x' });
+    results.emit('leadershipChanged', { cluster: 'aks-2', leading: true, identity: 'a', why: 'x' });
+    results.emit('leadershipChanged', {
+      cluster: 'aks-2',
+      leading: false,
+      identity: 'a',
+      why: 'y',
+    });
+    results.emit('leaseFailed', { cluster: 'aks-2', error: new Error('403') });
+    expect(await samples()).toEqual(
+      expect.arrayContaining([
+        'podbus_results_sent_total{cluster="aks-1",outcome="failed"} 1',
+        'podbus_results_sent_total{cluster="aks-1",outcome="image-pull-failed"} 1',
+        'podbus_result_errors_total{cluster="aks-1",step="mark"} 1',
+        'podbus_results_unsent{cluster="aks-1"} 3',
+        'podbus_result_lag_seconds_count{cluster="aks-1"} 2',
+        'podbus_pod_time_to_running_seconds_count{cluster="aks-1"} 1',
+        'podbus_challenge_run_seconds_count{cluster="aks-1",outcome="failed"} 1',
+        'podbus_pods_deleted_total{cluster="aks-1",reason="finished"} 1',
+        'podbus_pods_deleted_total{cluster="aks-1",reason="stuck"} 1',
+        'podbus_pod_delete_errors_total{cluster="aks-1"} 1',
+        'podbus_results_leader{cluster="aks-1"} 1',
+        'podbus_results_leader{cluster="aks-2"} 0',
+        'podbus_lease_errors_total{cluster="aks-2"} 1',
+      ]),
+    );
+    const lag = await metrics.resultLag.get();
+    expect(lag.values.find((v) => v.metricName === 'podbus_result_lag_seconds_sum')?.value).toBe(
+      1.25,
+    );
+    const run = await metrics.challengeRunDuration.get();
+    expect(run.values.find((v) => v.metricName === 'podbus_challenge_run_seconds_sum')?.value).toBe(
+      4,
+    );
   });
 });
