@@ -1,9 +1,14 @@
 import { ServiceBusClient } from '@azure/service-bus';
 
 import { createLogger, LOG_LEVELS, type LogLevel } from '../observability/logger.js';
-import { startLocalStack } from '../local/local-stack.js';
+import {
+  LOCAL_CLEANUP_AFTER_SECONDS,
+  LOCAL_RESULTS_QUEUE,
+  startLocalStack,
+} from '../local/local-stack.js';
 import { ProgressReporter } from '../local/progress-reporter.js';
 import { SAMPLE_MESSAGES } from '../local/samples.js';
+import { RESULT_OUTCOMES } from '../results/pod-outcome.js';
 import { loadKubernetesEmulator, loadServiceBusEmulator } from './emulator-packages.js';
 import { CliUsageError, EXIT } from './exit-codes.js';
 import { cliIo, out } from './io.js';
@@ -48,7 +53,7 @@ export async function runLocal(flags: LocalFlags): Promise<number> {
   const reporter = new ProgressReporter(
     stack.kubernetes,
     client,
-    stack.config.serviceBus.queueName,
+    { challenges: stack.config.serviceBus.queueName, results: LOCAL_RESULTS_QUEUE },
     out,
   );
   try {
@@ -102,32 +107,44 @@ async function sendSamples(client: ServiceBusClient, queue: string): Promise<voi
     await sender.close();
   }
   for (const m of SAMPLE_MESSAGES) out(`  → ${m.messageId.padEnd(20)} ${m.shows}`);
-  out('\nWhat happens to them (pods on the simulated clusters, and the dead-letter queue):');
+  out(
+    `\nWhat happens to them: pods on the simulated clusters (●), the dead-letter queue (✗), ` +
+      `results on the "${LOCAL_RESULTS_QUEUE}" queue (↩), and cleanup ${LOCAL_CLEANUP_AFTER_SECONDS} s after a pod ends (✂):`,
+  );
 }
 
-/** Resolves once every valid sample has reached a terminal pod phase and every invalid one is in the DLQ. */
+/**
+ * Resolves once every valid sample's result came back and its pod was cleaned up, and every
+ * invalid one is in the DLQ.
+ */
 async function waitForSamples(
   reporter: ProgressReporter,
   samples: readonly { messageId: string; invalid?: boolean }[],
 ): Promise<void> {
   for (;;) {
     await reporter.poll();
-    const { pods, deadLettered } = reporter.seen;
-    const finished = (id: string) =>
-      [...pods].some(([key, phase]) => key.endsWith(`/${id}`) && /^(Succeeded|Failed)/.test(phase));
-    if (samples.every((m) => (m.invalid ? deadLettered.has(m.messageId) : finished(m.messageId))))
-      return;
+    const { deadLettered, results, deleted } = reporter.seen;
+    const cleanedUp = (id: string) => [...deleted].some((key) => key.endsWith(`/${id}`));
+    const done = (m: { messageId: string; invalid?: boolean }) =>
+      m.invalid
+        ? deadLettered.has(m.messageId)
+        : results.has(m.messageId) && cleanedUp(m.messageId);
+    if (samples.every(done)) return;
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
 function printSummary(reporter: ProgressReporter): void {
-  const { pods, deadLettered } = reporter.seen;
-  const phases = [...pods.values()];
-  const ok = phases.filter((p) => p.startsWith('Succeeded')).length;
-  const failed = phases.filter((p) => p.startsWith('Failed')).length;
+  const { pods, deadLettered, results, deleted } = reporter.seen;
+  const tally = RESULT_OUTCOMES.map((outcome) => {
+    const n = [...results.values()].filter((o) => o === outcome).length;
+    return n === 0 ? '' : `${n} ${outcome}`;
+  })
+    .filter((part) => part !== '')
+    .join(', ');
   out(
-    `\nAll sample messages handled: ${pods.size} pods created (${ok} succeeded, ${failed} failed), ` +
+    `\nAll sample messages handled: ${pods.size} pods created, ${results.size} results received ` +
+      `(${tally}), ${deleted.size} pods cleaned up, ` +
       `${deadLettered.size} messages dead-lettered with a reason.`,
   );
 }

@@ -12,6 +12,15 @@ import { loadConfig } from '../config/load-config.js';
 import type { Logger } from '../observability/logger.js';
 import { LOCAL_ALLOWED_IMAGES } from './samples.js';
 
+/** Where the local worker sends results (with duplicate detection, as a real one should). */
+export const LOCAL_RESULTS_QUEUE = 'results';
+/**
+ * Short enough to watch: a result comes back as soon as a pod ends (a stuck one after
+ * STUCK_AFTER_SECONDS), and its pod is deleted CLEANUP_AFTER_SECONDS after it ended.
+ */
+export const LOCAL_STUCK_AFTER_SECONDS = 8;
+export const LOCAL_CLEANUP_AFTER_SECONDS = 8;
+
 /**
  * The two emulator packages' entry points. The caller loads them (the CLI's lazy loads, which
  * say how to get the packages when the installation has none): this module only knows their
@@ -53,7 +62,27 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   await mkdir(stateDir, { recursive: true });
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const serviceBus = await startServiceBusEmulator();
+    const serviceBus = await startServiceBusEmulator({
+      config: {
+        UserConfig: {
+          Namespaces: [
+            {
+              Name: 'sbemulatorns',
+              Queues: [
+                { Name: 'challenges', Properties: {} },
+                {
+                  Name: LOCAL_RESULTS_QUEUE,
+                  Properties: {
+                    RequiresDuplicateDetection: true,
+                    DuplicateDetectionHistoryTimeWindow: 'PT10M',
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
     started.push(serviceBus);
     const kubernetes = await startKubernetesEmulator({
       clusters: Array.from({ length: options.clusters }, (_, i) => ({
@@ -117,6 +146,11 @@ function localConfigYaml(
     })),
     selection: { strategy: 'least-loaded' },
     policy: { allowedImages: LOCAL_ALLOWED_IMAGES },
+    results: { queueName: LOCAL_RESULTS_QUEUE, stuckAfterSeconds: LOCAL_STUCK_AFTER_SECONDS },
+    cleanup: {
+      ttlSecondsAfterFinished: LOCAL_CLEANUP_AFTER_SECONDS,
+      stuckPendingSeconds: LOCAL_STUCK_AFTER_SECONDS,
+    },
     worker: { shutdownGraceMs: 5_000 },
     http: { enabled: true, host: '127.0.0.1', port: httpPort },
   };

@@ -1,7 +1,8 @@
 /**
  * The sample challenges `podbus local` sends: each shows one thing podbus does. Images use
  * the Kubernetes emulator's conventions (packages/kubernetes-emulator/README.md): `exit-<N>` makes a
- * container exit with N, `sleep-<S>` makes it run S seconds.
+ * container exit with N, `sleep-<S>` makes it run S seconds, the registry `unreachable.example`
+ * can never be pulled from.
  */
 export interface SampleMessage {
   readonly messageId: string;
@@ -11,16 +12,23 @@ export interface SampleMessage {
   readonly shows: string;
   /** True when the worker should dead-letter it. */
   readonly invalid?: boolean;
+  /** The outcome of its result (valid samples). */
+  readonly outcome?: string;
 }
 
 /** Images the local worker allows (its policy.allowedImages). */
-export const LOCAL_ALLOWED_IMAGES = ['docker.io/library/*', 'ghcr.io/podbus-samples/*'];
+export const LOCAL_ALLOWED_IMAGES = [
+  'docker.io/library/*',
+  'ghcr.io/podbus-samples/*',
+  'unreachable.example/podbus-samples/*',
+];
 
 export const SAMPLE_MESSAGES: readonly SampleMessage[] = [
   {
     messageId: 'sample-web-101',
     body: { ChallengeId: 'web-101', Containers: [{ Name: 'nginx:1.27' }] },
     shows: "the seed's PascalCase form",
+    outcome: 'succeeded',
   },
   {
     messageId: 'sample-net-201',
@@ -32,6 +40,7 @@ export const SAMPLE_MESSAGES: readonly SampleMessage[] = [
       ],
     },
     shows: 'camelCase form, two containers',
+    outcome: 'succeeded',
   },
   {
     messageId: 'sample-k8s-301',
@@ -49,6 +58,7 @@ export const SAMPLE_MESSAGES: readonly SampleMessage[] = [
       labels: { course: 'k8s-basics' },
     },
     shows: 'env, resources, labels and a preferred cluster',
+    outcome: 'succeeded',
   },
   {
     messageId: 'sample-fails-401',
@@ -57,6 +67,16 @@ export const SAMPLE_MESSAGES: readonly SampleMessage[] = [
       containers: [{ image: 'ghcr.io/podbus-samples/broken:exit-1' }],
     },
     shows: 'a challenge whose container fails (exit 1)',
+    outcome: 'failed',
+  },
+  {
+    messageId: 'sample-never-starts',
+    body: {
+      challengeId: 'pull-501',
+      containers: [{ image: 'unreachable.example/podbus-samples/missing:1' }],
+    },
+    shows: 'an image that cannot be pulled: the pod never starts',
+    outcome: 'image-pull-failed',
   },
   {
     messageId: 'sample-bad-image',
