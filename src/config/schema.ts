@@ -257,6 +257,12 @@ const definition: SectionSpec = {
       'A podbus pod still stuck (image pull failing, invalid image name, unschedulable) this many seconds after its creation is deleted, after its result (when results are on) was sent: stuck pods hold a slot of maxActivePods and never end by themselves. never keeps them.',
       900,
     ),
+    minimumAgeSeconds: int(
+      "No pod is deleted before it is this many seconds old, whatever the other limits say. A pod is also the record that its message was handled: when a replica dies between creating a pod and completing its message, the message comes back once its lock lapses (within the queue's LockDuration, at most 5 minutes), and must find its pod, or a second pod runs the challenge again. Keep it above the queue's LockDuration, with room for the redelivery to be received.",
+      600,
+      0,
+      MAX_INT32,
+    ),
   },
   leaderElection: {
     leaseName: text(

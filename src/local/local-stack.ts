@@ -150,6 +150,9 @@ function localConfigYaml(
     cleanup: {
       ttlSecondsAfterFinished: LOCAL_CLEANUP_AFTER_SECONDS,
       stuckPendingSeconds: LOCAL_STUCK_AFTER_SECONDS,
+      // One worker that is never killed mid-message: nothing comes back for a deleted pod.
+      // Keep the default (10 minutes) wherever replicas can die.
+      minimumAgeSeconds: 0,
     },
     worker: { shutdownGraceMs: 5_000 },
     http: { enabled: true, host: '127.0.0.1', port: httpPort },

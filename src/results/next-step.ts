@@ -44,6 +44,13 @@ export type NextStep =
  * only those; this checks again), never one someone is already deleting, and only once its
  * result is sent (when results are on). A finished pod goes `ttlSecondsAfterFinished` after its
  * end; a stuck one (image pull failing, unschedulable) `stuckPendingSeconds` after its creation.
+ *
+ * Neither before `minimumAgeSeconds` after its creation: a pod is also the memory that its
+ * message was handled. A replica that dies between creating the pod and completing the message
+ * leaves the message to come back when its lock lapses (within the queue's LockDuration, at most
+ * 5 minutes in Service Bus); the redelivery must then find the pod, or it creates a second one
+ * (a second run, with a result of its own). A short challenge with a TTL of 0 would otherwise be
+ * gone by then.
  */
 export function nextStep(facts: PodFacts, now: number, settings: StepSettings): NextStep {
   const { pod } = facts;
@@ -69,6 +76,13 @@ export function nextStep(facts: PodFacts, now: number, settings: StepSettings): 
 }
 
 function cleanupStep(pod: PodSnapshot, now: number, settings: StepSettings): NextStep {
+  const step = cleanupDue(pod, now, settings);
+  const oldEnough = (pod.createdAt ?? 0) + settings.cleanup.minimumAgeSeconds * 1000;
+  if (step.kind !== 'delete' || now >= oldEnough) return step;
+  return { kind: 'wait', until: oldEnough };
+}
+
+function cleanupDue(pod: PodSnapshot, now: number, settings: StepSettings): NextStep {
   const { ttlSecondsAfterFinished: ttl, stuckPendingSeconds: stuckLimit } = settings.cleanup;
   // Stuck or not is the pod's own state; the results setting only says when it is reported.
   const state = podState(pod, now, Number.POSITIVE_INFINITY);

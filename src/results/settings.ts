@@ -22,6 +22,11 @@ export interface CleanupSettings {
   readonly ttlSecondsAfterFinished: Seconds;
   /** Seconds after its creation before a stuck pod is deleted (after its result was sent). */
   readonly stuckPendingSeconds: Seconds;
+  /**
+   * No pod is deleted before it is this old: a redelivered message finds its pod only while the
+   * pod exists (see next-step.ts).
+   */
+  readonly minimumAgeSeconds: number;
 }
 
 /** client-go's leader election parameters, for the one results publisher per cluster. */

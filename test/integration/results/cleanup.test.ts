@@ -16,7 +16,8 @@ beforeAll(async () => {
   stack = await resultsStack({
     clusters: [{ name: 'alpha', lifecycle: { scheduleMs: 20, startMs: 50, runMs: 200 } }],
     config: {
-      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 3 },
+      // No replica dies here, so no message comes back for a deleted pod: no minimum age.
+      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 3, minimumAgeSeconds: 0 },
     },
   });
   worker = await stack.startWorker();

@@ -79,7 +79,7 @@ describe('loadConfig: a valid configuration', () => {
         clusterRequestTimeoutMs: 10000,
       },
       results: { queueName: '', allowedReplyTo: [], stuckAfterSeconds: 300, logTailBytes: 0 },
-      cleanup: { ttlSecondsAfterFinished: 3600, stuckPendingSeconds: 900 },
+      cleanup: { ttlSecondsAfterFinished: 3600, stuckPendingSeconds: 900, minimumAgeSeconds: 600 },
       leaderElection: {
         leaseName: 'podbus-results',
         leaseDurationSeconds: 15,
@@ -430,6 +430,7 @@ describe('loadConfig: every problem, as a person reads it', () => {
     expect(config.cleanup).toEqual({
       ttlSecondsAfterFinished: 'never',
       stuckPendingSeconds: 'never',
+      minimumAgeSeconds: 600,
     });
     expect(
       errorOf({

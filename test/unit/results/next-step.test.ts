@@ -6,7 +6,7 @@ import { POD_IN_EACH_STATE, T0, rawPod, terminated, type PodOptions } from './su
 
 const SETTINGS: StepSettings = {
   results: { stuckAfterSeconds: 300 },
-  cleanup: { ttlSecondsAfterFinished: 3600, stuckPendingSeconds: 900 },
+  cleanup: { ttlSecondsAfterFinished: 3600, stuckPendingSeconds: 900, minimumAgeSeconds: 0 },
 };
 const SENT = { 'podbus.io/result-sent': '2026-12-05T10:00:08Z' };
 
@@ -136,6 +136,21 @@ describe('nextStep: cleanup', () => {
     expect(step(foreign, 99_999)).toEqual({ kind: 'forget' });
     expect(step(foreign, 99_999, {}, { ...SETTINGS, results: undefined })).toEqual({
       kind: 'forget',
+    });
+  });
+
+  it('never before minimumAgeSeconds: a redelivery of its message must still find the pod', () => {
+    const keep = {
+      ...SETTINGS,
+      cleanup: { ...SETTINGS.cleanup, ttlSecondsAfterFinished: 0, minimumAgeSeconds: 600 },
+    };
+    expect(step(finished({ annotations: SENT }), 8, {}, keep)).toEqual({
+      kind: 'wait',
+      until: T0 + 600_000,
+    });
+    expect(step(finished({ annotations: SENT }), 600, {}, keep)).toMatchObject({
+      kind: 'delete',
+      reason: 'finished',
     });
   });
 

@@ -87,6 +87,7 @@ const RESULTS: ResultsSettings = {
 const NO_CLEANUP: CleanupSettings = {
   ttlSecondsAfterFinished: 'never',
   stuckPendingSeconds: 'never',
+  minimumAgeSeconds: 0,
 };
 
 function setup(
@@ -270,7 +271,7 @@ describe('ResultsKeeper: one result per pod, then the mark', () => {
 
   it('does nothing without the lease; counts what waits', async () => {
     const { bus, cluster, leadership, see, keeper, events } = setup({
-      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 0 },
+      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 0, minimumAgeSeconds: 0 },
     });
     leadership.lose();
     await see(done('m1'), done('m2', 0, { 'podbus.io/result-sent': 'x' }));
@@ -316,7 +317,7 @@ describe('ResultsKeeper: one result per pod, then the mark', () => {
 describe('ResultsKeeper: cleanup', () => {
   it('ttl 0: deletes a finished pod right after its result, with a uid precondition', async () => {
     const { cluster, see, events } = setup({
-      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 'never' },
+      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 'never', minimumAgeSeconds: 0 },
     });
     await see(done('m1'));
     expect(cluster.deleted).toEqual([{ name: 'm1', uid: 'uid-m1' }]);
@@ -328,7 +329,7 @@ describe('ResultsKeeper: cleanup', () => {
     bus.down = true;
     const { cluster, see, keeper } = setup({
       bus,
-      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 'never' },
+      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 'never', minimumAgeSeconds: 0 },
     });
     await see(done('m1'));
     expect(cluster.deleted).toEqual([]);
@@ -341,7 +342,7 @@ describe('ResultsKeeper: cleanup', () => {
   it("never touches a pod that is not podbus's", async () => {
     const { cluster, bus, see } = setup({
       results: 'off',
-      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 0 },
+      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 0, minimumAgeSeconds: 0 },
     });
     await see(
       rawPod({
@@ -358,7 +359,7 @@ describe('ResultsKeeper: cleanup', () => {
   it('with results off, deletes finished pods on their TTL alone', async () => {
     const { cluster, see, keeper, clock } = setup({
       results: 'off',
-      cleanup: { ttlSecondsAfterFinished: 120, stuckPendingSeconds: 'never' },
+      cleanup: { ttlSecondsAfterFinished: 120, stuckPendingSeconds: 'never', minimumAgeSeconds: 0 },
     });
     await see(
       done('m1'),
