@@ -3,7 +3,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 
 import type { WorkerApp } from '../../../src/app/worker-app.js';
 import { challenge, eventually, type Stack } from '../worker/stack.js';
-import { RESULTS_QUEUE, resultsStack, takeResults } from './support.js';
+import { RESULTS_QUEUE, resultsStack, takeResults } from './support/results-stack.js';
 
 /**
  * Cleanup deletes podbus's pods once their result is sent (finished: after the TTL; stuck:

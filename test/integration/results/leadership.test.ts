@@ -4,7 +4,7 @@ import { CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-no
 import type { WorkerApp } from '../../../src/app/worker-app.js';
 import { plainKubeConfig } from '../../support/plain-core-api.js';
 import { annotation, challenge, eventually, type Stack } from '../worker/stack.js';
-import { RESULTS_QUEUE, resultsStack, takeResults } from './support.js';
+import { RESULTS_QUEUE, resultsStack, takeResults } from './support/results-stack.js';
 
 /**
  * One publisher per cluster across replicas, with several workers in one process (each its own

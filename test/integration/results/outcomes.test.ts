@@ -8,7 +8,7 @@ import {
   byChallengeMessage,
   resultsStack,
   takeResults,
-} from './support.js';
+} from './support/results-stack.js';
 
 /**
  * One result per challenge, for every way a pod ends, through the real SDK and client-node

@@ -1,7 +1,7 @@
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 
-import type { ChallengeResult } from '../../../src/results/result-body.js';
-import { Stack, type StackOptions } from '../worker/stack.js';
+import type { ChallengeResult } from '../../../../src/results/result-body.js';
+import { Stack, type StackOptions } from '../../worker/stack.js';
 
 /** The queues results go to in these tests; duplicate detection on, as the README asks. */
 export const RESULTS_QUEUE = 'results';
