@@ -61,6 +61,8 @@ export interface EntraStackOptions {
   readonly serviceBus?: (tenant: EntraEmulator) => Partial<EntraAuthOptions>;
   /** Emulated clusters; none by default. */
   readonly clusters?: readonly string[];
+  /** Queues beside `challenges` (a results queue). */
+  readonly queues?: readonly string[];
 }
 
 export class EntraStack {
@@ -78,6 +80,18 @@ export class EntraStack {
     const entra = await startEntraEmulator(options.entra);
     const extra = options.serviceBus?.(entra) ?? {};
     const sb = await startServiceBusEmulator({
+      ...(options.queues !== undefined && {
+        config: {
+          UserConfig: {
+            Namespaces: [
+              {
+                Name: 'sbemulatorns',
+                Queues: ['challenges', ...options.queues].map((name) => ({ Name: name })),
+              },
+            ],
+          },
+        },
+      }),
       tls: { port: 0, caFile: join(dir, 'servicebus-ca.pem') },
       entra: {
         ...extra,

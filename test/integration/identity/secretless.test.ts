@@ -16,8 +16,9 @@ import {
  * podbus end to end with no shared key anywhere: the worker receives from a namespace it reaches
  * with a workload identity (Entra ID token on $cbs, Data Receiver by role assignment) and creates
  * pods on two clusters that accept only Entra ID tokens from it (RoleBinding to its object ID);
- * the challenges are sent by another workload identity with Data Sender. Neither the config nor
- * the environment holds a connection string, a SAS key or a cluster token.
+ * the challenges are sent by another workload identity with Data Sender. The results go back
+ * with the worker's identity too (Data Sender on the results queue). Neither the config nor the
+ * environment holds a connection string, a SAS key or a cluster token.
  */
 let stack: EntraStack;
 let worker: Identity;
@@ -30,6 +31,7 @@ const SENDER_SUBJECT = 'system:serviceaccount:senders:enqueue';
 beforeAll(async () => {
   stack = await EntraStack.start({
     clusters: ['alpha', 'beta'],
+    queues: ['results'],
     serviceBus: (tenant) => {
       worker = addWorkloadIdentity(tenant);
       sender = addWorkloadIdentity(tenant, SENDER_SUBJECT);
@@ -39,6 +41,11 @@ beforeAll(async () => {
             principalId: worker.objectId,
             role: 'Azure Service Bus Data Receiver',
             scope: 'challenges',
+          },
+          {
+            principalId: worker.objectId,
+            role: 'Azure Service Bus Data Sender',
+            scope: 'results',
           },
           {
             principalId: sender.objectId,
@@ -68,6 +75,7 @@ beforeAll(async () => {
       }),
       selection: { strategy: 'round-robin' },
       policy: { allowedImages: ['*'] },
+      results: { queueName: 'results' },
       http: { enabled: false },
     }),
   );
@@ -146,6 +154,12 @@ describe('secretless: Entra ID for Service Bus and for both clusters', () => {
       const pods = podsFor(CHALLENGES);
       expect(new Set(pods.map((p) => p.cluster))).toEqual(new Set(['alpha', 'beta']));
       expect(stack.sb.inspect('challenges').deadLettered).toBe(0);
+      // Each pod runs to its end (the emulator's default run) and its result is sent.
+      await until(
+        'four results',
+        () => stack.sb.inspect('results').active === 4,
+        () => run.output,
+      );
       // Every token podbus used came from the tenant, for Service Bus and for AKS.
       const audiences = new Set(stack.entra.issued.map((t) => t.claims.aud));
       expect(audiences).toEqual(
