@@ -2,6 +2,7 @@ import type { PodObservation } from '../clusters/active-pods.js';
 import { backoffDelay, type BackoffOptions, type RandomFn } from '../clusters/backoff.js';
 import type { CallOptions, PodLogOptions, PodRef } from '../clusters/cluster-client.js';
 import { ANNOTATION_REPLY_TO, ANNOTATION_RESULT_SENT } from '../message/metadata-keys.js';
+import { resultQueueFor } from '../policy/result-queue.js';
 import type { EventSink } from '../shared/typed-events.js';
 import type { PodIdentity, ResultEvents } from './events.js';
 import { readLogTails } from './log-tail.js';
@@ -258,8 +259,10 @@ export class ResultsKeeper {
       ...(logs !== undefined && { logs }),
     });
     const message = resultMessage(result);
-    const wanted = pod.annotations[ANNOTATION_REPLY_TO] ?? settings.queueName;
-    let queue = wanted;
+    // The annotation is checked again, as the message's replyTo was: whoever may patch pods in
+    // the namespace can write it, and allowedReplyTo may have narrowed since the pod was made.
+    let queue =
+      resultQueueFor(pod.annotations[ANNOTATION_REPLY_TO], settings) ?? settings.queueName;
     let refusedBy: { queue: string; error: unknown } | undefined;
     try {
       if (!this.options.leadership.holds()) return;

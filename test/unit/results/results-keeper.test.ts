@@ -166,7 +166,7 @@ describe('ResultsKeeper: one result per pod, then the mark', () => {
   });
 
   it('sends to the queue the pod carries (an allowed replyTo), else the default', async () => {
-    const { bus, see } = setup();
+    const { bus, see } = setup({ results: { allowedReplyTo: ['team-*'] } });
     await see(done('m1', 0, { 'podbus.io/reply-to': 'team-a' }), done('m2'));
     expect(bus.sent.map((s) => [s.message.correlationId, s.queue])).toEqual([
       ['m1', 'team-a'],
@@ -174,10 +174,23 @@ describe('ResultsKeeper: one result per pod, then the mark', () => {
     ]);
   });
 
+  it('a reply-to annotation allowedReplyTo does not allow (now): the default queue', async () => {
+    // Written by whoever may patch pods, or allowed when the pod was made and no longer.
+    const { bus, see } = setup({ results: { allowedReplyTo: ['team-*'] } });
+    await see(
+      done('m1', 0, { 'podbus.io/reply-to': 'billing-commands' }),
+      done('m2', 0, { 'podbus.io/reply-to': '$cbs' }),
+    );
+    expect(bus.sent.map((s) => [s.message.correlationId, s.queue])).toEqual([
+      ['m1', 'results'],
+      ['m2', 'results'],
+    ]);
+  });
+
   it('a replyTo queue that does not exist: the result goes to the default queue', async () => {
     const bus = new FakeBus();
     bus.missing.add('team-gone');
-    const { see, events } = setup({ bus });
+    const { see, events } = setup({ bus, results: { allowedReplyTo: ['team-*'] } });
     await see(done('m1', 0, { 'podbus.io/reply-to': 'team-gone' }));
     expect(bus.sent.map((s) => s.queue)).toEqual(['results']);
     expect(events.resultSent?.[0]?.refusedBy).toMatchObject({ queue: 'team-gone' });
