@@ -228,7 +228,7 @@ const definition: SectionSpec = {
   },
   results: {
     queueName: text(
-      "Queue every challenge's result is sent to (one message per pod, when it ends: see docs/results.md); empty turns results off. Enable duplicate detection on it: a result may be sent twice (a leader dying between sending and marking the pod), always under the same messageId, and duplicate detection keeps one. The worker's connection string must be allowed to send to it.",
+      "Queue every challenge's result is sent to (one message per pod, when it ends: see docs/results.md); empty turns results off. Enable duplicate detection on it: a result may be sent twice (a leader dying between sending and marking the pod), always under the same messageId, and duplicate detection keeps one. The worker must be allowed to send to it (Send in the connection string's policy, or Azure Service Bus Data Sender for an Entra ID identity).",
       '',
     ),
     allowedReplyTo: list(
@@ -250,7 +250,7 @@ const definition: SectionSpec = {
   },
   cleanup: {
     ttlSecondsAfterFinished: secondsOrNever(
-      'Finished podbus pods (Succeeded or Failed, only those labelled app.kubernetes.io/managed-by=podbus) are deleted this many seconds after they ended, and never before their result is sent (when results are on). 0 deletes them right after the result; never keeps them (the controller manager deletes terminated pods only beyond 12,500 in the cluster).',
+      'Finished podbus pods (Succeeded or Failed, only those labelled app.kubernetes.io/managed-by=podbus) are deleted this many seconds after they ended, and never before their result is sent (when results are on). 0 deletes them right after the result (though never before minimumAgeSeconds); never keeps them (the controller manager deletes terminated pods only beyond 12,500 in the cluster).',
       3600,
     ),
     stuckPendingSeconds: secondsOrNever(
