@@ -118,14 +118,20 @@ export function logEvents(logger: Logger, { worker, clusters, results }: EventSo
     }
     logger.info({ ...pod, outcome, queue, resultMessageId, lagMs }, 'result sent');
   });
-  results.on('resultFailed', ({ pod, step, error, retryInMs }) =>
-    logger.warn(
-      { ...pod, step, err: error, retryInMs },
-      step === 'send'
-        ? 'sending the result failed; will retry'
-        : 'marking the pod as reported failed; will retry (its result was sent)',
-    ),
-  );
+  results.on('resultFailed', ({ pod, step, error, retryInMs, refusedBy }) => {
+    const fields = { ...pod, step, err: error, retryInMs };
+    if (step === 'mark') {
+      logger.warn(fields, 'marking the pod as reported failed; will retry (its result was sent)');
+    } else if (refusedBy !== undefined) {
+      // No result gets out, and no pod is cleaned up, until someone fixes the queue.
+      logger.error(
+        { ...fields, queue: refusedBy },
+        `the results queue "${refusedBy}" refused the result (it does not exist, is disabled, or the worker may not send to it): create it with duplicate detection, or let the worker send to it (Send in the connection string's policy, or Azure Service Bus Data Sender for an Entra ID identity); will retry`,
+      );
+    } else {
+      logger.warn(fields, 'sending the result failed; will retry');
+    }
+  });
   results.on('podDeleted', ({ pod, reason, afterMs }) =>
     logger.info({ ...pod, reason, afterMs }, 'pod deleted by cleanup'),
   );

@@ -48,6 +48,11 @@ export interface ResultEvents {
     readonly step: 'send' | 'mark';
     readonly error: unknown;
     readonly retryInMs?: number;
+    /**
+     * Set when the send failed because this queue will not take results (it does not exist, is
+     * disabled, or the worker may not send to it): nothing goes out until someone fixes it.
+     */
+    readonly refusedBy?: string;
   };
   /** Cleanup deleted a pod (`stuck`: it never started; `finished`: it ended). */
   podDeleted: {

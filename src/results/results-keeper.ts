@@ -278,7 +278,7 @@ export class ResultsKeeper {
       }
     } catch (error) {
       if (signal.aborted) return;
-      this.failed(entry, identity, 'send', error);
+      this.failed(entry, identity, 'send', error, isRefusedByQueue(error) ? queue : undefined);
       return;
     }
     entry.sentHere = true;
@@ -352,9 +352,21 @@ export class ResultsKeeper {
     }
   }
 
-  private failed(entry: Entry, pod: PodIdentity, step: 'send' | 'mark', error: unknown): void {
+  private failed(
+    entry: Entry,
+    pod: PodIdentity,
+    step: 'send' | 'mark',
+    error: unknown,
+    refusedBy?: string,
+  ): void {
     const retryInMs = this.backOff(entry);
-    this.options.events.emit('resultFailed', { pod, step, error, retryInMs });
+    this.options.events.emit('resultFailed', {
+      pod,
+      step,
+      error,
+      retryInMs,
+      ...(refusedBy !== undefined && { refusedBy }),
+    });
   }
 
   private backOff(entry: Entry): number {

@@ -323,4 +323,27 @@ describe('logEvents: results and cleanup', () => {
       'traceparent',
     ]);
   });
+
+  it('a results queue that refuses results: an error that says what to fix', () => {
+    const { results, logged } = setup();
+    const error = new Error('The messaging entity could not be found.');
+    results.emit('resultFailed', {
+      pod,
+      step: 'send',
+      error,
+      retryInMs: 500,
+      refusedBy: 'results',
+    });
+    expect(logged()).toEqual([
+      {
+        level: 'error',
+        ...pod,
+        step: 'send',
+        err: err('The messaging entity could not be found.'),
+        retryInMs: 500,
+        queue: 'results',
+        msg: 'the results queue "results" refused the result (it does not exist, is disabled, or the worker may not send to it): create it with duplicate detection, or let the worker send to it (Send in the connection string\'s policy, or Azure Service Bus Data Sender for an Entra ID identity); will retry',
+      },
+    ]);
+  });
 });

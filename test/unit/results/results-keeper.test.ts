@@ -196,6 +196,21 @@ describe('ResultsKeeper: one result per pod, then the mark', () => {
     expect(events.resultSent?.[0]?.refusedBy).toMatchObject({ queue: 'team-gone' });
   });
 
+  it('the results queue itself refuses: the failure names it, and the pod waits', async () => {
+    const bus = new FakeBus();
+    bus.missing.add('results');
+    const { see, events, cluster } = setup({
+      bus,
+      cleanup: { ttlSecondsAfterFinished: 0, stuckPendingSeconds: 0, minimumAgeSeconds: 0 },
+    });
+    await see(done('m1'));
+    expect(events.resultFailed).toEqual([
+      expect.objectContaining({ step: 'send', refusedBy: 'results' }),
+    ]);
+    expect(cluster.annotated).toEqual([]);
+    expect(cluster.deleted).toEqual([]);
+  });
+
   it('waits for a running pod and for a stuck one until its limit', async () => {
     const { bus, see, keeper, clock } = setup();
     await see(POD_IN_EACH_STATE.running, {
