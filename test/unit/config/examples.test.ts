@@ -50,6 +50,11 @@ describe('examples/podbus.yaml and examples/clusters.yaml', () => {
       'docker.io/library/nginx',
     ]);
     expect(config.pod.labels).toEqual({ team: 'bootcamp' });
+    expect(config.results).toMatchObject({
+      queueName: 'challenge-results',
+      allowedReplyTo: ['team-*-results'],
+    });
+    expect(config.cleanup).toMatchObject({ ttlSecondsAfterFinished: 3600 });
 
     // The loaded config drives parsing and pod building as the worker will use it.
     const policy = policyForConfig(config);
