@@ -288,6 +288,26 @@ describe('the Grafana dashboard', () => {
       expect({ name, defined: defined.has(name) }).toEqual({ name, defined: true });
   });
 
+  it('shows results by outcome, result lag, pods deleted and the leader per cluster', () => {
+    const shown = (metric: string, by: string) =>
+      dashboardExprs.some(
+        (d) => metricNames(interpolate(d.expr)).includes(metric) && d.expr.includes(`by (${by})`),
+      );
+    expect({
+      resultsByOutcome: shown('podbus_results_sent_total', 'outcome'),
+      resultLag: shown('podbus_result_lag_seconds_bucket', 'le, cluster'),
+      unsent: shown('podbus_results_unsent', 'cluster'),
+      podsDeleted: shown('podbus_pods_deleted_total', 'reason'),
+      leaderPerCluster: shown('podbus_results_leader', 'cluster'),
+    }).toEqual({
+      resultsByOutcome: true,
+      resultLag: true,
+      unsent: true,
+      podsDeleted: true,
+      leaderPerCluster: true,
+    });
+  });
+
   it('shows throughput, outcomes, dead letters by reason, breaker state and capacity', () => {
     const shown = (metric: string, by?: string) =>
       dashboardExprs.some(
@@ -348,6 +368,7 @@ describe('the PrometheusRule and the ServiceMonitor', () => {
       'PodbusClusterCircuitOpen',
       'PodbusDeadLettersGrowing',
       'PodbusQueueNotDraining',
+      'PodbusResultsLagging',
     ]);
     for (const a of alerts) {
       expect(a).toMatchObject({
