@@ -667,19 +667,27 @@ describe('token rotation: a CronJob in the worker cluster, self-renewal on the t
 
 // ---------------------------------------------------------------------------------------------
 describe('deploy/target-cluster: least privilege for podbus, bounds for challenges', () => {
-  it('grants exactly pods create/get/list/watch/delete, in the namespace only', () => {
+  it('grants exactly what the worker needs (pods, their logs, its Leases), in the namespace only', () => {
     const role = findObject(target, 'Role', 'podbus') as KubeObject & {
       rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     };
-    expect(role.rules).toHaveLength(1);
-    expect(role.rules[0]?.apiGroups).toEqual(['']);
-    expect(role.rules[0]?.resources).toEqual(['pods']);
-    expect([...(role.rules[0]?.verbs ?? [])].sort()).toEqual([
-      'create',
-      'delete',
-      'get',
-      'list',
-      'watch',
+    const granted = role.rules.map((rule) => ({
+      apiGroups: rule.apiGroups,
+      resources: rule.resources,
+      verbs: [...rule.verbs].sort(),
+    }));
+    expect(granted).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['pods'],
+        verbs: ['create', 'delete', 'get', 'list', 'patch', 'watch'],
+      },
+      { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        verbs: ['create', 'get', 'update'],
+      },
     ]);
     const everything = [
       ...target,
