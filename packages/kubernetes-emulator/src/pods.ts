@@ -391,7 +391,9 @@ function validateContainers(
     return errs;
   }
   list.forEach((raw, i) => {
-    const c = raw as JsonObject;
+    // A null element decodes to an empty Container on a real API server: every required
+    // field of it is then reported missing.
+    const c = (isObject(raw) ? raw : {}) as JsonObject;
     const p = `${path}[${i}]`;
     const name = typeof c.name === 'string' ? c.name : '';
     if (name === '') errs.push({ type: 'FieldValueRequired', field: `${p}.name` });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { V1Pod } from '@kubernetes/client-node';
 
-import { expectApiError, openTarget, uniq, type Target } from './support/target.js';
+import { busyboxPod, expectApiError, openTarget, uniq, type Target } from './support/target.js';
 
 let t: Target;
 beforeAll(async () => {
@@ -227,6 +227,24 @@ describe('POST pods: failures in the upstream order', () => {
         expect.objectContaining({ reason: 'FieldValueRequired', field: 'spec.containers' }),
       ]),
     );
+  });
+
+  it('422, not a 500, for a patch that leaves a null container', async () => {
+    // A real API server decodes the patched JSON into a Pod and answers a failure with 422
+    // (patch.go: field "patch", Invalid); the emulator says which container fields are missing.
+    const name = uniq('null-container');
+    await t.admin.core.createNamespacedPod({
+      namespace: t.namespace,
+      body: busyboxPod(name),
+    });
+    const e = await expectApiError(
+      t.admin.core.patchNamespacedPod({
+        name,
+        namespace: t.namespace,
+        body: [{ op: 'replace', path: '/spec/containers/0', value: null }],
+      }),
+    );
+    expect(e.code).toBe(422);
   });
 
   it('422 when neither name nor generateName is given', async () => {
