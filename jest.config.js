@@ -13,6 +13,12 @@ export default {
     },
     {
       ...common,
+      // Property-based fuzzing (fast-check) of the message path, from the SDK's hands to a pod.
+      displayName: 'fuzz',
+      testMatch: ['<rootDir>/test/fuzz/**/*.test.ts'],
+    },
+    {
+      ...common,
       displayName: 'system',
       testMatch: ['<rootDir>/test/system/**/*.test.ts'],
       // Docker engine, compose CLI and the local base image, whichever system test runs first.
