@@ -19,6 +19,13 @@ export default {
     },
     {
       ...common,
+      // The CI-sized soak (test/soak/harness, `npm run soak` for the full one): several
+      // podbus processes under chaos for a few minutes.
+      displayName: 'soak',
+      testMatch: ['<rootDir>/test/soak/**/*.test.ts'],
+    },
+    {
+      ...common,
       displayName: 'system',
       testMatch: ['<rootDir>/test/system/**/*.test.ts'],
       // Docker engine, compose CLI and the local base image, whichever system test runs first.
