@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 
 import { loadConfig } from '../../../src/config/load-config.js';
-import { ANNOTATION_MESSAGE_ID } from '../../../src/pod/metadata-keys.js';
+import { ANNOTATION_MESSAGE_ID } from '../../../src/message/metadata-keys.js';
 import { policyForConfig } from '../../../src/policy/policy.js';
+import { Emitter } from '../../../src/shared/typed-events.js';
+import type { WorkerEvents } from '../../../src/worker/events.js';
 import { inboundMessage } from '../../../src/worker/inbound.js';
 import { handleMessage, type HandlerDeps } from '../../../src/worker/message-handler.js';
 import type { HandlingOutcome } from '../../../src/worker/outcome.js';
@@ -68,8 +70,15 @@ export function podsOf(fleet: MemoryFleet): { where: string; messageId: string |
   );
 }
 
-/** One delivery through the worker's handler: never waits, never loses its lock. */
-export function handle(message: SdkMessage, fleet: MemoryFleet): Promise<HandlingOutcome> {
+/**
+ * One delivery through the worker's handler: never waits, never loses its lock. A bug the
+ * handler caught (it hands the message back and reports `handlerFailed`) is thrown here, so
+ * the property fails with the error itself.
+ */
+export async function handle(message: SdkMessage, fleet: MemoryFleet): Promise<HandlingOutcome> {
+  const events = new Emitter<WorkerEvents>();
+  const failures: unknown[] = [];
+  events.on('handlerFailed', ({ error }) => failures.push(error));
   const deps: HandlerDeps = {
     prepare,
     fleet,
@@ -79,11 +88,15 @@ export function handle(message: SdkMessage, fleet: MemoryFleet): Promise<Handlin
     maxHoldMs: 600_000,
     sleep: async (_ms, signal) => signal.throwIfAborted(),
     now: () => Date.now(),
+    events,
   };
-  return handleMessage(inboundMessage(message as Parameters<typeof inboundMessage>[0]), deps, {
-    lockLost: new AbortController().signal,
-    stopWaiting: new AbortController().signal,
-  });
+  const outcome = await handleMessage(
+    inboundMessage(message as Parameters<typeof inboundMessage>[0]),
+    deps,
+    { lockLost: new AbortController().signal, stopWaiting: new AbortController().signal },
+  );
+  if (failures.length > 0) throw failures[0];
+  return outcome;
 }
 
 // ---- arbitraries ----------------------------------------------------------------------------
