@@ -1,4 +1,5 @@
 import type { EmulatedCluster, FaultConfig } from '@podbus/kubernetes-emulator';
+import type { ServiceBusEmulator, ServiceBusFaultConfig } from '@podbus/servicebus-emulator';
 
 import type { Rng } from './random.js';
 import type { ReplicaSet } from './replicas.js';
@@ -10,7 +11,10 @@ export type ChaosEvent =
   | { at: number; kind: 'cluster-down'; cluster: string; forMs: number }
   | { at: number; kind: 'black-hole'; cluster: string; forMs: number }
   | { at: number; kind: 'throttle-burst'; cluster: string; count: number }
-  | { at: number; kind: 'quota-full'; cluster: string; forMs: number };
+  | { at: number; kind: 'quota-full'; cluster: string; forMs: number }
+  | { at: number; kind: 'broker-connection-drop'; target: 'one' | 'all' }
+  | { at: number; kind: 'broker-lock-loss'; forMs: number; afterMs: number }
+  | { at: number; kind: 'settlement-hang'; forMs: number };
 
 export type ChaosKind = ChaosEvent['kind'];
 
@@ -21,6 +25,9 @@ const WEIGHTS: Readonly<Record<ChaosKind, number>> = {
   'black-hole': 1,
   'throttle-burst': 1.5,
   'quota-full': 1.5,
+  'broker-connection-drop': 1,
+  'broker-lock-loss': 1.5,
+  'settlement-hang': 0.5,
 };
 
 /** Generous guesses of how long a replica is away, so the schedule keeps one running. */
@@ -79,6 +86,15 @@ export function planChaos(
           forMs: rng.int(1_000, 6_000),
         });
         break;
+      case 'broker-connection-drop':
+        events.push({ at, kind, target: rng.chance(0.3) ? 'all' : 'one' });
+        break;
+      case 'broker-lock-loss':
+        events.push({ at, kind, forMs: rng.int(2_000, 5_000), afterMs: rng.int(50, 2_000) });
+        break;
+      case 'settlement-hang':
+        events.push({ at, kind, forMs: rng.int(500, 2_000) });
+        break;
     }
   }
   return events;
@@ -121,7 +137,23 @@ export function backgroundFaults(index: number, clientTimeoutMs: number): FaultC
   };
 }
 
-/** Runs a schedule against the replicas and clusters; `finish` undoes everything. */
+/**
+ * The broker's faults for the whole chaos phase: 1% of locks forgotten before they expire (at
+ * a random point of the lock duration: only messages held that long notice), 0.2% of
+ * settlements refused (internal error: the SDK retries for about 7 s, and podbus settles one
+ * message at a time per replica, so each holds up that replica's later settlements
+ * meanwhile), 1% of deliveries held up to 2 s, and a connection dropped at one message event
+ * in 5,000 (answers lost: a send stored but not acknowledged, a settlement applied but not
+ * confirmed; the SDK then waits out its operation timeout, 60 s, before it retries).
+ */
+export const BROKER_BACKGROUND_FAULTS: ServiceBusFaultConfig = {
+  lockLoss: { rate: 0.01 },
+  settlementFailure: { rate: 0.002 },
+  deliveryDelay: { rate: 0.01, maxMs: 2_000 },
+  connectionDrop: { rate: 0.0002 },
+};
+
+/** Runs a schedule against the replicas, clusters and broker; `finish` undoes everything. */
 export class ChaosRunner {
   /** Events not started yet. */
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -137,6 +169,7 @@ export class ChaosRunner {
   constructor(
     private readonly replicas: ReplicaSet,
     private readonly clusters: readonly EmulatedCluster[],
+    private readonly broker: ServiceBusEmulator,
     private readonly clientTimeoutMs: number,
   ) {}
 
@@ -145,7 +178,11 @@ export class ChaosRunner {
     await Promise.all(
       this.clusters.map((c, i) => c.faults.set(backgroundFaults(i, this.clientTimeoutMs))),
     );
-    this.log('background faults on: 5% 5xx on pod creates and reads, ~4% ambiguous creates');
+    this.broker.faults.set(BROKER_BACKGROUND_FAULTS);
+    this.log(
+      'background faults on: 5% 5xx on pod creates and reads, ~4% ambiguous creates; ' +
+        `broker ${JSON.stringify(BROKER_BACKGROUND_FAULTS)}`,
+    );
     for (const event of events) {
       this.later(event.at, () => this.run(event));
     }
@@ -163,6 +200,7 @@ export class ChaosRunner {
     for (const wake of [...this.wakers]) wake();
     while (this.actions.size > 0) await Promise.allSettled([...this.actions]);
     await Promise.all(this.clusters.map((c) => c.faults.clear()));
+    this.broker.faults.clear();
     if (!options.restartReplicas) return;
     for (let i = 0; i < this.replicas.count; i += 1) this.replicas.start(i);
     this.log('chaos over: every fault cleared, every replica running');
@@ -221,6 +259,35 @@ export class ChaosRunner {
         await this.pause(event.forMs);
         await cluster.faults.set({ quotaFull: null });
         this.log(`quota on ${event.cluster} has room again`);
+        return;
+      }
+      case 'broker-connection-drop': {
+        this.executed.push(event);
+        const dropped = this.broker.faults.dropConnections(event.target);
+        this.log(
+          `broker dropped ${event.target === 'all' ? 'every' : 'one'} connection (${dropped.length})`,
+        );
+        return;
+      }
+      case 'broker-lock-loss': {
+        this.executed.push(event);
+        this.log(
+          `for ${event.forMs} ms, the broker forgets 30% of the locks it hands out, ` +
+            `${event.afterMs} ms after handing them out`,
+        );
+        this.broker.faults.set({ lockLoss: { rate: 0.3, afterMs: event.afterMs } });
+        await this.pause(event.forMs);
+        this.broker.faults.set({ lockLoss: BROKER_BACKGROUND_FAULTS.lockLoss });
+        this.log('locks lost at the background rate again');
+        return;
+      }
+      case 'settlement-hang': {
+        this.executed.push(event);
+        this.log(`a fifth of settlements never answered for ${event.forMs} ms`);
+        this.broker.faults.set({ settlementHang: { rate: 0.2 } });
+        await this.pause(event.forMs);
+        this.broker.faults.set({ settlementHang: null });
+        this.log('settlements answered again');
         return;
       }
     }

@@ -119,7 +119,8 @@ export class ReplicaSet {
       child.stdout.on('data', watch);
     });
     replica.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
+      // 'close', not 'exit': the last log lines may still be in the pipe when the process exits.
+      child.once('close', (code, signal) => {
         const exit = { replica: index + 1, code, signal, log };
         if (replica.signalled === undefined) this.unexpectedExits.push(exit);
         else if (replica.signalled === 'SIGTERM' && code !== 0) this.uncleanStops.push(exit);

@@ -1,3 +1,5 @@
+import type { FaultCounts } from '@podbus/servicebus-emulator';
+
 import type { ChaosEvent, ChaosKind } from './chaos.js';
 import type { UnexpectedExit } from './replicas.js';
 import { failures, type Tally } from './tally.js';
@@ -7,6 +9,8 @@ export interface SoakReport {
   readonly tally: Tally;
   readonly chaos: readonly ChaosEvent[];
   readonly skippedChaos: number;
+  /** What the broker injected, as it counted. */
+  readonly brokerFaults: FaultCounts;
   readonly settings: readonly string[];
   readonly replicas: number;
   readonly replicaStarts: number;
@@ -33,6 +37,9 @@ const CHAOS_NAMES: Readonly<Record<ChaosKind, string>> = {
   'black-hole': 'black hole',
   'throttle-burst': '429 burst',
   'quota-full': 'quota full',
+  'broker-connection-drop': 'broker connection drop',
+  'broker-lock-loss': 'lock-loss period',
+  'settlement-hang': 'settlement hang period',
 };
 
 export function formatReport(report: SoakReport): string {
@@ -53,7 +60,10 @@ export function formatReport(report: SoakReport): string {
     `  ${report.replicas} replicas (${report.replicaStarts} process starts), ` +
       `${t.podsPerCluster.size} clusters, messages sent over ${report.durationSeconds} s`,
     `  chaos: ${chaos}${report.skippedChaos > 0 ? ` (${report.skippedChaos} skipped: replica already down)` : ''}; ` +
-      'all along: 5% 5xx on pod creates and reads, ~4% ambiguous creates',
+      'all along: 5% 5xx on pod creates and reads, ~4% ambiguous creates; on the broker 1% of ' +
+      'locks lost early, 0.2% of settlements refused, 1% of deliveries delayed, a connection ' +
+      'dropped at 1 message event in 5,000',
+    `  the broker counted: ${brokerFaults(report.brokerFaults)}`,
     '',
     `sent:           ${t.sent} messages (${t.valid} valid, ${t.invalid} invalid), ` +
       `${t.sentTwice} of them sent twice, ${report.resends} batch resend(s)`,
@@ -66,6 +76,7 @@ export function formatReport(report: SoakReport): string {
       `p99 ${ms(percentile(t.latenciesMs, 0.99))}, max ${ms(t.latenciesMs.at(-1))}`,
     `drained:        ${report.drainedInSeconds === undefined ? 'NO (deadline hit)' : `${report.drainedInSeconds} s after the chaos ended`}`,
   ];
+  for (const line of t.duplicatePods) lines.push(`duplicate: ${line}`);
   if (t.validDeadLettered.length > 0)
     lines.push(
       `valid but dead-lettered: ${t.validDeadLettered.length}${list(t.validDeadLettered.map((v) => `${v.id} (${v.reasons.join(', ')})`))}`,
@@ -89,6 +100,14 @@ export function formatReport(report: SoakReport): string {
     `replay: ${report.replay}`,
   );
   return lines.join('\n');
+}
+
+function brokerFaults(c: FaultCounts): string {
+  return (
+    `${c.locksLost} locks lost early, ${c.connectionsDropped} connections dropped, ` +
+    `${c.settlementsFailed} settlements refused, ${c.settlementsHung} settlements hung, ` +
+    `${c.deliveriesDelayed} deliveries delayed`
+  );
 }
 
 function list(items: readonly string[]): string {

@@ -65,6 +65,7 @@ export async function runSoak(
   const chaos = new ChaosRunner(
     replicas,
     kubernetes.clusters,
+    serviceBus,
     options.settings.clusterRequestTimeoutMs,
   );
   let passed = false;
@@ -111,6 +112,7 @@ export async function runSoak(
       tally: tally(plan, state, sentAt, clock),
       chaos: chaos.executed,
       skippedChaos: chaos.skipped.length,
+      brokerFaults: serviceBus.faults.counts(),
       settings: describeSettings(options.settings),
       replicas: options.replicas,
       replicaStarts: replicas.starts,

@@ -60,6 +60,8 @@ export async function startStack(options: {
 }): Promise<SoakStack> {
   const { settings } = options;
   const serviceBus = await startServiceBusEmulator({
+    // The broker's injected-fault decisions replay with the run's seed too.
+    faultSeed: options.seed,
     config: {
       UserConfig: {
         Namespaces: [

@@ -12,6 +12,8 @@ const MESSAGE_ID_ANNOTATION = 'podbus.io/message-id';
 export interface PodRecord {
   readonly cluster: string;
   readonly name: string;
+  /** When the cluster stored it (creationTimestamp: whole seconds). */
+  readonly created: string;
 }
 
 /** What the emulators hold at the end of a run. */
@@ -28,8 +30,7 @@ export interface EndState {
 
 /**
  * Reads the end state from the emulators themselves: the pods stored on every cluster (not
- * what podbus logged), and the broker's queue and dead-letter queue (peeked with the SDK, so
- * the messages are left where they are).
+ * what podbus logged), the broker's counts and its dead letters.
  */
 export async function readEndState(
   kubernetes: KubernetesEmulator,
@@ -45,26 +46,31 @@ export async function readEndState(
       const annotations = (pod.metadata.annotations ?? {}) as Record<string, string>;
       const id = annotations[MESSAGE_ID_ANNOTATION] ?? `(no annotation: ${pod.metadata.name})`;
       const list = pods.get(id) ?? [];
-      list.push({ cluster: cluster.name, name: pod.metadata.name });
+      list.push({
+        cluster: cluster.name,
+        name: pod.metadata.name,
+        created: String(pod.metadata.creationTimestamp ?? '?'),
+      });
       pods.set(id, list);
     }
   }
   const deadLetters = new Map<string, string[]>();
-  for (const m of await peekAll(client, 'deadLetter')) {
-    const id = idText(m.messageId as string | number | Buffer | undefined);
-    deadLetters.set(id, [...(deadLetters.get(id) ?? []), m.deadLetterReason ?? '(none)']);
+  for (const letter of serviceBus.deadLetters(QUEUE)) {
+    const id = letter.messageId ?? '';
+    deadLetters.set(id, [...(deadLetters.get(id) ?? []), letter.reason ?? '(none)']);
   }
+  const queue = serviceBus.inspect(QUEUE);
+  // Which messages are left, when some are: peeked with the SDK (the broker's own listing
+  // has only the dead letters).
+  const left = queue.active + queue.scheduled + queue.deferred + queue.locked > 0;
   const leftInQueue = new Set(
-    (await peekAll(client)).map((m) => idText(m.messageId as string | number | Buffer)),
+    left ? (await peekAll(client)).map((m) => idText(m.messageId as string | number | Buffer)) : [],
   );
-  return { pods, podsPerCluster, deadLetters, leftInQueue, queue: serviceBus.inspect(QUEUE) };
+  return { pods, podsPerCluster, deadLetters, leftInQueue, queue };
 }
 
-async function peekAll(
-  client: ServiceBusClient,
-  subQueueType?: 'deadLetter',
-): Promise<ServiceBusReceivedMessage[]> {
-  const receiver = client.createReceiver(QUEUE, subQueueType ? { subQueueType } : {});
+async function peekAll(client: ServiceBusClient): Promise<ServiceBusReceivedMessage[]> {
+  const receiver = client.createReceiver(QUEUE);
   try {
     const all: ServiceBusReceivedMessage[] = [];
     for (;;) {
@@ -87,7 +93,9 @@ export interface Tally {
   readonly podsPerCluster: Map<string, number>;
   /** Pods beyond the first for one message ID (any cluster). */
   readonly duplicates: number;
+  /** Message IDs with more than one pod, and those pods (`cluster/name@created`). */
   readonly duplicateIds: string[];
+  readonly duplicatePods: string[];
   /** Messages with no pod, no dead letter, and not in the queue. */
   readonly lost: string[];
   readonly leftInQueue: string[];
@@ -109,6 +117,13 @@ export function tally(
   clock: PodClock,
 ): Tally {
   const planned = new Set(plan.map((m) => m.idText));
+  // The broker lists a uuid message ID with dashes; podbus (and the plan) writes its hex.
+  const deadLetters = new Map<string, string[]>();
+  for (const [id, reasons] of state.deadLetters) {
+    const undashed = id.replaceAll('-', '');
+    const key = !planned.has(id) && planned.has(undashed) ? undashed : id;
+    deadLetters.set(key, [...(deadLetters.get(key) ?? []), ...reasons]);
+  }
   const lost: string[] = [];
   const leftInQueue: string[] = [];
   const validDeadLettered: Tally['validDeadLettered'] = [];
@@ -116,7 +131,7 @@ export function tally(
   const latenciesMs: number[] = [];
   for (const m of plan) {
     const pods = state.pods.get(m.idText) ?? [];
-    const reasons = state.deadLetters.get(m.idText) ?? [];
+    const reasons = deadLetters.get(m.idText) ?? [];
     if (pods.length === 0 && reasons.length === 0) {
       (state.leftInQueue.has(m.idText) ? leftInQueue : lost).push(m.idText);
       continue;
@@ -137,6 +152,7 @@ export function tally(
   }
   let duplicates = 0;
   const duplicateIds: string[] = [];
+  const duplicatePods: string[] = [];
   let pods = 0;
   const strayPods: string[] = [];
   for (const [id, records] of state.pods) {
@@ -145,10 +161,14 @@ export function tally(
     if (records.length > 1) {
       duplicates += records.length - 1;
       duplicateIds.push(id);
+      const twice = plan.find((m) => m.idText === id)?.sentTwice ? ' (sent twice)' : '';
+      duplicatePods.push(
+        `${id}${twice}: ${records.map((r) => `${r.cluster}/${r.name} seen ${seenAt(clock, r)}`).join(', ')}`,
+      );
     }
   }
   const deadLettered = new Map<string, number>();
-  for (const reasons of state.deadLetters.values()) {
+  for (const reasons of deadLetters.values()) {
     for (const r of reasons) deadLettered.set(r, (deadLettered.get(r) ?? 0) + 1);
   }
   const valid = plan.filter((m) => m.expected.kind === 'pod').length;
@@ -161,6 +181,7 @@ export function tally(
     podsPerCluster: state.podsPerCluster,
     duplicates,
     duplicateIds,
+    duplicatePods,
     lost,
     leftInQueue,
     validDeadLettered,
@@ -169,6 +190,11 @@ export function tally(
     deadLettered,
     latenciesMs: latenciesMs.sort((a, b) => a - b),
   };
+}
+
+function seenAt(clock: PodClock, pod: PodRecord): string {
+  const at = clock.seenAt(pod.cluster, pod.name);
+  return at === undefined ? `(created ${pod.created})` : new Date(at).toISOString();
 }
 
 /** The run passes only if nothing was duplicated, lost, left or mishandled. */
