@@ -34,6 +34,9 @@ import type {
  *    namespace) fails over to the next candidate.
  * 5. A cluster with no room (maxActivePods, or its ResourceQuota used up) is skipped like a
  *    failure, but when every candidate is full the message waits for capacity: no failure.
+ * 6. Every create but the first of the first round asks the broker for the lock first: a lock
+ *    dropped early means the message is, or will be, redelivered, and that delivery's lookup
+ *    cannot see a create that had not been sent yet.
  */
 export type PlacementResult =
   | { kind: 'created'; cluster: string }
@@ -56,9 +59,10 @@ export interface AttemptSignals {
   readonly create?: AbortSignal;
   readonly read?: AbortSignal;
   /**
-   * Called before a create on any cluster other than the first one this message was tried on
-   * (failover): renews the lock so that a lock the broker dropped early aborts `create` now,
-   * not at the next scheduled renewal, while placement keeps failing over.
+   * Called before every create but the first of the first round: before a failover, and
+   * before any create that follows a wait (a retry after backoff, on the pinned cluster too;
+   * a create after waiting for capacity). It renews the lock so that a lock the broker dropped
+   * early aborts `create` now, not at the next scheduled renewal.
    */
   readonly confirmLock?: () => Promise<void>;
 }
@@ -79,6 +83,8 @@ export class PodPlacement {
   private pinned: FleetCluster | undefined;
   /** The first cluster a create was sent to, for this message. */
   private firstTried: string | undefined;
+  /** Rounds of placement so far: every round after the first follows a wait. */
+  private rounds = 0;
 
   constructor(
     private readonly fleet: Fleet,
@@ -98,6 +104,7 @@ export class PodPlacement {
    * in-flight create is better left to finish within the grace period).
    */
   async attempt(signals: AttemptSignals = {}): Promise<PlacementResult> {
+    this.rounds += 1;
     if (!this.lookupDone) {
       const found = await this.lookup(signals.read ?? signals.create);
       if (found) return found;
@@ -108,16 +115,19 @@ export class PodPlacement {
   }
 
   /**
-   * One create, unless the lock is gone: before any cluster but the first, the lock is
-   * confirmed first. Undefined when the create signal is (or became) aborted: nothing was sent.
+   * One create, unless the lock is gone. Only the first create of the first round goes out
+   * without asking the broker: the lock was taken moments ago. Any other create may come after
+   * the broker dropped the lock and redelivered the message, whose strict lookup then found no
+   * pod (this create had not been sent) and made one elsewhere; a failover would add a second
+   * pod, and so would a retry on the pinned cluster after a backoff. Undefined when the create
+   * signal is (or became) aborted: nothing was sent.
    */
   private async create(
     cluster: FleetCluster,
     signals: AttemptSignals,
   ): Promise<CreateAttempt | undefined> {
-    if (this.firstTried !== undefined && cluster.name !== this.firstTried) {
-      await signals.confirmLock?.();
-    }
+    const failover = this.firstTried !== undefined && cluster.name !== this.firstTried;
+    if (failover || this.rounds > 1) await signals.confirmLock?.();
     if (signals.create?.aborted) return undefined;
     this.firstTried ??= cluster.name;
     return cluster.createPod(this.input.pod, signals.create, this.input.onRateLimitWait);

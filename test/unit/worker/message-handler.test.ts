@@ -260,6 +260,19 @@ describe('handleMessage', () => {
     expect([a.creates, b.creates]).toEqual([1, 0]);
   });
 
+  it('a lock dropped during the backoff before a pinned retry stops the retry', async () => {
+    const { a, b, run, lockLost, onConfirmLock } = harness();
+    a.createScript = [{ kind: 'unknown', reason: '503 Service Unavailable' }];
+    // The broker forgot the lock while the handler slept; only asking it tells.
+    onConfirmLock(async () => lockLost.abort(new Error('MessageLockLost: the lock was lost')));
+    await expect(run()).resolves.toEqual({
+      action: 'lock-lost',
+      why: 'MessageLockLost: the lock was lost',
+      ...identity,
+    });
+    expect([a.creates, b.creates]).toEqual([1, 0]);
+  });
+
   it('shutting down while pinned, leaves the message locked instead of handing it back', async () => {
     const { a, b, run, stopWaiting } = harness({
       sleep: async (_ms, signal) => {

@@ -168,7 +168,7 @@ describe('PodPlacement', () => {
     expect([a.creates, b.creates]).toEqual([1, 0]);
   });
 
-  it('confirms the lock before every create on a cluster but the first, in later rounds too', async () => {
+  it('confirms the lock before every create but the first one of the first round', async () => {
     const { a, b, place } = setup('none');
     const confirmed: number[] = [];
     const confirmLock = async () => {
@@ -185,8 +185,37 @@ describe('PodPlacement', () => {
       kind: 'created',
       cluster: 'b',
     });
-    // Before b's first create (1 done) and before b's second (3 done); never before a's.
-    expect(confirmed).toEqual([1, 3]);
+    // Before b's first create (1 done: a failover), then before every create of the second
+    // round, which comes after a wait (a's second, 2 done; b's second, 3 done).
+    expect(confirmed).toEqual([1, 2, 3]);
+  });
+
+  it('confirms the lock before retrying on the pinned cluster, and creates nothing once it is lost', async () => {
+    // Found by the soak (seed 7): the first create on a failed with a 5xx before anything was
+    // written, so the message was pinned to a; during the backoff the broker dropped the lock
+    // and redelivered the message, whose strict lookup found no pod and created one on b. The
+    // retry on a, the first cluster tried, was sent without asking the broker: a second pod.
+    const { a, b, place } = setup('none');
+    const lock = new AbortController();
+    const confirmed: number[] = [];
+    const confirmLock = async () => {
+      confirmed.push(a.creates + b.creates);
+      lock.abort(new Error('lock lost'));
+    };
+    a.createScript = [{ kind: 'unknown', reason: '503 before anything was written' }];
+    const placement = place();
+    await expect(placement.attempt({ create: lock.signal, confirmLock })).resolves.toMatchObject({
+      kind: 'retry',
+      why: 'pinned-cluster-unavailable',
+    });
+    expect(confirmed).toEqual([]); // the first create of the first round: the lock is fresh
+    await expect(placement.attempt({ create: lock.signal, confirmLock })).resolves.toEqual({
+      kind: 'retry',
+      why: 'all-candidates-failed',
+      detail: 'stopped before creating on a: the message lock is lost',
+    });
+    expect(confirmed).toEqual([1]);
+    expect([a.creates, b.creates]).toEqual([1, 0]);
   });
 
   it('pins the message to a cluster whose create outcome is unknown, and never fails over', async () => {
