@@ -34,9 +34,11 @@ import type {
  *    namespace) fails over to the next candidate.
  * 5. A cluster with no room (maxActivePods, or its ResourceQuota used up) is skipped like a
  *    failure, but when every candidate is full the message waits for capacity: no failure.
- * 6. Every create but the first of the first round asks the broker for the lock first: a lock
- *    dropped early means the message is, or will be, redelivered, and that delivery's lookup
- *    cannot see a create that had not been sent yet.
+ * 6. Every create asks the broker for the lock first. A lock it dropped early means the
+ *    message is, or soon will be, redelivered, and that delivery's lookup cannot see a create
+ *    that had not been sent yet: any create sent later, after a slow lookup, a backoff or a
+ *    failover, could make a second pod. Only a create already in flight when the lock is lost
+ *    can still race the redelivery.
  */
 export type PlacementResult =
   | { kind: 'created'; cluster: string }
@@ -59,9 +61,7 @@ export interface AttemptSignals {
   readonly create?: AbortSignal;
   readonly read?: AbortSignal;
   /**
-   * Called before every create but the first of the first round: before a failover, and
-   * before any create that follows a wait (a retry after backoff, on the pinned cluster too;
-   * a create after waiting for capacity). It renews the lock so that a lock the broker dropped
+   * Called before every create (rule 6): renews the lock so that a lock the broker dropped
    * early aborts `create` now, not at the next scheduled renewal.
    */
   readonly confirmLock?: () => Promise<void>;
@@ -81,10 +81,6 @@ export interface PlacementInput {
 export class PodPlacement {
   private lookupDone: boolean;
   private pinned: FleetCluster | undefined;
-  /** The first cluster a create was sent to, for this message. */
-  private firstTried: string | undefined;
-  /** Rounds of placement so far: every round after the first follows a wait. */
-  private rounds = 0;
 
   constructor(
     private readonly fleet: Fleet,
@@ -104,7 +100,6 @@ export class PodPlacement {
    * in-flight create is better left to finish within the grace period).
    */
   async attempt(signals: AttemptSignals = {}): Promise<PlacementResult> {
-    this.rounds += 1;
     if (!this.lookupDone) {
       const found = await this.lookup(signals.read ?? signals.create);
       if (found) return found;
@@ -115,21 +110,15 @@ export class PodPlacement {
   }
 
   /**
-   * One create, unless the lock is gone. Only the first create of the first round goes out
-   * without asking the broker: the lock was taken moments ago. Any other create may come after
-   * the broker dropped the lock and redelivered the message, whose strict lookup then found no
-   * pod (this create had not been sent) and made one elsewhere; a failover would add a second
-   * pod, and so would a retry on the pinned cluster after a backoff. Undefined when the create
-   * signal is (or became) aborted: nothing was sent.
+   * One create, unless the lock is gone: the broker is asked first (rule 6). Undefined when
+   * the create signal is (or became) aborted: nothing was sent.
    */
   private async create(
     cluster: FleetCluster,
     signals: AttemptSignals,
   ): Promise<CreateAttempt | undefined> {
-    const failover = this.firstTried !== undefined && cluster.name !== this.firstTried;
-    if (failover || this.rounds > 1) await signals.confirmLock?.();
+    await signals.confirmLock?.();
     if (signals.create?.aborted) return undefined;
-    this.firstTried ??= cluster.name;
     return cluster.createPod(this.input.pod, signals.create, this.input.onRateLimitWait);
   }
 

@@ -35,7 +35,11 @@ describe('worker: /readyz, /healthz and /metrics', () => {
 
     await stack.send({ messageId: 'metrics-1', body: challenge('web-1', 'busybox:1.36') });
     await eventually('a pod', () => stack!.pods().length === 1);
-    const metrics = (await get(port, '/metrics')).text;
+    // The pod exists before the message is completed: wait for the settlement to be counted.
+    const metrics = await eventually('the message settled', async () => {
+      const text = (await get(port, '/metrics')).text;
+      return text.includes('podbus_messages_settled_total{outcome="created"}') && text;
+    });
     const names = readmeMetricNames();
     expect(names.length).toBeGreaterThanOrEqual(10);
     for (const name of names) expect(metrics).toContain(`# TYPE ${name} `);
