@@ -21,6 +21,14 @@ export function podbusCommand(fromDist: boolean): string[] {
   ];
 }
 
+/** The pod annotation naming the replica process that created the pod. */
+export const CREATED_BY = 'soak.test/created-by';
+
+/** `<replica>.<start>`: replica 2 after its first restart is `2.2`, its log replica-2.2.log. */
+function processName(index: number, start: number): string {
+  return `${index + 1}.${start}`;
+}
+
 export interface ReplicaSetOptions {
   readonly count: number;
   /** The podbus command (podbusCommand), to which `run --config <file>` is added. */
@@ -97,17 +105,28 @@ export class ReplicaSet {
     replica.starts += 1;
     replica.signalled = undefined;
     replica.stopTimedOut = false;
-    const log = join(this.options.logDir, `replica-${index + 1}.${replica.starts}.log`);
+    const log = join(this.options.logDir, `replica-${processName(index, replica.starts)}.log`);
     const out = createWriteStream(log);
     const [node, ...args] = this.options.command;
     const child = spawn(node!, [...args, 'run', '--config', this.options.configFile], {
-      env: { ...process.env, ...this.options.env },
+      env: {
+        ...process.env,
+        ...this.options.env,
+        // Every pod says which process created it (operator annotations are not part of the
+        // request hash), so a duplicate can be traced to the logs of its creators.
+        PODBUS_POD_ANNOTATIONS: JSON.stringify({
+          [CREATED_BY]: processName(index, replica.starts),
+        }),
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.pipe(out, { end: false });
     child.stderr.pipe(out, { end: false });
     replica.process = child;
-    replica.receiving = new Promise((resolve) => {
+    replica.receiving = new Promise((resolve, reject) => {
+      child.once('close', () =>
+        reject(new Error(`replica ${processName(index, replica.starts)} exited; see ${log}`)),
+      );
       // Watches the log without consuming it (the pipe to the file goes on as before).
       let tail = '';
       const watch = (chunk: Buffer) => {
@@ -118,6 +137,8 @@ export class ReplicaSet {
       };
       child.stdout.on('data', watch);
     });
+    // Only the first start is waited for (allReceiving); a later exit is an unexpected exit.
+    replica.receiving.catch(() => undefined);
     replica.exited = new Promise((resolve) => {
       // 'close', not 'exit': the last log lines may still be in the pipe when the process exits.
       child.once('close', (code, signal) => {

@@ -4,6 +4,7 @@ import type { QueueInspection, ServiceBusEmulator } from '@podbus/servicebus-emu
 
 import { idText, type PlannedMessage } from './message-plan.js';
 import type { PodClock } from './pod-clock.js';
+import { CREATED_BY } from './replicas.js';
 import { QUEUE } from './stack.js';
 
 /** The pod annotation podbus writes the message ID into (README, "Messages"). */
@@ -14,6 +15,8 @@ export interface PodRecord {
   readonly name: string;
   /** When the cluster stored it (creationTimestamp: whole seconds). */
   readonly created: string;
+  /** The replica process that created it (replicas.ts, CREATED_BY). */
+  readonly createdBy: string;
 }
 
 /** What the emulators hold at the end of a run. */
@@ -50,6 +53,7 @@ export async function readEndState(
         cluster: cluster.name,
         name: pod.metadata.name,
         created: String(pod.metadata.creationTimestamp ?? '?'),
+        createdBy: annotations[CREATED_BY] ?? '?',
       });
       pods.set(id, list);
     }
@@ -163,7 +167,7 @@ export function tally(
       duplicateIds.push(id);
       const twice = plan.find((m) => m.idText === id)?.sentTwice ? ' (sent twice)' : '';
       duplicatePods.push(
-        `${id}${twice}: ${records.map((r) => `${r.cluster}/${r.name} seen ${seenAt(clock, r)}`).join(', ')}`,
+        `${id}${twice}: ${records.map((r) => `${r.cluster}/${r.name} by replica ${r.createdBy}, seen ${seenAt(clock, r)}`).join(', ')}`,
       );
     }
   }
