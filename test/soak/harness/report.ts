@@ -67,7 +67,7 @@ export function formatReport(report: SoakReport): string {
     '',
     `sent:           ${t.sent} messages (${t.valid} valid, ${t.invalid} invalid), ` +
       `${t.sentTwice} of them sent twice, ${report.resends} batch resend(s)`,
-    `pods:           ${t.pods} (${perCluster})`,
+    `pods:           ${t.pods} created (${perCluster})`,
     `duplicates:     ${t.duplicates}${list(t.duplicateIds)}`,
     `lost:           ${t.lost.length}${list(t.lost)}`,
     `left in queue:  ${t.leftInQueue.length}${list(t.leftInQueue)}`,

@@ -3,7 +3,6 @@ import type { KubernetesEmulator } from '@podbus/kubernetes-emulator';
 import type { QueueInspection, ServiceBusEmulator } from '@podbus/servicebus-emulator';
 
 import { idText, type PlannedMessage } from './message-plan.js';
-import type { PodClock } from './pod-clock.js';
 import { CREATED_BY } from './replicas.js';
 import { QUEUE } from './stack.js';
 
@@ -13,8 +12,8 @@ const MESSAGE_ID_ANNOTATION = 'podbus.io/message-id';
 export interface PodRecord {
   readonly cluster: string;
   readonly name: string;
-  /** When the cluster stored it (creationTimestamp: whole seconds). */
-  readonly created: string;
+  /** When the cluster stored it (ISO 8601, milliseconds). */
+  readonly createdAt: string;
   /** The replica process that created it (replicas.ts, CREATED_BY). */
   readonly createdBy: string;
 }
@@ -32,8 +31,8 @@ export interface EndState {
 }
 
 /**
- * Reads the end state from the emulators themselves: the pods stored on every cluster (not
- * what podbus logged), the broker's counts and its dead letters.
+ * Reads the end state from the emulators themselves: every pod each cluster ever created (its
+ * creation history, not what podbus logged), the broker's counts and its dead letters.
  */
 export async function readEndState(
   kubernetes: KubernetesEmulator,
@@ -43,17 +42,17 @@ export async function readEndState(
   const pods = new Map<string, PodRecord[]>();
   const podsPerCluster = new Map<string, number>();
   for (const cluster of kubernetes.clusters) {
-    const stored = cluster.listPods(cluster.namespace);
-    podsPerCluster.set(cluster.name, stored.length);
-    for (const pod of stored) {
-      const annotations = (pod.metadata.annotations ?? {}) as Record<string, string>;
-      const id = annotations[MESSAGE_ID_ANNOTATION] ?? `(no annotation: ${pod.metadata.name})`;
+    // Every pod the cluster ever stored, deleted ones too: what was created, not what is left.
+    const created = cluster.podHistory(cluster.namespace);
+    podsPerCluster.set(cluster.name, created.length);
+    for (const pod of created) {
+      const id = pod.annotations[MESSAGE_ID_ANNOTATION] ?? `(no annotation: ${pod.name})`;
       const list = pods.get(id) ?? [];
       list.push({
         cluster: cluster.name,
-        name: pod.metadata.name,
-        created: String(pod.metadata.creationTimestamp ?? '?'),
-        createdBy: annotations[CREATED_BY] ?? '?',
+        name: pod.name,
+        createdAt: pod.createdAt,
+        createdBy: pod.annotations[CREATED_BY] ?? '?',
       });
       pods.set(id, list);
     }
@@ -97,7 +96,7 @@ export interface Tally {
   readonly podsPerCluster: Map<string, number>;
   /** Pods beyond the first for one message ID (any cluster). */
   readonly duplicates: number;
-  /** Message IDs with more than one pod, and those pods (`cluster/name@created`). */
+  /** Message IDs with more than one pod, and those pods (cluster, name, replica, time). */
   readonly duplicateIds: string[];
   readonly duplicatePods: string[];
   /** Messages with no pod, no dead letter, and not in the queue. */
@@ -110,7 +109,7 @@ export interface Tally {
   /** Pods whose message ID was never sent. */
   readonly strayPods: string[];
   readonly deadLettered: Map<string, number>;
-  /** Enqueue -> pod first seen, of valid messages, in ms (sorted). */
+  /** Enqueue -> pod created, of valid messages, in ms (sorted). */
   readonly latenciesMs: number[];
 }
 
@@ -118,7 +117,6 @@ export function tally(
   plan: readonly PlannedMessage[],
   state: EndState,
   sentAt: ReadonlyMap<number, number>,
-  clock: PodClock,
 ): Tally {
   const planned = new Set(plan.map((m) => m.idText));
   // The broker lists a uuid message ID with dashes; podbus (and the plan) writes its hex.
@@ -142,9 +140,9 @@ export function tally(
     }
     if (m.expected.kind === 'pod') {
       if (reasons.length > 0) validDeadLettered.push({ id: m.idText, reasons });
-      const seen = pods.map((p) => clock.seenAt(p.cluster, p.name)).filter((t) => t !== undefined);
       const sent = sentAt.get(m.index);
-      if (seen.length > 0 && sent !== undefined) latenciesMs.push(Math.min(...seen) - sent);
+      if (pods.length > 0 && sent !== undefined)
+        latenciesMs.push(Math.min(...pods.map((p) => Date.parse(p.createdAt))) - sent);
     } else {
       const expected = m.expected.reason;
       if (pods.length > 0) {
@@ -167,7 +165,7 @@ export function tally(
       duplicateIds.push(id);
       const twice = plan.find((m) => m.idText === id)?.sentTwice ? ' (sent twice)' : '';
       duplicatePods.push(
-        `${id}${twice}: ${records.map((r) => `${r.cluster}/${r.name} by replica ${r.createdBy}, seen ${seenAt(clock, r)}`).join(', ')}`,
+        `${id}${twice}: ${records.map((r) => `${r.cluster}/${r.name} by replica ${r.createdBy} at ${r.createdAt}`).join(', ')}`,
       );
     }
   }
@@ -194,11 +192,6 @@ export function tally(
     deadLettered,
     latenciesMs: latenciesMs.sort((a, b) => a - b),
   };
-}
-
-function seenAt(clock: PodClock, pod: PodRecord): string {
-  const at = clock.seenAt(pod.cluster, pod.name);
-  return at === undefined ? `(created ${pod.created})` : new Date(at).toISOString();
 }
 
 /** The run passes only if nothing was duplicated, lost, left or mishandled. */
