@@ -23,6 +23,13 @@ type SettlingReceiver = Pick<
 >;
 
 /**
+ * How long a settlement holds its turn while waiting for its reply. A reply takes milliseconds;
+ * a disposition that is never answered (the SDK times it out after a minute, and retries it)
+ * must not hold back every settlement queued behind it.
+ */
+export const SETTLEMENT_TURN_MS = 1_000;
+
+/**
  * Settles messages concurrently where that is safe, and one at a time where it is not.
  *
  * rhea 3.0.5 (under @azure/service-bus 7.9.5) merges the dispositions of consecutive deliveries
@@ -38,9 +45,17 @@ type SettlingReceiver = Pick<
  * (one per settlement round trip would cap a worker at about 1 / round trip messages per
  * second, whatever its concurrency). Every other disposition (a dead-letter with its reason and
  * description, an abandon with its properties) goes out alone: after every settlement before it
- * has been answered, and before any after it is sent, so nothing shares its tick.
+ * has had its turn, and before any after it is sent, so nothing shares its tick.
+ *
+ * A turn ends with the reply, or after `turnMs` when the reply does not come: after the SDK
+ * reconnects (a dropped connection), a message received before the drop is settled on the dead
+ * link's delivery, so nothing is sent and the SDK times the settlement out after 60 s, four
+ * times. Waiting for it held every later dead-letter or abandon back by those minutes (the soak
+ * found it). Merging needs two dispositions pending on one live session in the same tick; rhea
+ * writes a pending disposition on the next tick (`_register` -> `process.nextTick`), so once
+ * `turnMs` has passed the earlier one is written, or its connection is gone.
  */
-export function dispositionSettler(receiver: SettlingReceiver) {
+export function dispositionSettler(receiver: SettlingReceiver, turnMs = SETTLEMENT_TURN_MS) {
   const lock = new SharedExclusiveLock();
   return (
     message: ServiceBusReceivedMessage,
@@ -49,16 +64,50 @@ export function dispositionSettler(receiver: SettlingReceiver) {
     const send = () => settle(receiver, message, outcome);
     switch (outcome.action) {
       case 'complete':
-        return lock.shared(send);
+        return takeTurn(lock, 'shared', send, turnMs);
       case 'dead-letter':
       case 'abandon':
-        return lock.exclusive(send);
+        return takeTurn(lock, 'exclusive', send, turnMs);
       case 'lock-lost':
       case 'leave-locked':
         // Nothing goes to the broker.
         return send();
     }
   };
+}
+
+/**
+ * Sends under the lock, holding the turn until the reply or `turnMs`, whichever comes first;
+ * the caller still gets the settlement's own outcome, however long that takes.
+ */
+function takeTurn<T>(
+  lock: SharedExclusiveLock,
+  mode: 'shared' | 'exclusive',
+  send: () => Promise<T>,
+  turnMs: number,
+): Promise<T> {
+  return new Promise<T>((resolve) => {
+    void lock[mode](() => {
+      const sent = send();
+      resolve(sent);
+      return atMost(sent, turnMs);
+    });
+  });
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([
+    promise.then(
+      () => undefined,
+      () => undefined,
+    ),
+    elapsed,
+  ]).finally(() => clearTimeout(timer));
 }
 
 /**
