@@ -30,6 +30,22 @@ type SettlingReceiver = Pick<
 export const SETTLEMENT_TURN_MS = 1_000;
 
 /**
+ * How long podbus waits for the broker to answer one settlement before giving up on it: as
+ * long as the SDK waits for one attempt. With the SDK's default retries (3, 30 s apart) a
+ * settlement that can never be answered (see dispositionSettler) would hold its message, its
+ * lock renewed, for five and a half minutes. Given up, the message comes back when its lock
+ * lapses and its redelivery finds its pod; an answer that comes after all changes nothing.
+ */
+export const SETTLEMENT_DEADLINE_MS = 60_000;
+
+export interface SettlerTimings {
+  /** See SETTLEMENT_TURN_MS. */
+  readonly turnMs?: number;
+  /** See SETTLEMENT_DEADLINE_MS. */
+  readonly deadlineMs?: number;
+}
+
+/**
  * Settles messages concurrently where that is safe, and one at a time where it is not.
  *
  * rhea 3.0.5 (under @azure/service-bus 7.9.5) merges the dispositions of consecutive deliveries
@@ -50,18 +66,20 @@ export const SETTLEMENT_TURN_MS = 1_000;
  * A turn ends with the reply, or after `turnMs` when the reply does not come: after the SDK
  * reconnects (a dropped connection), a message received before the drop is settled on the dead
  * link's delivery, so nothing is sent and the SDK times the settlement out after 60 s, four
- * times. Waiting for it held every later dead-letter or abandon back by those minutes (the soak
- * found it). Merging needs two dispositions pending on one live session in the same tick; rhea
+ * times (podbus gives up after the first: SETTLEMENT_DEADLINE_MS). Waiting for it held every
+ * later dead-letter or abandon back by those minutes (the soak found it). Merging needs two dispositions pending on one live session in the same tick; rhea
  * writes a pending disposition on the next tick (`_register` -> `process.nextTick`), so once
  * `turnMs` has passed the earlier one is written, or its connection is gone.
  */
-export function dispositionSettler(receiver: SettlingReceiver, turnMs = SETTLEMENT_TURN_MS) {
+export function dispositionSettler(receiver: SettlingReceiver, timings: SettlerTimings = {}) {
+  const turnMs = timings.turnMs ?? SETTLEMENT_TURN_MS;
+  const deadlineMs = timings.deadlineMs ?? SETTLEMENT_DEADLINE_MS;
   const lock = new SharedExclusiveLock();
   return (
     message: ServiceBusReceivedMessage,
     outcome: HandlingOutcome,
   ): ReturnType<typeof settle> => {
-    const send = () => settle(receiver, message, outcome);
+    const send = () => settle(receiver, message, outcome, deadlineMs);
     switch (outcome.action) {
       case 'complete':
         return takeTurn(lock, 'shared', send, turnMs);
@@ -97,49 +115,52 @@ function takeTurn<T>(
 
 /** Resolves when `promise` settles or after `ms`, whichever comes first. */
 function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  return within(
+    promise.catch(() => undefined),
+    ms,
+  ).then(() => undefined);
+}
+
+/** `promise`'s value, or 'timeout' when it has not settled after `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
-  const elapsed = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
+  const elapsed = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
   });
-  return Promise.race([
-    promise.then(
-      () => undefined,
-      () => undefined,
-    ),
-    elapsed,
-  ]).finally(() => clearTimeout(timer));
+  return Promise.race([promise, elapsed]).finally(() => clearTimeout(timer));
+}
+
+/** The broker did not answer a settlement within the deadline (SETTLEMENT_DEADLINE_MS). */
+export class SettlementTimeoutError extends Error {
+  override readonly name = 'SettlementTimeoutError';
+  constructor(deadlineMs: number) {
+    super(
+      `the broker did not answer the settlement within ${deadlineMs / 1000} s; ` +
+        'the message comes back when its lock lapses',
+    );
+  }
 }
 
 /**
  * Applies a handling outcome to the broker. Settlement failures are reported, not thrown:
  * the message then simply comes back when its lock expires, and the duplicate lookup on
- * redelivery finds the pod that was already created. Use it through `dispositionSettler`.
+ * redelivery finds the pod that was already created. So does a settlement the broker has not
+ * answered after `deadlineMs`. Use it through `dispositionSettler`.
  */
 export async function settle(
   receiver: SettlingReceiver,
   message: ServiceBusReceivedMessage,
   outcome: HandlingOutcome,
+  deadlineMs = SETTLEMENT_DEADLINE_MS,
 ): Promise<{ result: SettleResult; error?: unknown }> {
+  if (outcome.action === 'lock-lost') return { result: 'lock-lost' };
+  if (outcome.action === 'leave-locked') return { result: 'left' };
   try {
-    switch (outcome.action) {
-      case 'complete':
-        await receiver.completeMessage(message);
-        break;
-      case 'dead-letter':
-        await receiver.deadLetterMessage(message, {
-          deadLetterReason: outcome.reason,
-          deadLetterErrorDescription: brokerText(outcome.description, MAX_DESCRIPTION_CHARS),
-        });
-        break;
-      case 'abandon':
-        await receiver.abandonMessage(message, {
-          [LAST_ERROR_PROPERTY]: brokerText(outcome.why, MAX_LAST_ERROR_CHARS),
-        });
-        break;
-      case 'lock-lost':
-        return { result: 'lock-lost' };
-      case 'leave-locked':
-        return { result: 'left' };
+    const sent = send(receiver, message, outcome);
+    // A settlement given up on may still fail later: nobody waits for it any more.
+    sent.catch(() => undefined);
+    if ((await within(sent, deadlineMs)) === 'timeout') {
+      return { result: 'failed', error: new SettlementTimeoutError(deadlineMs) };
     }
     return { result: 'settled' };
   } catch (error) {
@@ -147,6 +168,26 @@ export async function settle(
       return { result: 'lock-lost', error };
     }
     return { result: 'failed', error };
+  }
+}
+
+function send(
+  receiver: SettlingReceiver,
+  message: ServiceBusReceivedMessage,
+  outcome: Extract<HandlingOutcome, { action: 'complete' | 'dead-letter' | 'abandon' }>,
+): Promise<void> {
+  switch (outcome.action) {
+    case 'complete':
+      return receiver.completeMessage(message);
+    case 'dead-letter':
+      return receiver.deadLetterMessage(message, {
+        deadLetterReason: outcome.reason,
+        deadLetterErrorDescription: brokerText(outcome.description, MAX_DESCRIPTION_CHARS),
+      });
+    case 'abandon':
+      return receiver.abandonMessage(message, {
+        [LAST_ERROR_PROPERTY]: brokerText(outcome.why, MAX_LAST_ERROR_CHARS),
+      });
   }
 }
 

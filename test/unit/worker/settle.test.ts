@@ -1,7 +1,13 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { ServiceBusReceivedMessage } from '@azure/service-bus';
 
-import { dispositionSettler, LAST_ERROR_PROPERTY, settle } from '../../../src/worker/settle.js';
+import {
+  dispositionSettler,
+  LAST_ERROR_PROPERTY,
+  SETTLEMENT_DEADLINE_MS,
+  SettlementTimeoutError,
+  settle,
+} from '../../../src/worker/settle.js';
 
 /** podbus's settling port, recording what would go onto the message. */
 function recordingReceiver() {
@@ -126,5 +132,63 @@ describe('dispositionSettler: what may be written in the same tick', () => {
       result: 'left',
     });
     expect(log).toEqual(['dead-letter d']);
+  });
+});
+
+describe('a settlement the broker never answers', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  /** The SDK after a reconnect: a message from the dead link is never answered. */
+  function unanswered(sent: string[]) {
+    const never = (id: string) => {
+      sent.push(id);
+      return new Promise<void>(() => undefined);
+    };
+    const ok = async (id: string) => {
+      sent.push(id);
+    };
+    const id = (m: unknown) => String((m as ServiceBusReceivedMessage).messageId);
+    return {
+      completeMessage: (m: ServiceBusReceivedMessage) =>
+        id(m) === 'dead-link' ? never(id(m)) : ok(id(m)),
+      deadLetterMessage: (m: ServiceBusReceivedMessage) => ok(id(m)),
+      abandonMessage: async () => undefined,
+    };
+  }
+  const complete = { action: 'complete', outcome: 'created', cluster: 'a' } as const;
+  const dead = { messageId: 'dead-link' } as ServiceBusReceivedMessage;
+  const live = { messageId: 'live' } as ServiceBusReceivedMessage;
+
+  it('is given up after the deadline: failed, so the lock lapses and the message comes back', async () => {
+    jest.useFakeTimers();
+    const result = settle(unanswered([]), dead, complete);
+    await jest.advanceTimersByTimeAsync(SETTLEMENT_DEADLINE_MS);
+    const { result: outcome, error } = await result;
+    expect(outcome).toBe('failed');
+    expect(error).toBeInstanceOf(SettlementTimeoutError);
+    expect((error as Error).message).toBe(
+      'the broker did not answer the settlement within 60 s; the message comes back when its lock lapses',
+    );
+  });
+
+  it('holds a dead-letter after it back by one turn, not until it is given up', async () => {
+    jest.useFakeTimers();
+    const sent: string[] = [];
+    const settleNext = dispositionSettler(unanswered(sent), { turnMs: 1_000, deadlineMs: 60_000 });
+    const first = settleNext(dead, complete);
+    const second = settleNext(live, {
+      action: 'dead-letter',
+      reason: 'PodRejected',
+      description: 'no',
+    });
+    await jest.advanceTimersByTimeAsync(999);
+    expect(sent).toEqual(['dead-link']);
+    await jest.advanceTimersByTimeAsync(1);
+    await expect(second).resolves.toEqual({ result: 'settled' });
+    expect(sent).toEqual(['dead-link', 'live']);
+    await jest.advanceTimersByTimeAsync(60_000);
+    await expect(first).resolves.toMatchObject({ result: 'failed' });
   });
 });
