@@ -22,6 +22,13 @@ export interface SendResult {
 const TICK_MS = 100;
 
 /**
+ * Messages per sendMessages call. Sends pile up while a send is retried (a dropped broker
+ * connection, a stalled harness), and a batch over the broker's 256 KB frame is refused
+ * outright: a seeded 10,000-message run died of it. The planned messages are under 1 KB each.
+ */
+const MAX_BATCH = 100;
+
+/**
  * Sends the plan evenly over `durationMs`, in small batches every 100 ms, like a steady stream
  * of senders. A second copy goes out 2 to 15 s after the first, as a sender that retries a send
  * it was not sure of. A batch that fails is sent again until it goes through, as a careful
@@ -57,10 +64,12 @@ export async function sendPlan(
         for (const send of due) {
           if (send.copy === 1) sentAt.set(send.message.index, attempt);
         }
-        resends += await sendUntilAccepted(
-          sender,
-          due.map((s) => s.message.message),
-        );
+        for (let i = 0; i < due.length; i += MAX_BATCH) {
+          resends += await sendUntilAccepted(
+            sender,
+            due.slice(i, i + MAX_BATCH).map((s) => s.message.message),
+          );
+        }
       }
       await new Promise((r) => setTimeout(r, TICK_MS));
     }
