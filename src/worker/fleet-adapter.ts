@@ -79,16 +79,19 @@ function fleetCluster(name: string, pool: ClusterPool): FleetCluster {
 
   function createFailure(error: unknown): CreateAttempt {
     const failure = asClusterError(error, name);
-    if (failure.kind === 'rejected') return { kind: 'rejected', reason: rejectionText(failure) };
     if (failure.kind === 'quota-exceeded') {
       // Full until one of its pods ends (or a while passes): other messages skip it meanwhile.
       pool.noteQuotaExceeded(name, failure.detail);
-      return { kind: 'full', reason: failure.detail };
     }
     const reason = failure.detail;
-    return failure.mayHaveTakenEffect
-      ? { kind: 'unknown', reason, retryAfterMs: failure.retryAfterMs }
-      : { kind: 'unavailable', reason, retryAfterMs: failure.retryAfterMs };
+    // Whatever the last answer says, an earlier attempt of this create (the client retries)
+    // may have written the pod: only this cluster may be asked again. A refusal read as "full"
+    // or "rejected" here would fail the message over, or dead-letter it, beside its pod.
+    if (failure.mayHaveTakenEffect)
+      return { kind: 'unknown', reason, retryAfterMs: failure.retryAfterMs };
+    if (failure.kind === 'rejected') return { kind: 'rejected', reason: rejectionText(failure) };
+    if (failure.kind === 'quota-exceeded') return { kind: 'full', reason };
+    return { kind: 'unavailable', reason, retryAfterMs: failure.retryAfterMs };
   }
 }
 
