@@ -76,6 +76,12 @@ export interface CallOptions {
    * message's retry budget).
    */
   readonly onRateLimitWait?: (waitedMs: number) => void;
+  /**
+   * Awaited before each retry of the call, after its backoff; the retry is sent only if
+   * `signal` has not aborted meanwhile. The worker confirms the message's lock here: a retried
+   * create sent after the lock was lost could race the redelivery's create elsewhere.
+   */
+  readonly beforeRetry?: () => Promise<void>;
 }
 
 export type CreatePodResult =
@@ -647,6 +653,12 @@ export class ClusterClient {
         async (n) => {
           attempts = n;
           await this.takeToken(operation, options);
+          // Last before a retry is sent, after the backoff and any pacing wait, so the caller's
+          // check (the message's lock) is as fresh as it can be.
+          if (n > 1 && options.beforeRetry) {
+            await options.beforeRetry();
+            callerSignal?.throwIfAborted();
+          }
           // The timeout starts once the request may go: pacing is not the server's slowness.
           const timeout = AbortSignal.timeout(this.requestTimeoutMs);
           const signal = callerSignal ? AbortSignal.any([callerSignal, timeout]) : timeout;

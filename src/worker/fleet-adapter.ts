@@ -3,6 +3,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { ClusterError, type ClusterPool } from '../clusters/index.js';
 import { ANNOTATION_MESSAGE_ID, ANNOTATION_REQUEST_HASH } from '../message/metadata-keys.js';
 import type {
+  CreateOptions,
   CreateAttempt,
   Fleet,
   FleetCluster,
@@ -36,18 +37,14 @@ function fleetCluster(name: string, pool: ClusterPool): FleetCluster {
   const client = pool.client(name)!;
   return {
     name,
-    async createPod(
-      pod: V1Pod,
-      signal?: AbortSignal,
-      onRateLimitWait?: RateLimitWaitListener,
-    ): Promise<CreateAttempt> {
+    async createPod(pod: V1Pod, options: CreateOptions = {}): Promise<CreateAttempt> {
       // Concurrent messages must not all take the last free slot of this cluster.
       const release = pool.reserveCapacity(name);
       if (release === undefined) {
         return { kind: 'full', reason: pool.fullReason(name) ?? 'full' };
       }
       try {
-        const result = await client.createPod(pod, { signal, onRateLimitWait });
+        const result = await client.createPod(pod, options);
         return result.outcome === 'created' ? { kind: 'created' } : { kind: 'exists' };
       } catch (error) {
         return createFailure(error);

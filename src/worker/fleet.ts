@@ -31,13 +31,20 @@ export type ReadAttempt =
 /** Told how long a call waited for the cluster's client-side rate limit (pacing, no failure). */
 export type RateLimitWaitListener = (waitedMs: number) => void;
 
+/** How one create is sent: see FleetCluster.createPod. */
+export interface CreateOptions {
+  readonly signal?: AbortSignal;
+  readonly onRateLimitWait?: RateLimitWaitListener;
+  readonly beforeRetry?: () => Promise<void>;
+}
+
 export interface FleetCluster {
   readonly name: string;
-  createPod(
-    pod: V1Pod,
-    signal?: AbortSignal,
-    onRateLimitWait?: RateLimitWaitListener,
-  ): Promise<CreateAttempt>;
+  /**
+   * `beforeRetry` runs before each retry the cluster's client makes of this create on its own
+   * (placement rule 6 holds for those too: see AttemptSignals.confirmLock).
+   */
+  createPod(pod: V1Pod, options?: CreateOptions): Promise<CreateAttempt>;
   readPod(
     name: string,
     signal?: AbortSignal,

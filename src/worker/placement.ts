@@ -37,8 +37,9 @@ import type {
  * 6. Every create asks the broker for the lock first. A lock it dropped early means the
  *    message is, or soon will be, redelivered, and that delivery's lookup cannot see a create
  *    that had not been sent yet: any create sent later, after a slow lookup, a backoff or a
- *    failover, could make a second pod. Only a create already in flight when the lock is lost
- *    can still race the redelivery.
+ *    failover, could make a second pod. That includes the cluster client's own retries of one
+ *    create. Only a create already in flight when the lock is lost can still race the
+ *    redelivery.
  */
 export type PlacementResult =
   | { kind: 'created'; cluster: string }
@@ -119,7 +120,11 @@ export class PodPlacement {
   ): Promise<CreateAttempt | undefined> {
     await signals.confirmLock?.();
     if (signals.create?.aborted) return undefined;
-    return cluster.createPod(this.input.pod, signals.create, this.input.onRateLimitWait);
+    return cluster.createPod(this.input.pod, {
+      signal: signals.create,
+      onRateLimitWait: this.input.onRateLimitWait,
+      beforeRetry: signals.confirmLock,
+    });
   }
 
   private async lookup(signal?: AbortSignal): Promise<PlacementResult | undefined> {

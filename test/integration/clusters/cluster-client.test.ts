@@ -182,6 +182,27 @@ describe('connections', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
+  test('beforeRetry runs before a retried create; a lock lost there stops the retry', async () => {
+    const { c, sleeps } = client();
+    await alpha.faults.set({ throttle: { retryAfterSeconds: 1, count: 1 } });
+    const lock = new AbortController();
+    const pod = testPod('lock-lost-before-retry');
+    let confirmations = 0;
+    await expect(
+      c.createPod(pod, {
+        signal: lock.signal,
+        beforeRetry: async () => {
+          confirmations += 1;
+          lock.abort(new Error('message lock lost'));
+        },
+      }),
+    ).rejects.toMatchObject({ kind: 'aborted' });
+    expect(sleeps).toHaveLength(1); // the 429 was answered, and a retry was due
+    expect(confirmations).toBe(1);
+    // The retry would have created it: the 429 was the only one.
+    expect(alpha.podHistory(alpha.namespace).map((p) => p.name)).not.toContain(pod.metadata!.name);
+  });
+
   test('429 with Retry-After: the recorded wait is at least the server value', async () => {
     const { c, sleeps } = client();
     await alpha.faults.set({ throttle: { retryAfterSeconds: 2, count: 2 } });

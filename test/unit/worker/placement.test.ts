@@ -149,6 +149,16 @@ describe('PodPlacement', () => {
     expect(a.pods.size + b.pods.size).toBe(1);
   });
 
+  it('hands the lock confirmation to the cluster client, for its own retries of the create', async () => {
+    const { a, place } = setup('none');
+    const confirmLock = async () => undefined;
+    await expect(place().attempt({ confirmLock })).resolves.toEqual({
+      kind: 'created',
+      cluster: 'a',
+    });
+    expect(a.beforeRetry).toBe(confirmLock);
+  });
+
   it('confirms the lock before failing over, and creates nothing once the broker says it is lost', async () => {
     const { a, b, place } = setup('none');
     const lock = new AbortController();

@@ -1,11 +1,11 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
 import type {
+  CreateOptions,
   Candidates,
   CreateAttempt,
   Fleet,
   FleetCluster,
-  RateLimitWaitListener,
   ReadAttempt,
 } from '../../../../src/worker/fleet.js';
 import {
@@ -34,15 +34,15 @@ export class MemoryCluster implements FleetCluster {
     return this.cache !== undefined && !this.cache.has(name);
   }
 
-  async createPod(
-    pod: V1Pod,
-    _signal?: AbortSignal,
-    onRateLimitWait?: RateLimitWaitListener,
-  ): Promise<CreateAttempt> {
+  /** What the last create was given to run before its client's own retries. */
+  beforeRetry: (() => Promise<void>) | undefined;
+
+  async createPod(pod: V1Pod, options: CreateOptions = {}): Promise<CreateAttempt> {
     this.creates += 1;
+    this.beforeRetry = options.beforeRetry;
     if (this.pacing) {
       this.pacing.elapse(this.pacing.waitMs);
-      onRateLimitWait?.(this.pacing.waitMs);
+      options.onRateLimitWait?.(this.pacing.waitMs);
     }
     const scripted = this.createScript.shift();
     if (scripted === 'store-then-unknown') {
