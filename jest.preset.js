@@ -21,6 +21,7 @@ export const common = {
   // `podbus-source` resolves @podbus/*-emulator to their TypeScript sources (package.json
   // "exports"), so tests need no build; `node` and `node-addons` are jest's own defaults.
   testEnvironmentOptions: { customExportConditions: ['podbus-source', 'node', 'node-addons'] },
+  setupFilesAfterEnv: [join(root, 'jest.fuzz-seed.js')],
 };
 
 export const testTimeout = 60_000;
