@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-const repo = new URL('../../../', import.meta.url).pathname;
+import { PODBUS_FROM_SOURCE } from '../../support/podbus-from-source.js';
 
 /** The Service Bus emulator in a process of its own: what a test needs to reach it. */
 export interface EmulatorProcess {
@@ -21,20 +20,7 @@ export interface EmulatorProcess {
 export async function startServiceBusEmulatorProcess(): Promise<EmulatorProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [
-      '--import',
-      join(repo, 'test/support/ts-hooks.mjs'),
-      '--experimental-transform-types',
-      '--conditions=podbus-source',
-      '--disable-warning=ExperimentalWarning',
-      join(repo, 'test/integration/local/run-podbus.ts'),
-      'emulator',
-      'servicebus',
-      '--port',
-      '0',
-      '--host',
-      '127.0.0.1',
-    ],
+    [...PODBUS_FROM_SOURCE, 'emulator', 'servicebus', '--port', '0', '--host', '127.0.0.1'],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

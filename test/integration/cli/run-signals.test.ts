@@ -8,9 +8,9 @@ import { stringify } from 'yaml';
 
 import { startKubernetesEmulator, type KubernetesEmulator } from '@podbus/kubernetes-emulator';
 import { startServiceBusEmulator, type ServiceBusEmulator } from '@podbus/servicebus-emulator';
+import { PODBUS_FROM_SOURCE } from '../../support/podbus-from-source.js';
 
 const repo = new URL('../../../', import.meta.url).pathname;
-const tsHooks = join(repo, 'test/support/ts-hooks.mjs');
 
 describe('podbus run as a process: signals', () => {
   let sb: ServiceBusEmulator | undefined;
@@ -46,25 +46,11 @@ describe('podbus run as a process: signals', () => {
         http: { enabled: false },
       }),
     );
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        tsHooks,
-        '--experimental-transform-types',
-        '--conditions=podbus-source',
-        '--disable-warning=ExperimentalWarning',
-        join(repo, 'test/integration/local/run-podbus.ts'),
-        'run',
-        '--config',
-        config,
-      ],
-      {
-        cwd: repo,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, PODBUS_SERVICE_BUS_CONNECTION_STRING: sb.connectionString },
-      },
-    );
+    const child = spawn(process.execPath, [...PODBUS_FROM_SOURCE, 'run', '--config', config], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PODBUS_SERVICE_BUS_CONNECTION_STRING: sb.connectionString },
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

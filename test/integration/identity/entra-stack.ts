@@ -22,6 +22,7 @@ import {
   type EntraAuthOptions,
   type ServiceBusEmulator,
 } from '@podbus/servicebus-emulator';
+import { PODBUS_FROM_SOURCE } from '../../support/podbus-from-source.js';
 
 /**
  * The three emulators wired for Microsoft Entra ID and nothing else: a tenant (the Entra
@@ -31,8 +32,6 @@ import {
  * trusts both CAs through NODE_EXTRA_CA_CERTS, as a user would run it.
  */
 const repo = new URL('../../../', import.meta.url).pathname;
-const tsHooks = join(repo, 'test/support/ts-hooks.mjs');
-const runPodbus = join(repo, 'test/integration/local/run-podbus.ts');
 
 export const WORKLOAD_SUBJECT = 'system:serviceaccount:podbus:podbus';
 
@@ -211,23 +210,11 @@ export class EntraStack {
  * nothing of the test's own environment, so no stray connection string.
  */
 function spawnPodbus(args: readonly string[], env: Record<string, string>) {
-  return spawn(
-    process.execPath,
-    [
-      '--import',
-      tsHooks,
-      '--experimental-transform-types',
-      '--conditions=podbus-source',
-      '--disable-warning=ExperimentalWarning',
-      runPodbus,
-      ...args,
-    ],
-    {
-      cwd: repo,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    },
-  );
+  return spawn(process.execPath, [...PODBUS_FROM_SOURCE, ...args], {
+    cwd: repo,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+  });
 }
 
 export interface PodbusRun {

@@ -7,9 +7,9 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 
 import { runCli } from '../../unit/cli/support/run-cli.js';
+import { PODBUS_FROM_SOURCE } from '../../support/podbus-from-source.js';
 
 const repo = new URL('../../../', import.meta.url).pathname;
-const tsHooks = join(repo, 'test/support/ts-hooks.mjs');
 
 describe('podbus local', () => {
   let stateDir: string;
@@ -64,17 +64,7 @@ describe('podbus local', () => {
   it('as a process: keeps running, kubectl sees what it did, Ctrl-C stops it cleanly', async () => {
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        tsHooks,
-        '--experimental-transform-types',
-        '--conditions=podbus-source',
-        '--disable-warning=ExperimentalWarning',
-        join(repo, 'test/integration/local/run-podbus.ts'),
-        'local',
-        '--state-dir',
-        stateDir,
-      ],
+      [...PODBUS_FROM_SOURCE, 'local', '--state-dir', stateDir],
       { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stdout = '';

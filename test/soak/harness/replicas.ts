@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 
+import { PODBUS_FROM_SOURCE } from '../../support/podbus-from-source.js';
+
 const repo = new URL('../../../', import.meta.url).pathname;
 
 /**
@@ -10,15 +12,7 @@ const repo = new URL('../../../', import.meta.url).pathname;
  */
 export function podbusCommand(fromDist: boolean): string[] {
   if (fromDist) return [process.execPath, join(repo, 'bin/podbus.js')];
-  return [
-    process.execPath,
-    '--import',
-    join(repo, 'test/support/ts-hooks.mjs'),
-    '--experimental-transform-types',
-    '--conditions=podbus-source',
-    '--disable-warning=ExperimentalWarning',
-    join(repo, 'test/integration/local/run-podbus.ts'),
-  ];
+  return [process.execPath, ...PODBUS_FROM_SOURCE];
 }
 
 /** The pod annotation naming the replica process that created the pod. */

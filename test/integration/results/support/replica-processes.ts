@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+
+import { PODBUS_FROM_SOURCE } from '../../../support/podbus-from-source.js';
 
 const repo = new URL('../../../../', import.meta.url).pathname;
 
@@ -38,17 +39,7 @@ export class ReplicaProcesses {
     this.offsets[index] = this.logs[index]!.length;
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        join(repo, 'test/support/ts-hooks.mjs'),
-        '--experimental-transform-types',
-        '--conditions=podbus-source',
-        '--disable-warning=ExperimentalWarning',
-        join(repo, 'test/integration/local/run-podbus.ts'),
-        'run',
-        '--config',
-        this.configFile,
-      ],
+      [...PODBUS_FROM_SOURCE, 'run', '--config', this.configFile],
       { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } },
     );
     let partial = '';
