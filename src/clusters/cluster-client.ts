@@ -77,11 +77,12 @@ export interface CallOptions {
    */
   readonly onRateLimitWait?: (waitedMs: number) => void;
   /**
-   * Awaited before each retry of the call, after its backoff; the retry is sent only if
-   * `signal` has not aborted meanwhile. The worker confirms the message's lock here: a retried
-   * create sent after the lock was lost could race the redelivery's create elsewhere.
+   * Awaited before an attempt that goes out late: each retry, after its backoff, and any
+   * attempt the rate limiter held back. The attempt is sent only if `signal` has not aborted
+   * meanwhile. The worker confirms the message's lock here: a create sent after the lock was
+   * lost could race the redelivery's create elsewhere.
    */
-  readonly beforeRetry?: () => Promise<void>;
+  readonly beforeLateSend?: () => Promise<void>;
 }
 
 export type CreatePodResult =
@@ -652,11 +653,12 @@ export class ClusterClient {
       const result = await withRetries(
         async (n) => {
           attempts = n;
-          await this.takeToken(operation, options);
-          // Last before a retry is sent, after the backoff and any pacing wait, so the caller's
-          // check (the message's lock) is as fresh as it can be.
-          if (n > 1 && options.beforeRetry) {
-            await options.beforeRetry();
+          const pacedMs = await this.takeToken(operation, options);
+          // Last before a request goes out late (a retry after its backoff, or any attempt held
+          // by the rate limiter), so the caller's check (the message's lock) is as fresh as it
+          // can be when it matters.
+          if ((n > 1 || pacedMs > 0) && options.beforeLateSend) {
+            await options.beforeLateSend();
             callerSignal?.throwIfAborted();
           }
           // The timeout starts once the request may go: pacing is not the server's slowness.
@@ -699,7 +701,8 @@ export class ClusterClient {
    * would sleep through for a Retry-After fails at once as `throttled` (nothing sent), so the
    * caller can go elsewhere instead of sitting on a message's lock.
    */
-  private async takeToken(operation: Operation, options: CallOptions): Promise<void> {
+  /** Waits for the cluster's rate limiter; returns how long it waited. */
+  private async takeToken(operation: Operation, options: CallOptions): Promise<number> {
     const acquired = await this.rateLimiter.acquire(options.signal, this.policy.maxRetryAfterMs);
     if (!acquired.ok) {
       throw new ClusterError({
@@ -710,13 +713,14 @@ export class ClusterClient {
         mayHaveTakenEffect: false,
       });
     }
-    if (acquired.waitedMs === 0) return;
+    if (acquired.waitedMs === 0) return 0;
     options.onRateLimitWait?.(acquired.waitedMs);
     this.options.events?.emit('rateLimited', {
       cluster: this.name,
       operation,
       waitedMs: acquired.waitedMs,
     });
+    return acquired.waitedMs;
   }
 
   /** An APF 429 with Retry-After holds every request of this replica to the cluster, not one. */

@@ -35,14 +35,15 @@ export type RateLimitWaitListener = (waitedMs: number) => void;
 export interface CreateOptions {
   readonly signal?: AbortSignal;
   readonly onRateLimitWait?: RateLimitWaitListener;
-  readonly beforeRetry?: () => Promise<void>;
+  readonly beforeLateSend?: () => Promise<void>;
 }
 
 export interface FleetCluster {
   readonly name: string;
   /**
-   * `beforeRetry` runs before each retry the cluster's client makes of this create on its own
-   * (placement rule 6 holds for those too: see AttemptSignals.confirmLock).
+   * `beforeLateSend` runs before each attempt of this create that goes out late: a retry the
+   * cluster's client makes on its own, or one its rate limiter held back (placement rule 6
+   * holds for those too: see AttemptSignals.confirmLock).
    */
   createPod(pod: V1Pod, options?: CreateOptions): Promise<CreateAttempt>;
   readPod(

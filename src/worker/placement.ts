@@ -123,7 +123,7 @@ export class PodPlacement {
     return cluster.createPod(this.input.pod, {
       signal: signals.create,
       onRateLimitWait: this.input.onRateLimitWait,
-      beforeRetry: signals.confirmLock,
+      beforeLateSend: signals.confirmLock,
     });
   }
 

@@ -182,7 +182,7 @@ describe('connections', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 
-  test('beforeRetry runs before a retried create; a lock lost there stops the retry', async () => {
+  test('beforeLateSend runs before a retried create; a lock lost there stops the retry', async () => {
     const { c, sleeps } = client();
     await alpha.faults.set({ throttle: { retryAfterSeconds: 1, count: 1 } });
     const lock = new AbortController();
@@ -191,7 +191,7 @@ describe('connections', () => {
     await expect(
       c.createPod(pod, {
         signal: lock.signal,
-        beforeRetry: async () => {
+        beforeLateSend: async () => {
           confirmations += 1;
           lock.abort(new Error('message lock lost'));
         },
@@ -201,6 +201,37 @@ describe('connections', () => {
     expect(confirmations).toBe(1);
     // The retry would have created it: the 429 was the only one.
     expect(alpha.podHistory(alpha.namespace).map((p) => p.name)).not.toContain(pod.metadata!.name);
+  });
+
+  test('beforeLateSend runs before a first create the rate limiter held back', async () => {
+    const { c } = client({ entry: { ...entryFor(alpha), qps: 1, burst: 1 } });
+    await c.createPod(testPod('takes-the-burst'));
+    const lock = new AbortController();
+    const pod = testPod('lock-lost-while-paced');
+    let confirmations = 0;
+    await expect(
+      c.createPod(pod, {
+        signal: lock.signal,
+        beforeLateSend: async () => {
+          confirmations += 1;
+          lock.abort(new Error('message lock lost'));
+        },
+      }),
+    ).rejects.toMatchObject({ kind: 'aborted' });
+    expect(confirmations).toBe(1);
+    expect(alpha.podHistory(alpha.namespace).map((p) => p.name)).not.toContain(pod.metadata!.name);
+  });
+
+  test('beforeLateSend does not run for a first create that went out at once', async () => {
+    const { c } = client();
+    let confirmations = 0;
+    const result = await c.createPod(testPod('on-time'), {
+      beforeLateSend: async () => {
+        confirmations += 1;
+      },
+    });
+    expect(result.outcome).toBe('created');
+    expect(confirmations).toBe(0);
   });
 
   test('429 with Retry-After: the recorded wait is at least the server value', async () => {

@@ -156,7 +156,7 @@ describe('PodPlacement', () => {
       kind: 'created',
       cluster: 'a',
     });
-    expect(a.beforeRetry).toBe(confirmLock);
+    expect(a.beforeLateSend).toBe(confirmLock);
   });
 
   it('confirms the lock before failing over, and creates nothing once the broker says it is lost', async () => {

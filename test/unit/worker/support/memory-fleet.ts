@@ -35,11 +35,11 @@ export class MemoryCluster implements FleetCluster {
   }
 
   /** What the last create was given to run before its client's own retries. */
-  beforeRetry: (() => Promise<void>) | undefined;
+  beforeLateSend: (() => Promise<void>) | undefined;
 
   async createPod(pod: V1Pod, options: CreateOptions = {}): Promise<CreateAttempt> {
     this.creates += 1;
-    this.beforeRetry = options.beforeRetry;
+    this.beforeLateSend = options.beforeLateSend;
     if (this.pacing) {
       this.pacing.elapse(this.pacing.waitMs);
       options.onRateLimitWait?.(this.pacing.waitMs);
