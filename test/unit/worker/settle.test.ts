@@ -153,7 +153,8 @@ describe('a settlement the broker never answers', () => {
     return {
       completeMessage: (m: ServiceBusReceivedMessage) =>
         id(m) === 'dead-link' ? never(id(m)) : ok(id(m)),
-      deadLetterMessage: (m: ServiceBusReceivedMessage) => ok(id(m)),
+      deadLetterMessage: (m: ServiceBusReceivedMessage) =>
+        id(m) === 'dead-link' ? never(id(m)) : ok(id(m)),
       abandonMessage: async () => undefined,
     };
   }
@@ -188,6 +189,23 @@ describe('a settlement the broker never answers', () => {
     await jest.advanceTimersByTimeAsync(1);
     await expect(second).resolves.toEqual({ result: 'settled' });
     expect(sent).toEqual(['dead-link', 'live']);
+    await jest.advanceTimersByTimeAsync(60_000);
+    await expect(first).resolves.toMatchObject({ result: 'failed' });
+  });
+  it('ends the turn of an unanswered dead-letter after a second: what is queued behind it goes', async () => {
+    jest.useFakeTimers();
+    const sent: string[] = [];
+    const settleNext = dispositionSettler(unanswered(sent), { turnMs: 1_000, deadlineMs: 60_000 });
+    const deadLetter = { action: 'dead-letter', reason: 'PodRejected', description: 'no' } as const;
+    const first = settleNext(dead, deadLetter);
+    const second = settleNext(live, complete);
+    const third = settleNext({ messageId: 'live-2' } as ServiceBusReceivedMessage, deadLetter);
+    await jest.advanceTimersByTimeAsync(999);
+    expect(sent).toEqual(['dead-link']);
+    await jest.advanceTimersByTimeAsync(1);
+    await expect(second).resolves.toEqual({ result: 'settled' });
+    await expect(third).resolves.toEqual({ result: 'settled' });
+    expect(sent).toEqual(['dead-link', 'live', 'live-2']);
     await jest.advanceTimersByTimeAsync(60_000);
     await expect(first).resolves.toMatchObject({ result: 'failed' });
   });
