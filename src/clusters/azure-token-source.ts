@@ -6,7 +6,7 @@ import { scrubText } from '../shared/redaction.js';
 import type { AzureClusterAuth } from './cluster-entry.js';
 import { ClusterError } from './errors.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
-import type { TokenSource } from './token-source.js';
+import { FetchedTokenSource } from './token-source.js';
 import { errorMessage } from '../shared/error-message.js';
 
 /** How long before expiry a token is replaced (AKS refuses an expired one outright). */
@@ -36,39 +36,16 @@ export interface AzureTokenSourceOptions {
  * Kubernetes RBAC or Azure RBAC checks it. The token is kept until shortly before it expires
  * (or the credential's refresh time), then replaced; after a 401 a new one is asked for.
  */
-export class AzureTokenSource implements TokenSource {
-  private token: { value: string; refreshAt: number; expiresAt: number } | undefined;
-  private inFlight: Promise<void> | undefined;
+export class AzureTokenSource extends FetchedTokenSource {
   private credential: Promise<TokenCredential> | undefined;
-  private readonly now: () => number;
   private readonly logger: ClusterLogger;
 
   constructor(private readonly options: AzureTokenSourceOptions) {
-    this.now = options.now ?? Date.now;
+    super(options.now ?? Date.now);
     this.logger = options.logger ?? silentLogger;
   }
 
-  async current(): Promise<string> {
-    if (this.token === undefined || this.now() >= this.token.refreshAt) await this.once();
-    return this.token!.value;
-  }
-
-  async refreshAfterUnauthorized(rejected: string): Promise<boolean> {
-    try {
-      await this.once();
-    } catch {
-      return false;
-    }
-    return this.token !== undefined && this.token.value !== rejected;
-  }
-
-  /** Concurrent callers share one request. */
-  private once(): Promise<void> {
-    this.inFlight ??= this.fetch().finally(() => (this.inFlight = undefined));
-    return this.inFlight;
-  }
-
-  private async fetch(): Promise<void> {
+  protected async fetchToken(): Promise<void> {
     const { cluster, auth } = this.options;
     try {
       this.credential ??= (
@@ -84,7 +61,7 @@ export class AzureTokenSource implements TokenSource {
       if (got === null) throw new Error('the credential returned no token');
       this.token = {
         value: got.token,
-        refreshAt: this.refreshTime(got.expiresOnTimestamp, got.refreshAfterTimestamp),
+        renewAt: this.refreshTime(got.expiresOnTimestamp, got.refreshAfterTimestamp),
         expiresAt: got.expiresOnTimestamp,
       };
     } catch (error) {
@@ -92,7 +69,7 @@ export class AzureTokenSource implements TokenSource {
       // rather than on every call (one warning per pause, not one per API call).
       const now = this.now();
       if (this.token !== undefined && now < this.token.expiresAt) {
-        this.token.refreshAt = Math.min(now + AZURE_RETRY_AFTER_FAILURE_MS, this.token.expiresAt);
+        this.token.renewAt = Math.min(now + AZURE_RETRY_AFTER_FAILURE_MS, this.token.expiresAt);
         this.logger.warn(
           { cluster, error: scrubText(errorMessage(error)) },
           'could not renew the Entra ID token; using the current one until it expires',

@@ -3,7 +3,7 @@ import type { ExecClusterAuth } from './cluster-entry.js';
 import { ClusterError } from './errors.js';
 import { runCommand, type RunCommand } from './exec-plugin-process.js';
 import { silentLogger, type ClusterLogger } from './logger.js';
-import type { TokenSource } from './token-source.js';
+import { FetchedTokenSource } from './token-source.js';
 
 /**
  * A kubeconfig-style credential plugin (client.authentication.k8s.io ExecCredential), such as
@@ -23,37 +23,15 @@ export interface ExecTokenSourceOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export class ExecTokenSource implements TokenSource {
-  private token: { value: string; expiresAt: number } | undefined;
-  private inFlight: Promise<void> | undefined;
-  private readonly now: () => number;
+export class ExecTokenSource extends FetchedTokenSource {
   private readonly logger: ClusterLogger;
 
   constructor(private readonly options: ExecTokenSourceOptions) {
-    this.now = options.now ?? Date.now;
+    super(options.now ?? Date.now);
     this.logger = options.logger ?? silentLogger;
   }
 
-  async current(): Promise<string> {
-    if (this.token === undefined || this.now() >= this.token.expiresAt) await this.once();
-    return this.token!.value;
-  }
-
-  async refreshAfterUnauthorized(rejected: string): Promise<boolean> {
-    try {
-      await this.once();
-    } catch {
-      return false;
-    }
-    return this.token !== undefined && this.token.value !== rejected;
-  }
-
-  private once(): Promise<void> {
-    this.inFlight ??= this.exec().finally(() => (this.inFlight = undefined));
-    return this.inFlight;
-  }
-
-  private async exec(): Promise<void> {
+  protected async fetchToken(): Promise<void> {
     const { cluster, auth, server } = this.options;
     const execInfo = {
       apiVersion: auth.apiVersion,
@@ -100,7 +78,7 @@ export class ExecTokenSource implements TokenSource {
     if (this.token !== undefined && this.token.value !== token) {
       this.logger.info({ cluster }, 'exec plugin gave a new token');
     }
-    this.token = { value: token, expiresAt };
+    this.token = { value: token, renewAt: expiresAt, expiresAt };
   }
 }
 

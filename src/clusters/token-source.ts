@@ -18,6 +18,40 @@ export interface TokenSource {
   refreshAfterUnauthorized(rejected: string): Promise<boolean>;
 }
 
+/**
+ * A token fetched from somewhere (an Entra ID credential, an exec plugin) and kept until its
+ * `renewAt`: concurrent callers share one fetch, and a 401 fetches again. Subclasses say how
+ * to fetch and set `token`.
+ */
+export abstract class FetchedTokenSource implements TokenSource {
+  protected token: { value: string; renewAt: number; expiresAt: number } | undefined;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(protected readonly now: () => number) {}
+
+  /** Fetches a new token into `token`, or throws `ClusterError{kind:'config'}`. */
+  protected abstract fetchToken(): Promise<void>;
+
+  async current(): Promise<string> {
+    if (this.token === undefined || this.now() >= this.token.renewAt) await this.once();
+    return this.token!.value;
+  }
+
+  async refreshAfterUnauthorized(rejected: string): Promise<boolean> {
+    try {
+      await this.once();
+    } catch {
+      return false;
+    }
+    return this.token !== undefined && this.token.value !== rejected;
+  }
+
+  private once(): Promise<void> {
+    this.inFlight ??= this.fetchToken().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
+  }
+}
+
 export class StaticTokenSource implements TokenSource {
   constructor(private readonly token: string) {}
 
